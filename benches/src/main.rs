@@ -1,0 +1,41 @@
+//! `vi-bench`: benchmarks of the toolbox, printed as JSON lines with the fields of
+//! `shared/peers/bench_peers.py`, and a `compare` command that joins them with the peers' results.
+//!
+//! ```text
+//! vi-bench linalg [--threads T] [--device flex|ndarray|wgpu|cuda] [--dtype f32|f64|both] [--quick] [--json FILE]
+//! vi-bench compare PEERS.jsonl OURS.jsonl
+//! ```
+
+mod compare;
+mod linalg;
+mod timing;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "vi-bench", about = "Benchmarks of the VI toolbox (JSON lines)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cholesky and triangular solve, forward and forward+backward, at the peers' sizes.
+    Linalg(linalg::Args),
+    /// Joins a peers' results file with ours and prints time ratios as a markdown table.
+    Compare {
+        /// Peers' JSON lines (e.g. shared/peers/results/peers-cpu.jsonl).
+        peers: PathBuf,
+        /// Our JSON lines from `vi-bench linalg --json`.
+        ours: PathBuf,
+    },
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().command {
+        Command::Linalg(args) => linalg::run(&args),
+        Command::Compare { peers, ours } => compare::run(&peers, &ours),
+    }
+}

@@ -1,0 +1,1 @@
+//! Runnable examples for the VI toolbox; see the `examples/` folder.

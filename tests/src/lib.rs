@@ -1,0 +1,198 @@
+//! Shared support for the cross-crate tests: the devices compiled in, the golden-value loader and
+//! tolerance checks.
+
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Instantiates each listed `fn name(device: Device)` once per compiled backend, as
+/// `flex::name`, `ndarray::name` and `wgpu::name`.
+#[macro_export]
+macro_rules! device_tests {
+    ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "flex")]
+        mod flex {
+            $( #[test] fn $name() { super::$name($crate::device("flex")) } )*
+        }
+        #[cfg(feature = "ndarray")]
+        mod ndarray {
+            $( #[test] fn $name() { super::$name($crate::device("ndarray")) } )*
+        }
+        #[cfg(feature = "wgpu")]
+        mod wgpu {
+            $( #[test] fn $name() { super::$name($crate::device("wgpu")) } )*
+        }
+    };
+}
+
+/// The device of a compiled backend by name (`flex`, `ndarray`, `wgpu`).
+#[allow(deprecated)]
+pub fn device(name: &str) -> Device {
+    match name {
+        #[cfg(feature = "flex")]
+        "flex" => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        "ndarray" => Device::ndarray(),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        other => panic!("backend {other} is not compiled in"),
+    }
+}
+
+/// Float precisions the device computes in: `f64` where supported, always `f32`.
+pub fn dtypes(device: &Device) -> Vec<FloatDType> {
+    let mut out = Vec::new();
+    if device.supports_dtype(FloatDType::F64) {
+        out.push(FloatDType::F64);
+    }
+    out.push(FloatDType::F32);
+    out
+}
+
+/// `../shared` beside the workspace root (override with `VI_SHARED_DIR`).
+pub fn shared_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("VI_SHARED_DIR") {
+        return PathBuf::from(dir);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let dir = root.join("..").join("shared");
+    assert!(
+        dir.join("golden").is_dir(),
+        "shared data not found: looked for {} (set VI_SHARED_DIR to override)",
+        dir.join("golden").display()
+    );
+    dir
+}
+
+/// A golden-value file of `shared/golden/`.
+pub struct Golden {
+    cases: Vec<Value>,
+}
+
+impl Golden {
+    /// Loads `shared/golden/<file>`; panics with the path when it is missing or malformed.
+    pub fn load(file: &str) -> Self {
+        let path = shared_dir().join("golden").join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read golden file {}: {e}", path.display()));
+        let doc: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("malformed golden file {}: {e}", path.display()));
+        let cases = doc["cases"].as_array().expect("golden file has cases").clone();
+        Self { cases }
+    }
+
+    /// Every case.
+    pub fn cases(&self) -> impl Iterator<Item = Case<'_>> {
+        self.cases.iter().map(|value| Case { value })
+    }
+}
+
+/// One golden case.
+pub struct Case<'a> {
+    value: &'a Value,
+}
+
+/// A golden tensor: row-major values and shape.
+#[derive(Debug, Clone)]
+pub struct GoldenTensor {
+    pub data: Vec<f64>,
+    pub shape: Vec<usize>,
+}
+
+impl GoldenTensor {
+    /// The tensor on `device` in `dtype`.
+    pub fn to_tensor<const D: usize>(&self, device: &Device, dtype: FloatDType) -> Tensor<D> {
+        Tensor::<D>::from_data(TensorData::new(self.data.clone(), self.shape.clone()), (device, dtype.into()))
+    }
+
+    /// Largest magnitude.
+    pub fn max_abs(&self) -> f64 {
+        self.data.iter().fold(0.0, |m, x| m.max(x.abs()))
+    }
+}
+
+impl Case<'_> {
+    pub fn name(&self) -> &str {
+        self.value["name"].as_str().expect("case name")
+    }
+
+    fn tensor(&self, group: &str, key: &str) -> GoldenTensor {
+        let v = &self.value[group][key];
+        assert!(!v.is_null(), "case {} has no {group}.{key}", self.name());
+        GoldenTensor {
+            data: v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect(),
+            shape: v["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect(),
+        }
+    }
+
+    pub fn input(&self, key: &str) -> GoldenTensor {
+        self.tensor("inputs", key)
+    }
+
+    pub fn output(&self, key: &str) -> GoldenTensor {
+        self.tensor("outputs", key)
+    }
+
+    /// `(rtol, atol)` of the case; a case with a `note` (ill-conditioned) gets
+    /// `atol · max|want|` and `rtol = 1e-4` as the golden README prescribes.
+    pub fn tolerance(&self, want: &GoldenTensor) -> (f64, f64) {
+        let tol = &self.value["tolerance"];
+        let (rtol, atol) = (tol["rtol"].as_f64().unwrap(), tol["atol"].as_f64().unwrap());
+        if tol.get("note").is_some() {
+            (1e-4, atol * want.max_abs())
+        } else {
+            (rtol, atol)
+        }
+    }
+
+    /// Whether the case is an f64-only stress case.
+    pub fn is_stress(&self) -> bool {
+        self.value["tolerance"].get("note").is_some()
+    }
+}
+
+/// Tolerances for a dtype: the case's own in `f64`; in `f32` the golden README's
+/// (`rtol 1e-4, atol 1e-5·max` for values, `rtol 1e-3, atol 1e-4·max` for gradients).
+pub fn tolerance(case: &Case<'_>, want: &GoldenTensor, dtype: FloatDType, gradient: bool) -> (f64, f64) {
+    match (dtype, gradient) {
+        (FloatDType::F64, _) => case.tolerance(want),
+        (_, false) => (1e-4, 1e-5 * want.max_abs()),
+        (_, true) => (1e-3, 1e-4 * want.max_abs()),
+    }
+}
+
+/// Values of a tensor as `f64`.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_into_vec().expect("float tensor")
+}
+
+/// Asserts `|got − want| ≤ atol + rtol·|want|` elementwise (torch's `allclose`), naming the worst
+/// element.
+pub fn assert_close(label: &str, got: &[f64], want: &GoldenTensor, rtol: f64, atol: f64) {
+    assert_eq!(got.len(), want.data.len(), "{label}: length {} vs {}", got.len(), want.data.len());
+    let mut worst: Option<(usize, f64)> = None;
+    for (i, (&g, &w)) in got.iter().zip(&want.data).enumerate() {
+        let excess = (g - w).abs() - (atol + rtol * w.abs());
+        if !(excess <= 0.0) && worst.is_none_or(|(_, e)| excess > e || excess.is_nan()) {
+            worst = Some((i, excess));
+        }
+    }
+    if let Some((i, _)) = worst {
+        panic!(
+            "{label}: element {i} (of shape {:?}) is {} but should be {} (rtol {rtol:e}, atol {atol:e})",
+            want.shape, got[i], want.data[i]
+        );
+    }
+}
+
+/// Asserts two float slices agree to `atol + rtol·|b|`.
+pub fn assert_all_close(label: &str, a: &[f64], b: &[f64], rtol: f64, atol: f64) {
+    let want = GoldenTensor {
+        data: b.to_vec(),
+        shape: vec![b.len()],
+    };
+    assert_close(label, a, &want, rtol, atol);
+}

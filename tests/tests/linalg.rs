@@ -1,0 +1,410 @@
+//! vi-core::linalg against golden values, finite differences, algebraic properties and bad input,
+//! on every compiled backend.
+
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use vi_core::gradcheck::{GradcheckConfig, gradcheck};
+use vi_core::linalg::{
+    JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
+    cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular,
+};
+use vi_tests::{Golden, assert_all_close, assert_close, device_tests, dtypes, tolerance, values};
+
+device_tests!(
+    golden_linalg,
+    gradcheck_cholesky,
+    gradcheck_solves,
+    gradcheck_logdet_inverse,
+    properties_random_spd,
+    sizes_across_kernels,
+    bad_input_errors,
+    jitter_recovers_singular,
+);
+
+/// Every case of `linalg.json`: values and gradients.
+fn golden_linalg(device: Device) {
+    let golden = Golden::load("linalg.json");
+    let ad = device.clone().autodiff();
+    for dtype in dtypes(&device) {
+        for case in golden.cases() {
+            if dtype != FloatDType::F64 && case.is_stress() {
+                continue; // f64-only stress cases (see the golden README)
+            }
+            let name = format!("{} [{dtype:?}]", case.name());
+            let check = |label: &str, got: Vec<f64>, key: &str, gradient: bool| {
+                let want = case.output(key);
+                let (rtol, atol) = tolerance(&case, &want, dtype, gradient);
+                assert_close(&format!("{name} {label}"), &got, &want, rtol, atol);
+            };
+            let kind = case.name().split('_').next().unwrap();
+            match case.name() {
+                n if n.starts_with("cholesky_solve") => {
+                    let a = case.input("A").to_tensor::<3>(&ad, dtype).require_grad();
+                    let r = case.input("R").to_tensor::<3>(&ad, dtype).require_grad();
+                    let w = case.input("Wx").to_tensor::<3>(&ad, dtype);
+                    let x = cholesky_solve(cholesky(a.clone()).unwrap(), r.clone()).unwrap();
+                    let grads = (x.clone() * w).sum().backward();
+                    check("X", values(x), "X", false);
+                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                    check("grad_R", values(r.grad(&grads).unwrap()), "grad_R", true);
+                }
+                n if n.starts_with("cholesky") => {
+                    let a = case.input("A").to_tensor::<3>(&ad, dtype).require_grad();
+                    let w = case.input("W").to_tensor::<3>(&ad, dtype);
+                    let l = cholesky(a.clone()).unwrap();
+                    let f = (l.clone() * w).sum();
+                    let grads = f.clone().backward();
+                    check("L", values(l), "L", false);
+                    check("f", values(f), "f", false);
+                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                }
+                n if n.starts_with("trisolve") => {
+                    let triangle = if n.starts_with("trisolve_lower") {
+                        Triangle::Lower
+                    } else {
+                        Triangle::Upper
+                    };
+                    let t = case.input("T").to_tensor::<3>(&ad, dtype).require_grad();
+                    let r = case.input("R").to_tensor::<3>(&ad, dtype).require_grad();
+                    let w = case.input("Wx").to_tensor::<3>(&ad, dtype);
+                    let x = solve_triangular(t.clone(), r.clone(), triangle, false, Side::Left).unwrap();
+                    let grads = (x.clone() * w).sum().backward();
+                    check("X", values(x), "X", false);
+                    check("grad_T", values(t.grad(&grads).unwrap()), "grad_T", true);
+                    check("grad_R", values(r.grad(&grads).unwrap()), "grad_R", true);
+                }
+                n if n.starts_with("logdet") => {
+                    let a = case.input("A").to_tensor::<3>(&ad, dtype).require_grad();
+                    let ld = logdet::<3, 1>(a.clone()).unwrap();
+                    let grads = ld.clone().sum().backward();
+                    check("logdet", values(ld), "logdet", false);
+                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                }
+                other => panic!("unknown golden case {other} ({kind})"),
+            }
+        }
+    }
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64 → uniform(−1, 1)).
+fn noise(seed: u64, len: usize) -> Vec<f64> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// A batch of SPD matrices `X Xᵀ / n + ridge I`, row-major.
+fn random_spd(seed: u64, batch: usize, n: usize, ridge: f64) -> Vec<f64> {
+    let x = noise(seed, batch * n * n);
+    let mut a = vec![0.0; batch * n * n];
+    for b in 0..batch {
+        let xb = &x[b * n * n..(b + 1) * n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let dot: f64 = (0..n).map(|k| xb[i * n + k] * xb[j * n + k]).sum();
+                a[b * n * n + i * n + j] = dot / n as f64 + if i == j { ridge } else { 0.0 };
+            }
+        }
+    }
+    a
+}
+
+fn tensor<const D: usize>(data: Vec<f64>, shape: [usize; D], device: &Device, dtype: FloatDType) -> Tensor<D> {
+    Tensor::<D>::from_data(TensorData::new(data, shape), (device, dtype.into()))
+}
+
+fn gradcheck_config(device: &Device) -> GradcheckConfig {
+    if device.supports_dtype(FloatDType::F64) {
+        GradcheckConfig::default()
+    } else {
+        GradcheckConfig::f32()
+    }
+}
+
+/// `f(A) = Σ W ∘ chol(sym(A))`: the symmetrisation makes finite differences see the symmetric
+/// gradient convention.
+fn gradcheck_cholesky(device: Device) {
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let (b, n) = (2, 4);
+    let a = tensor(random_spd(1, b, n, 0.5), [b, n, n], &ad, config.dtype);
+    let w = tensor(noise(2, b * n * n), [b, n, n], &ad, config.dtype);
+    let report = gradcheck(
+        |v| {
+            let a = v[0].clone();
+            let sym = (a.clone() + a.transpose()) * 0.5;
+            (cholesky(sym).unwrap() * v[1].clone()).sum()
+        },
+        &[a, w],
+        &config,
+    );
+    assert!(report.passed(), "cholesky:\n{report}");
+}
+
+fn gradcheck_solves(device: Device) {
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let (b, n, k) = (2, 4, 3);
+    // A well-conditioned triangular matrix, stored full (the other triangle is ignored).
+    let mut t = noise(3, b * n * n);
+    for bi in 0..b {
+        for i in 0..n {
+            t[bi * n * n + i * n + i] = 2.0 + t[bi * n * n + i * n + i].abs();
+        }
+    }
+    let t = tensor(t, [b, n, n], &ad, config.dtype);
+    let left = tensor(noise(4, b * n * k), [b, n, k], &ad, config.dtype);
+    let right = tensor(noise(5, b * k * n), [b, k, n], &ad, config.dtype);
+    let weights = tensor(noise(6, b * n * k), [b, n, k], &ad, config.dtype);
+    for triangle in [Triangle::Lower, Triangle::Upper] {
+        for transpose in [false, true] {
+            for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
+                let w = if side == Side::Left {
+                    weights.clone()
+                } else {
+                    weights.clone().reshape([b, k, n])
+                };
+                let report = gradcheck(
+                    |v| {
+                        let x = solve_triangular(v[0].clone(), v[1].clone(), triangle, transpose, side)
+                            .unwrap();
+                        (x * w.clone()).sum()
+                    },
+                    &[t.clone(), rhs],
+                    &config,
+                );
+                assert!(report.passed(), "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}");
+            }
+        }
+    }
+    let a = tensor(random_spd(7, b, n, 0.5), [b, n, n], &ad, config.dtype);
+    let report = gradcheck(
+        |v| {
+            let a = v[0].clone();
+            let sym = (a.clone() + a.transpose()) * 0.5;
+            (cholesky_solve(cholesky(sym).unwrap(), v[1].clone()).unwrap() * v[2].clone()).sum()
+        },
+        &[a, left.clone(), weights.clone()],
+        &config,
+    );
+    assert!(report.passed(), "cholesky_solve:\n{report}");
+}
+
+fn gradcheck_logdet_inverse(device: Device) {
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let (b, n) = (3, 5);
+    let a = tensor(random_spd(8, b, n, 0.5), [b, n, n], &ad, config.dtype);
+    let w = tensor(noise(9, b * n * n), [b, n, n], &ad, config.dtype);
+    let sym = |a: Tensor<3>| (a.clone() + a.transpose()) * 0.5;
+    let report = gradcheck(|v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(), &[a.clone()], &config);
+    assert!(report.passed(), "logdet:\n{report}");
+    let report = gradcheck(|v| (inverse(sym(v[0].clone())).unwrap() * v[1].clone()).sum(), &[a.clone(), w.clone()], &config);
+    assert!(report.passed(), "inverse:\n{report}");
+    let report = gradcheck(
+        |v| {
+            let l = cholesky(sym(v[0].clone())).unwrap();
+            (cholesky_inverse(l.clone()).unwrap() * v[1].clone()).sum()
+                + logdet_from_cholesky::<3, 1>(l).unwrap().sum()
+        },
+        &[a, w],
+        &config,
+    );
+    assert!(report.passed(), "cholesky_inverse + logdet_from_cholesky:\n{report}");
+}
+
+/// A random orthogonal matrix (Gram–Schmidt of noise) for building matrices of known spectrum.
+fn orthogonal(seed: u64, n: usize) -> Vec<f64> {
+    let mut q = noise(seed, n * n);
+    for i in 0..n {
+        for j in 0..i {
+            let dot: f64 = (0..n).map(|k| q[i * n + k] * q[j * n + k]).sum();
+            for k in 0..n {
+                q[i * n + k] -= dot * q[j * n + k];
+            }
+        }
+        let norm = (0..n).map(|k| q[i * n + k].powi(2)).sum::<f64>().sqrt();
+        for k in 0..n {
+            q[i * n + k] /= norm;
+        }
+    }
+    q
+}
+
+fn matmul(a: &[f64], b: &[f64], n: usize, m: usize, k: usize) -> Vec<f64> {
+    let mut c = vec![0.0; n * k];
+    for i in 0..n {
+        for j in 0..k {
+            c[i * k + j] = (0..m).map(|l| a[i * m + l] * b[l * k + j]).sum();
+        }
+    }
+    c
+}
+
+/// L Lᵀ = A, solve residuals, logdet = Σ log λ, and batch = one-by-one, over random sizes.
+fn properties_random_spd(device: Device) {
+    use proptest::prelude::*;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 12,
+        ..ProptestConfig::default()
+    });
+    let dtype = *dtypes(&device).first().unwrap();
+    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-3 };
+    runner
+        .run(&(1usize..4, 1usize..20, any::<u64>(), 0.05f64..2.0), |(batch, n, seed, floor)| {
+            // A = Q diag(λ) Qᵀ with known eigenvalues λ ∈ [floor, floor + 3].
+            let mut a = Vec::new();
+            let mut want_logdet = Vec::new();
+            for bi in 0..batch {
+                let q = orthogonal(seed.wrapping_add(bi as u64), n);
+                let lambda: Vec<f64> = noise(seed ^ 0xABCD ^ bi as u64, n).iter().map(|u| floor + 1.5 * (u + 1.0)).collect();
+                let mut ql = q.clone();
+                for i in 0..n {
+                    for j in 0..n {
+                        ql[i * n + j] *= lambda[j];
+                    }
+                }
+                let qt: Vec<f64> = (0..n * n).map(|idx| q[(idx % n) * n + idx / n]).collect();
+                a.extend(matmul(&ql, &qt, n, n, n));
+                want_logdet.push(lambda.iter().map(|l| l.ln()).sum::<f64>());
+            }
+            let at = tensor(a.clone(), [batch, n, n], &device, dtype);
+            let l = cholesky(at.clone()).unwrap();
+            let llt = values(l.clone().matmul(l.clone().transpose()));
+            assert_all_close("L Lᵀ = A", &llt, &a, tol, tol);
+            let ld = values(logdet_from_cholesky::<3, 1>(l.clone()).unwrap());
+            assert_all_close("logdet = Σ log λ", &ld, &want_logdet, tol, tol * n as f64);
+            let rhs = noise(seed ^ 0x55, batch * n * 2);
+            let x = cholesky_solve(l.clone(), tensor(rhs.clone(), [batch, n, 2], &device, dtype)).unwrap();
+            let residual = values(at.clone().matmul(x));
+            assert_all_close("A x = b", &residual, &rhs, tol * 10.0, tol * 10.0);
+            // One by one equals batched.
+            let lv = values(l);
+            for bi in 0..batch {
+                let single = tensor(a[bi * n * n..(bi + 1) * n * n].to_vec(), [n, n], &device, dtype);
+                let one = values(cholesky(single).unwrap());
+                assert_all_close("batch = single", &lv[bi * n * n..(bi + 1) * n * n], &one, 0.0, 0.0);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Sizes that exercise every kernel path (single element, odd, > 32, > 64, batch of 4-D).
+fn sizes_across_kernels(device: Device) {
+    let dtype = *dtypes(&device).first().unwrap();
+    let tol = if dtype == FloatDType::F64 { 1e-10 } else { 1e-3 };
+    for (batch, n) in [(1, 1), (5, 2), (3, 33), (2, 70), (1, 130)] {
+        let a = random_spd(n as u64, batch, n, 1.0);
+        let at = tensor(a.clone(), [batch, 1, n, n], &device, dtype);
+        let l = cholesky(at).unwrap();
+        let lv = values(l.clone());
+        for (i, v) in lv.iter().enumerate() {
+            let (r, c) = ((i / n) % n, i % n);
+            assert!(c <= r || *v == 0.0, "n={n}: upper entry {i} is {v}");
+        }
+        let llt = values(l.clone().matmul(l.clone().transpose()));
+        assert_all_close(&format!("n={n} L Lᵀ"), &llt, &a, tol, tol);
+        let b = noise(11, batch * n * 3);
+        let x = solve_triangular(l.clone(), tensor(b.clone(), [batch, 1, n, 3], &device, dtype), Triangle::Lower, false, Side::Left).unwrap();
+        assert_all_close(&format!("n={n} L x = b"), &values(l.clone().matmul(x)), &b, tol, tol);
+        let u = l.clone().transpose();
+        let xt = solve_triangular(u.clone(), tensor(b.clone(), [batch, 1, n, 3], &device, dtype), Triangle::Upper, true, Side::Left).unwrap();
+        assert_all_close(&format!("n={n} Uᵀ x = b"), &values(l.matmul(xt)), &b, tol, tol);
+    }
+}
+
+fn bad_input_errors(device: Device) {
+    let dtype = *dtypes(&device).first().unwrap();
+    // Element 1 of the batch is indefinite at its second leading minor.
+    let mut a = random_spd(12, 3, 3, 1.0);
+    a[9..18].copy_from_slice(&[1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    match cholesky(tensor(a.clone(), [3, 3, 3], &device, dtype)) {
+        Err(LinalgError::NotPositiveDefinite { batch_index: 1, minor: 2, jitter_tried }) => {
+            assert_eq!(jitter_tried, 0.0)
+        }
+        other => panic!("expected NotPositiveDefinite for element 1 minor 2, got {other:?}"),
+    }
+    // Jitter cannot rescue an indefinite matrix.
+    match cholesky_jittered(tensor(a.clone(), [3, 3, 3], &device, dtype), &JitterConfig::default()) {
+        Err(LinalgError::NotPositiveDefinite { batch_index: 1, minor: 2, jitter_tried }) => {
+            assert!(jitter_tried > 0.0)
+        }
+        other => panic!("expected NotPositiveDefinite after jitter, got {other:?}"),
+    }
+    // NaN in element 2.
+    let mut nan = a.clone();
+    nan[9..18].copy_from_slice(&random_spd(13, 1, 3, 1.0));
+    nan[18 + 4] = f64::NAN;
+    match cholesky(tensor(nan.clone(), [3, 3, 3], &device, dtype)) {
+        Err(LinalgError::NonFinite { batch_index: 2 }) => {}
+        other => panic!("expected NonFinite for element 2, got {other:?}"),
+    }
+    let mut inf = nan;
+    inf[18 + 4] = f64::INFINITY;
+    assert!(matches!(
+        cholesky_jittered(tensor(inf, [3, 3, 3], &device, dtype), &JitterConfig::default()),
+        Err(LinalgError::NonFinite { batch_index: 2 })
+    ));
+    // Shapes.
+    let rect = tensor(vec![0.0; 6], [2, 3], &device, dtype);
+    assert!(matches!(cholesky(rect.clone()), Err(LinalgError::ShapeMismatch { .. })));
+    let sq = tensor(vec![1.0, 0.0, 0.0, 1.0], [2, 2], &device, dtype);
+    let tall = tensor(vec![0.0; 6], [3, 2], &device, dtype);
+    assert!(matches!(
+        solve_triangular(sq.clone(), tall, Triangle::Lower, false, Side::Left),
+        Err(LinalgError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        solve_triangular(sq.clone(), rect, Triangle::Lower, false, Side::Right),
+        Err(LinalgError::ShapeMismatch { .. })
+    ));
+    let bt = tensor(vec![1.0; 3 * 4], [3, 2, 2], &device, dtype);
+    let bb = tensor(vec![1.0; 2 * 2], [2, 2, 1], &device, dtype);
+    assert!(matches!(
+        solve_triangular(bt, bb, Triangle::Lower, false, Side::Left),
+        Err(LinalgError::ShapeMismatch { .. })
+    ));
+    // Error messages name the element.
+    let message = LinalgError::NotPositiveDefinite { batch_index: 4, minor: 2, jitter_tried: 1e-6 }.to_string();
+    assert!(message.contains("matrix 4") && message.contains("order 2"), "{message}");
+}
+
+fn jitter_recovers_singular(device: Device) {
+    let dtype = *dtypes(&device).first().unwrap();
+    let n = 4;
+    // Element 0: SPD; element 1: rank one (PSD, singular); element 2: SPD.
+    let mut a = random_spd(14, 3, n, 1.0);
+    let v = [1.0, 2.0, -1.0, 0.5];
+    for i in 0..n {
+        for j in 0..n {
+            a[n * n + i * n + j] = v[i] * v[j];
+        }
+    }
+    let at = tensor(a.clone(), [3, n, n], &device, dtype);
+    assert!(matches!(cholesky(at.clone()), Err(LinalgError::NotPositiveDefinite { batch_index: 1, .. })));
+    let out = cholesky_jittered(at, &JitterConfig::default()).unwrap();
+    assert_eq!(out.jitter[0], 0.0);
+    assert_eq!(out.jitter[2], 0.0);
+    assert!(out.jitter[1] > 0.0, "element 1 needed jitter");
+    let l = out.factor;
+    let llt = values(l.clone().matmul(l.transpose()));
+    let mut want = a.clone();
+    for i in 0..n {
+        want[n * n + i * n + i] += out.jitter[1];
+    }
+    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 1e-4 };
+    assert_all_close("jittered L Lᵀ = A + εI", &llt, &want, tol, tol);
+    // The unjittered elements are bit-identical to the plain factor.
+    let plain = values(cholesky(tensor(a[..n * n].to_vec(), [1, n, n], &device, dtype)).unwrap());
+    assert_eq!(&llt[..0], &plain[..0]);
+    let lv = values(cholesky_jittered(tensor(a.clone(), [3, n, n], &device, dtype), &JitterConfig::default()).unwrap().factor);
+    assert_all_close("element 0 unchanged", &lv[..n * n], &plain, 0.0, 0.0);
+}

@@ -1,0 +1,89 @@
+//! Hand-written backward passes for the extension under `Autodiff`.
+
+use super::{LinalgBackend, compose};
+use burn::backend::Autodiff;
+use burn::backend::autodiff::{
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind, unary},
+};
+use burn::backend::tensor::FloatTensor;
+
+/// Cholesky: the saved state is the factor `L`.
+#[derive(Debug)]
+struct CholeskyBackward;
+
+impl<B: LinalgBackend> Backward<B, 1> for CholeskyBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let l = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            B::cholesky_backward(l, grad)
+        });
+    }
+}
+
+/// Triangular solve: the saved state is `(T, X, upper, transpose)`.
+#[derive(Debug)]
+struct SolveTriangularBackward;
+
+impl<B: LinalgBackend> Backward<B, 2> for SolveTriangularBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, bool, bool);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (t, x, upper, transpose) = ops.state;
+        let want_t = ops.parents[0].is_some();
+        let grad_x = grads.consume::<B>(&ops.node);
+        let (grad_t, grad_b) =
+            compose::solve_triangular_backward::<B>(t, x, grad_x, upper, transpose, want_t);
+        let [parent_t, parent_b] = ops.parents;
+        if let (Some(node), Some(grad)) = (parent_t, grad_t) {
+            grads.register::<B>(node.id, grad);
+        }
+        if let Some(node) = parent_b {
+            grads.register::<B>(node.id, grad_b);
+        }
+    }
+}
+
+impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
+        match CholeskyBackward
+            .prepare::<C>([a.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let l = B::cholesky(a.into_primitive());
+                prep.finish(l.clone(), l)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::cholesky(a.into_primitive())),
+        }
+    }
+
+    fn solve_triangular(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        match SolveTriangularBackward
+            .prepare::<C>([t.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let t = t.into_primitive();
+                let x = B::solve_triangular(t.clone(), b.into_primitive(), upper, transpose);
+                prep.finish((t, x.clone(), upper, transpose), x)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::solve_triangular(
+                t.into_primitive(),
+                b.into_primitive(),
+                upper,
+                transpose,
+            )),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Backward passes composed from the primitive ops (matmul, transpose, masks and the extension's
+//! own triangular solve), so they run unchanged on every backend.
+
+use super::LinalgBackend;
+use burn::backend::{TensorMetadata, tensor::FloatTensor};
+use burn::tensor::{Shape, TensorData};
+
+/// Which entries of an `n × n` mask are kept.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Triangle {
+    /// `i ≥ j`.
+    Lower,
+    /// `i ≤ j`.
+    Upper,
+    /// `i > j` kept, diagonal halved: Murray's `Φ`.
+    Phi,
+}
+
+/// A `[1, .., 1, n, n]` mask of rank `rank` with the dtype and device of `like`.
+pub(crate) fn triangle_mask<B: LinalgBackend>(
+    like: &FloatTensor<B>,
+    n: usize,
+    triangle: Triangle,
+) -> FloatTensor<B> {
+    let rank = like.shape().num_dims();
+    let values: Vec<f64> = (0..n * n)
+        .map(|index| {
+            let (i, j) = (index / n, index % n);
+            match triangle {
+                Triangle::Lower => f64::from(u8::from(i >= j)),
+                Triangle::Upper => f64::from(u8::from(i <= j)),
+                Triangle::Phi if i == j => 0.5,
+                Triangle::Phi => f64::from(u8::from(i > j)),
+            }
+        })
+        .collect();
+    let mut dims = vec![1; rank];
+    dims[rank - 2] = n;
+    dims[rank - 1] = n;
+    let data = TensorData::new(values, Shape::from(dims)).convert_dtype(like.dtype());
+    B::float_from_data(data, &like.device())
+}
+
+/// Murray's Cholesky backward, `Ā = ½(S + Sᵀ)` with `S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹`.
+pub(crate) fn cholesky_backward<B: LinalgBackend>(
+    l: FloatTensor<B>,
+    grad_l: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = l.shape();
+    let n = shape[shape.num_dims() - 1];
+    let phi = triangle_mask::<B>(&l, n, Triangle::Phi);
+    let p = B::float_mul(B::float_matmul(B::float_transpose(l.clone()), grad_l), phi);
+    let x = B::solve_triangular(l.clone(), p, false, true);
+    let y = B::solve_triangular(l, B::float_transpose(x), false, true);
+    let s = B::float_add(y.clone(), B::float_transpose(y));
+    B::float_mul_scalar(s, 0.5f64.into())
+}
+
+/// Gradients of `X = op(T)⁻¹ B` (`op(T) = Tᵀ` when `transpose`) given `Ḡ = ∂f/∂X`:
+/// `B̄ = op(T)⁻ᵀ Ḡ` and `T̄ = −B̄ Xᵀ` (transposed back when `transpose`), projected onto the
+/// triangle of `T` that the solve reads.
+pub(crate) fn solve_triangular_backward<B: LinalgBackend>(
+    t: FloatTensor<B>,
+    x: FloatTensor<B>,
+    grad_x: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+    want_t: bool,
+) -> (Option<FloatTensor<B>>, FloatTensor<B>) {
+    let shape = t.shape();
+    let n = shape[shape.num_dims() - 1];
+    let grad_b = B::solve_triangular(t.clone(), grad_x, upper, !transpose);
+    if !want_t {
+        return (None, grad_b);
+    }
+    let grad_op = if transpose {
+        B::float_matmul(x, B::float_transpose(grad_b.clone()))
+    } else {
+        B::float_matmul(grad_b.clone(), B::float_transpose(x))
+    };
+    let triangle = if upper {
+        Triangle::Upper
+    } else {
+        Triangle::Lower
+    };
+    let mask = triangle_mask::<B>(&t, n, triangle);
+    let grad_t = B::float_neg(B::float_mul(grad_op, mask));
+    (Some(grad_t), grad_b)
+}

@@ -1,0 +1,102 @@
+//! The linear-algebra backend extension: the few primitive kernels everything in
+//! [`crate::linalg`] is built from, dispatched on the tensor's runtime device.
+//!
+//! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
+//! |---|---|---|---|
+//! | [`LinalgBackend::cholesky`] | [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
+//! | [`LinalgBackend::solve_triangular`] | [`host`] | [`cube`] kernel | standard adjoint |
+//! | [`LinalgBackend::cholesky_backward`] | [`host`] (fused per matrix) | composed of the two above | — |
+//!
+//! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
+//! in [`crate::linalg`] check shapes, broadcast batch dimensions and turn failure flags into typed
+//! errors.
+
+// `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
+#![allow(deprecated)]
+
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+
+mod autodiff;
+pub(crate) mod compose;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub(crate) mod cube;
+pub(crate) mod host;
+
+/// Primitive batched linear-algebra kernels, one implementation per backend family.
+///
+/// Users call the functions in [`crate::linalg`]; this trait is public so that a new backend can
+/// provide its own kernels.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Fusion: cfg(feature = "fusion"),
+    Autodiff
+)]
+pub trait LinalgBackend: Backend {
+    /// Lower Cholesky factor `L` of each `[.., n, n]` matrix (only its lower triangle is read).
+    ///
+    /// The upper triangle of the result is zero. When the leading minor of order `j + 1` of a batch
+    /// element is not positive definite, columns `j..n` of that element's factor are NaN, so the
+    /// number of finite diagonal entries is the order of the largest positive-definite leading
+    /// minor. Callers turn that into [`crate::linalg::LinalgError::NotPositiveDefinite`].
+    #[fusion(dtype = a, shape = a)]
+    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
+        host::cholesky::<Self>(a)
+    }
+
+    /// Solves `op(T) X = B` for `X`, with `T` `[.., n, n]` triangular (only the triangle named by
+    /// `upper` is read), `B` `[.., n, k]` with the same batch dimensions, and `op(T) = Tᵀ` when
+    /// `transpose`, else `T`.
+    #[fusion(dtype = b, shape = b)]
+    fn solve_triangular(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        host::solve_triangular::<Self>(t, b, upper, transpose)
+    }
+
+    /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
+    /// given the factor `L = cholesky(A)` and the gradient `Ḡ` with respect to `L`
+    /// (Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10):
+    ///
+    /// `P = Φ(Lᵀ Ḡ)`, `S = L⁻ᵀ P L⁻¹`, `Ā = ½ (S + Sᵀ)`,
+    ///
+    /// where `Φ` keeps the lower triangle and halves the diagonal. Only `tril(Ḡ)` matters.
+    #[fusion(dtype = l, shape = l)]
+    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
+        compose::cholesky_backward::<Self>(l, grad_l)
+    }
+}
+
+#[cfg(feature = "flex")]
+impl LinalgBackend for burn::backend::Flex {
+    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
+        host::cholesky_backward::<Self>(l, grad_l)
+    }
+}
+
+#[cfg(feature = "ndarray")]
+impl LinalgBackend for burn::backend::NdArray {
+    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
+        host::cholesky_backward::<Self>(l, grad_l)
+    }
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl LinalgBackend for burn_cubecl::CubeBackend {
+    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::cholesky(a)
+    }
+
+    fn solve_triangular(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        cube::solve_triangular(t, b, upper, transpose)
+    }
+}

@@ -1,0 +1,77 @@
+//! Shape checks and the single read-back that turns kernel flags into typed errors.
+
+use super::LinalgError;
+use burn::tensor::{Int, Tensor};
+
+/// `(batch, n)` of a stack of square matrices, or a [`LinalgError::ShapeMismatch`].
+pub(crate) fn square<const D: usize>(
+    op: &'static str,
+    a: &Tensor<D>,
+) -> Result<(usize, usize), LinalgError> {
+    let dims = a.dims();
+    if D < 2 {
+        return Err(LinalgError::ShapeMismatch {
+            op,
+            reason: format!("expected a tensor of rank ≥ 2 ([.., n, n]), got shape {dims:?}"),
+        });
+    }
+    let (rows, cols) = (dims[D - 2], dims[D - 1]);
+    if rows != cols {
+        return Err(LinalgError::ShapeMismatch {
+            op,
+            reason: format!("expected square matrices [.., n, n], got shape {dims:?}"),
+        });
+    }
+    Ok((dims[..D - 2].iter().product(), rows))
+}
+
+/// Per batch element of a `[.., n, n]` input `a` and its factor `l`: whether `a` had a non-finite
+/// entry and how many diagonal entries of `l` are finite, read back in one transfer.
+pub(crate) struct FactorStatus {
+    pub non_finite_input: Vec<bool>,
+    pub finite_pivots: Vec<usize>,
+}
+
+impl FactorStatus {
+    pub(crate) fn read<const D: usize>(a: &Tensor<D>, l: &Tensor<D>, batch: usize, n: usize) -> Self {
+        if batch == 0 || n == 0 {
+            return Self {
+                non_finite_input: vec![false; batch],
+                finite_pivots: vec![n; batch],
+            };
+        }
+        let device = l.device();
+        let flat_a = a.clone().detach().reshape([batch, n * n]);
+        let bad_input = flat_a.is_finite().bool_not().any_dim(1).int();
+        let diagonal = Tensor::<1, Int>::arange_step(0..(n * n) as i64, n + 1, &device);
+        let pivots = l
+            .clone()
+            .detach()
+            .reshape([batch, n * n])
+            .select(1, diagonal)
+            .is_finite()
+            .int()
+            .sum_dim(1);
+        let flags = Tensor::cat(vec![bad_input, pivots], 1).into_data();
+        let flags: Vec<i64> = flags.convert::<i64>().try_into_vec().expect("int flags");
+        Self {
+            non_finite_input: flags.chunks(2).map(|f| f[0] != 0).collect(),
+            finite_pivots: flags.chunks(2).map(|f| f[1] as usize).collect(),
+        }
+    }
+
+    /// The first error, if any element failed.
+    pub(crate) fn first_error(&self, n: usize, jitter_tried: f64) -> Option<LinalgError> {
+        if let Some(batch_index) = self.non_finite_input.iter().position(|&bad| bad) {
+            return Some(LinalgError::NonFinite { batch_index });
+        }
+        self.finite_pivots
+            .iter()
+            .position(|&p| p < n)
+            .map(|batch_index| LinalgError::NotPositiveDefinite {
+                batch_index,
+                minor: self.finite_pivots[batch_index] + 1,
+                jitter_tried,
+            })
+    }
+}

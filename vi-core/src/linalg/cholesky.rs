@@ -1,0 +1,168 @@
+//! Batched Cholesky factorisation, plain and with GPyTorch-style jitter retries.
+
+use super::backend::LinalgBackend;
+use super::checks::{FactorStatus, square};
+use super::LinalgError;
+use burn::backend::Dispatch;
+use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
+
+/// The kernel call without checks; failures show up as NaN columns (see [`LinalgBackend`]).
+pub(crate) fn cholesky_raw<const D: usize>(a: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as LinalgBackend>::cholesky(a.into_dispatch()))
+}
+
+/// Lower Cholesky factor `L` (`A = L Lᵀ`, positive diagonal) of each matrix of `a` `[.., n, n]`.
+///
+/// Only the lower triangle of `a` is read. Differentiable (Murray 2016); gradients follow the
+/// symmetric convention of torch and JAX. One small status tensor is read back per call.
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] unless `a` is `[.., n, n]`; [`LinalgError::NonFinite`] for NaN or
+/// ±∞ input; [`LinalgError::NotPositiveDefinite`] naming the first failing batch element and minor.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let device = Device::default();
+/// let a = Tensor::<2>::from_data([[4.0, 2.0], [2.0, 5.0]], &device);
+/// let l = vi_core::linalg::cholesky(a).unwrap();
+/// l.into_data().assert_approx_eq::<f32>(&[[2.0, 0.0], [1.0, 2.0]].into(), Default::default());
+/// ```
+pub fn cholesky<const D: usize>(a: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
+    let (batch, n) = square("cholesky", &a)?;
+    let l = cholesky_raw(a.clone());
+    match FactorStatus::read(&a, &l, batch, n).first_error(n, 0.0) {
+        Some(error) => Err(error),
+        None => Ok(l),
+    }
+}
+
+/// Settings of [`cholesky_jittered`], after GPyTorch's `psd_safe_cholesky`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JitterConfig {
+    /// First jitter added to the diagonal of a failing matrix; `None` picks `1e-8` for `f64` input
+    /// and `1e-6` otherwise.
+    pub initial: Option<f64>,
+    /// Factor between successive tries.
+    pub growth: f64,
+    /// Number of jittered attempts after the plain one.
+    pub max_tries: usize,
+}
+
+impl Default for JitterConfig {
+    fn default() -> Self {
+        Self {
+            initial: None,
+            growth: 10.0,
+            max_tries: 3,
+        }
+    }
+}
+
+/// A factor from [`cholesky_jittered`] with the jitter each batch element needed.
+#[derive(Debug, Clone)]
+pub struct JitteredCholesky<const D: usize> {
+    /// `L` with `L Lᵀ = A + diag(jitter) I` per batch element.
+    pub factor: Tensor<D>,
+    /// Jitter added to each batch element (row-major over the batch dimensions); `0` where the
+    /// plain factorisation succeeded.
+    pub jitter: Vec<f64>,
+}
+
+/// Cholesky factor that retries only the failing batch elements with growing diagonal jitter
+/// `εₜ = initial · growthᵗ`, `t = 0..max_tries` (the added jitter is `εₜ I`, not cumulative).
+///
+/// The successful elements keep their plain factor; gradients flow through every element as for
+/// [`cholesky`] (with respect to `A`, the jitter being a constant).
+///
+/// # Errors
+/// As [`cholesky`]; [`LinalgError::NotPositiveDefinite`] carries the largest jitter tried.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::linalg::{JitterConfig, cholesky_jittered};
+/// let device = Device::default();
+/// // Rank one: positive semi-definite but singular.
+/// let a = Tensor::<2>::from_data([[1.0, 1.0], [1.0, 1.0]], &device);
+/// let out = cholesky_jittered(a, &JitterConfig::default()).unwrap();
+/// assert!(out.jitter[0] > 0.0);
+/// ```
+pub fn cholesky_jittered<const D: usize>(
+    a: Tensor<D>,
+    config: &JitterConfig,
+) -> Result<JitteredCholesky<D>, LinalgError> {
+    let (batch, n) = square("cholesky_jittered", &a)?;
+    let dims = a.dims();
+    let l = cholesky_raw(a.clone());
+    let status = FactorStatus::read(&a, &l, batch, n);
+    if let Some(error @ LinalgError::NonFinite { .. }) = status.first_error(n, 0.0) {
+        return Err(error);
+    }
+    let mut failing: Vec<usize> = (0..batch).filter(|&i| status.finite_pivots[i] < n).collect();
+    let mut jitter = vec![0.0; batch];
+    if failing.is_empty() {
+        return Ok(JitteredCholesky { factor: l, jitter });
+    }
+
+    let device = a.device();
+    let initial = config
+        .initial
+        .unwrap_or(if a.dtype() == DType::F64 { 1e-8 } else { 1e-6 });
+    let flat_a = a.reshape([batch, n, n]);
+    // Failing elements restart from zero so that NaN never enters the sum below.
+    let failing_mask = Tensor::<3, Bool>::from_data(
+        TensorData::new(
+            (0..batch).map(|i| status.finite_pivots[i] < n).collect::<Vec<_>>(),
+            [batch, 1, 1],
+        ),
+        &device,
+    )
+    .expand([batch, n, n]);
+    let mut flat_l = l.reshape([batch, n, n]).mask_fill(failing_mask, 0.0);
+    let eye = Tensor::<2>::eye(n, &device)
+        .cast(a_float_dtype(&flat_a))
+        .unsqueeze::<3>();
+
+    let mut last_minors = Vec::new();
+    let mut last_jitter = 0.0;
+    for attempt in 0..config.max_tries {
+        last_jitter = initial * config.growth.powi(attempt as i32);
+        let index = index_tensor(&failing, &device);
+        let shifted = flat_a.clone().select(0, index) + eye.clone() * last_jitter;
+        let l_try = cholesky_raw(shifted.clone());
+        let minors = FactorStatus::read(&shifted, &l_try, failing.len(), n).finite_pivots;
+        let (done, remaining): (Vec<usize>, Vec<usize>) =
+            (0..failing.len()).partition(|&k| minors[k] == n);
+        if !done.is_empty() {
+            let rows = l_try.select(0, index_tensor(&done, &device));
+            let targets: Vec<usize> = done.iter().map(|&k| failing[k]).collect();
+            for &target in &targets {
+                jitter[target] = last_jitter;
+            }
+            flat_l = flat_l.select_assign(0, index_tensor(&targets, &device), rows, IndexingUpdateOp::Add);
+        }
+        last_minors = remaining.iter().map(|&k| minors[k]).collect();
+        failing = remaining.into_iter().map(|k| failing[k]).collect();
+        if failing.is_empty() {
+            return Ok(JitteredCholesky {
+                factor: flat_l.reshape(dims),
+                jitter,
+            });
+        }
+    }
+    Err(LinalgError::NotPositiveDefinite {
+        batch_index: failing[0],
+        minor: last_minors.first().map_or(status.finite_pivots[failing[0]], |&m| m) + 1,
+        jitter_tried: last_jitter,
+    })
+}
+
+fn a_float_dtype<const D: usize>(a: &Tensor<D>) -> burn::tensor::FloatDType {
+    burn::tensor::FloatDType::from(a.dtype())
+}
+
+fn index_tensor(indices: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
+    let values: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    Tensor::<1, Int>::from_data(TensorData::new(values, [indices.len()]), device)
+}

@@ -1,0 +1,27 @@
+//! Batched, differentiable linear algebra for variational inference.
+//!
+//! Every routine works on stacks of matrices `[.., n, n]` with any number of leading batch
+//! dimensions, on every device (flex, ndarray, wgpu, cuda), with analytic gradients under
+//! autodiff. User-caused failures are typed [`LinalgError`]s, never silent NaN.
+//!
+//! | function | computes | gradient |
+//! |---|---|---|
+//! | [`cholesky`] | `L`, `A = L Lᵀ` | Murray (2016) |
+//! | [`cholesky_jittered`] | `L` of `A + εI`, ε only where needed | as `cholesky` |
+//! | [`solve_triangular`] | `op(T)⁻¹ B` or `B op(T)⁻¹` | adjoint solve |
+//! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
+//! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
+//! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |
+//! | [`logdet`], [`inverse`] | from `A` | through `cholesky` |
+
+pub mod backend;
+mod checks;
+mod cholesky;
+mod error;
+mod logdet;
+mod triangular;
+
+pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
+pub use error::LinalgError;
+pub use logdet::{inverse, logdet, logdet_from_cholesky};
+pub use triangular::{Side, Triangle, cholesky_inverse, cholesky_solve, solve_triangular};

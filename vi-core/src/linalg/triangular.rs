@@ -1,0 +1,160 @@
+//! Triangular solves and the solves and inverses built on a Cholesky factor.
+
+use super::LinalgError;
+use super::backend::LinalgBackend;
+use super::checks::square;
+use burn::backend::Dispatch;
+use burn::tensor::Tensor;
+
+/// Which triangle of a triangular matrix is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Triangle {
+    /// Entries on and below the diagonal.
+    Lower,
+    /// Entries on and above the diagonal.
+    Upper,
+}
+
+/// On which side of the unknown the triangular matrix stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `op(T) X = B`, `B` `[.., n, k]`.
+    Left,
+    /// `X op(T) = B`, `B` `[.., k, n]`.
+    Right,
+}
+
+fn solve_raw<const D: usize>(t: Tensor<D>, b: Tensor<D>, upper: bool, transpose: bool) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as LinalgBackend>::solve_triangular(
+        t.into_dispatch(),
+        b.into_dispatch(),
+        upper,
+        transpose,
+    ))
+}
+
+/// Solves `op(T) X = B` ([`Side::Left`]) or `X op(T) = B` ([`Side::Right`]) for each batch
+/// element, with `op(T) = Tᵀ` when `transpose`. Only `triangle` of `t` is read. Leading batch
+/// dimensions broadcast (size 1 against size m). Differentiable: `B̄ = op(T)⁻ᵀ X̄`,
+/// `T̄ = −B̄ Xᵀ` projected on the triangle (torch's convention).
+///
+/// A singular `t` (a zero on its diagonal) gives non-finite entries; factors from
+/// [`super::cholesky`] never are.
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] when `t` is not `[.., n, n]`, when `b` does not have `n` rows
+/// (left) or columns (right), or when batch dimensions cannot broadcast.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::linalg::{Side, Triangle, solve_triangular};
+/// let device = Device::default();
+/// let l = Tensor::<2>::from_data([[2.0, 0.0], [1.0, 4.0]], &device);
+/// let b = Tensor::<2>::from_data([[2.0], [9.0]], &device);
+/// let x = solve_triangular(l, b, Triangle::Lower, false, Side::Left).unwrap();
+/// x.into_data().assert_approx_eq::<f32>(&[[1.0], [2.0]].into(), Default::default());
+/// ```
+pub fn solve_triangular<const D: usize>(
+    t: Tensor<D>,
+    b: Tensor<D>,
+    triangle: Triangle,
+    transpose: bool,
+    side: Side,
+) -> Result<Tensor<D>, LinalgError> {
+    let (_, n) = square("solve_triangular", &t)?;
+    let b_dims = b.dims();
+    let rows = match side {
+        Side::Left => b_dims[D - 2],
+        Side::Right => b_dims[D - 1],
+    };
+    if rows != n {
+        return Err(LinalgError::ShapeMismatch {
+            op: "solve_triangular",
+            reason: format!(
+                "T is {n}×{n} but B has shape {b_dims:?} ({} side needs {n} {})",
+                if side == Side::Left { "left" } else { "right" },
+                if side == Side::Left { "rows" } else { "columns" }
+            ),
+        });
+    }
+    let (t, b) = broadcast_batch("solve_triangular", t, b)?;
+    let upper = triangle == Triangle::Upper;
+    Ok(match side {
+        Side::Left => solve_raw(t, b, upper, transpose),
+        // X op(T) = B  ⇔  op(T)ᵀ Xᵀ = Bᵀ
+        Side::Right => solve_raw(t, b.transpose(), upper, !transpose).transpose(),
+    })
+}
+
+/// Expands the leading dimensions of `t` and `b` to their common broadcast shape.
+fn broadcast_batch<const D: usize>(
+    op: &'static str,
+    t: Tensor<D>,
+    b: Tensor<D>,
+) -> Result<(Tensor<D>, Tensor<D>), LinalgError> {
+    let (mut td, mut bd) = (t.dims(), b.dims());
+    if td[..D - 2] == bd[..D - 2] {
+        return Ok((t, b));
+    }
+    for axis in 0..D - 2 {
+        let size = match (td[axis], bd[axis]) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => {
+                return Err(LinalgError::ShapeMismatch {
+                    op,
+                    reason: format!("batch dimensions of {td:?} and {bd:?} do not broadcast"),
+                });
+            }
+        };
+        td[axis] = size;
+        bd[axis] = size;
+    }
+    Ok((t.expand(td), b.expand(bd)))
+}
+
+/// `A⁻¹ B` from the lower Cholesky factor `L` of `A` (`L` `[.., n, n]`, `B` `[.., n, k]`): two
+/// triangular solves, `L⁻ᵀ (L⁻¹ B)`. Differentiable in `L` and `B`.
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] as for [`solve_triangular`].
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::linalg::{cholesky, cholesky_solve};
+/// let device = Device::default();
+/// let a = Tensor::<2>::from_data([[4.0, 2.0], [2.0, 5.0]], &device);
+/// let b = Tensor::<2>::from_data([[6.0], [7.0]], &device);
+/// let x = cholesky_solve(cholesky(a).unwrap(), b).unwrap();
+/// x.into_data().assert_approx_eq::<f32>(&[[1.0], [1.0]].into(), Default::default());
+/// ```
+pub fn cholesky_solve<const D: usize>(l: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
+    let y = solve_triangular(l.clone(), b, Triangle::Lower, false, Side::Left)?;
+    solve_triangular(l, y, Triangle::Lower, true, Side::Left)
+}
+
+/// `A⁻¹ = L⁻ᵀ L⁻¹` from the lower Cholesky factor `L` of `A`. Differentiable.
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] unless `l` is `[.., n, n]`.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::linalg::cholesky_inverse;
+/// let device = Device::default();
+/// let l = Tensor::<2>::from_data([[2.0, 0.0], [0.0, 4.0]], &device);
+/// let inv = cholesky_inverse(l).unwrap();
+/// inv.into_data().assert_approx_eq::<f32>(&[[0.25, 0.0], [0.0, 0.0625]].into(), Default::default());
+/// ```
+pub fn cholesky_inverse<const D: usize>(l: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
+    let (_, n) = square("cholesky_inverse", &l)?;
+    let eye = Tensor::<2>::eye(n, &l.device())
+        .cast(burn::tensor::FloatDType::from(l.dtype()))
+        .unsqueeze::<D>()
+        .expand(l.dims());
+    cholesky_solve(l, eye)
+}
