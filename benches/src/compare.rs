@@ -9,7 +9,15 @@ type Key = (String, String, String, u64, u64, u64, u64);
 fn key(row: &Value) -> Key {
     let s = |k: &str| row[k].as_str().unwrap_or("").to_string();
     let u = |k: &str| row[k].as_u64().unwrap_or(0);
-    (s("suite"), s("bench"), s("dtype"), u("threads"), u("B"), u("n"), u("k"))
+    (
+        s("suite"),
+        s("bench"),
+        s("dtype"),
+        u("threads"),
+        u("B"),
+        u("n"),
+        u("k"),
+    )
 }
 
 fn read(path: &Path) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
@@ -20,7 +28,8 @@ fn read(path: &Path) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
         if !l.starts_with('{') {
             continue;
         }
-        let row: Value = serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), line + 1))?;
+        let row: Value =
+            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), line + 1))?;
         if row["bench"] != "_meta" {
             rows.push(row);
         }
@@ -57,10 +66,15 @@ pub fn run(peers: &Path, ours: &Path) -> Result<(), Box<dyn std::error::Error>> 
         "| bench | dtype | threads | size | ours | {} | speed-up vs faster peer |",
         peer_names.join(" | ")
     );
-    println!("|---|---|---|---|---|{}---|", "---|".repeat(peer_names.len()));
+    println!(
+        "|---|---|---|---|---|{}---|",
+        "---|".repeat(peer_names.len())
+    );
     for row in &ours {
         let k = key(row);
-        let Some(ours_t) = row["median_s"].as_f64() else { continue };
+        let Some(ours_t) = row["median_s"].as_f64() else {
+            continue;
+        };
         let peers = by_key.get(&k).cloned().unwrap_or_default();
         let best = peers.values().cloned().fold(f64::INFINITY, f64::min);
         let size = if k.6 > 0 {
@@ -72,8 +86,19 @@ pub fn run(peers: &Path, ours: &Path) -> Result<(), Box<dyn std::error::Error>> 
             .iter()
             .map(|p| peers.get(p).map_or("–".into(), |&t| fmt(t)))
             .collect();
-        let ratio = if best.is_finite() { format!("{:.2}×", best / ours_t) } else { "–".into() };
-        println!("| {} | {} | {} | {size} | {} | {} | {ratio} |", k.1, k.2, k.3, fmt(ours_t), cells.join(" | "));
+        let ratio = if best.is_finite() {
+            format!("{:.2}×", best / ours_t)
+        } else {
+            "–".into()
+        };
+        println!(
+            "| {} | {} | {} | {size} | {} | {} | {ratio} |",
+            k.1,
+            k.2,
+            k.3,
+            fmt(ours_t),
+            cells.join(" | ")
+        );
     }
     Ok(())
 }

@@ -7,7 +7,15 @@ use std::io::Write;
 use vi_core::linalg::{Side, Triangle, cholesky, solve_triangular};
 
 /// `(B, n)` pairs of the peers' Cholesky suite.
-pub const CHOL_SIZES: [(usize, usize); 7] = [(1, 64), (1, 256), (1, 1024), (64, 32), (256, 64), (1024, 16), (16, 256)];
+pub const CHOL_SIZES: [(usize, usize); 7] = [
+    (1, 64),
+    (1, 256),
+    (1, 1024),
+    (64, 32),
+    (256, 64),
+    (1024, 16),
+    (16, 256),
+];
 /// Right-hand sides of the triangular-solve benches.
 pub const RHS_K: usize = 8;
 
@@ -41,7 +49,11 @@ fn device(name: &str) -> Result<Device, String> {
         "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
         #[cfg(feature = "cuda")]
         "cuda" => Device::cuda(0),
-        other => return Err(format!("device {other} is not compiled in (see the Cargo features)")),
+        other => {
+            return Err(format!(
+                "device {other} is not compiled in (see the Cargo features)"
+            ));
+        }
     })
 }
 
@@ -62,7 +74,10 @@ fn noise(seed: u64, len: usize) -> Vec<f64> {
 
 /// `A = X Xᵀ / n + I` as in `bench_peers.make_spd`, built on the device.
 fn make_spd(b: usize, n: usize, device: &Device, dtype: FloatDType) -> Tensor<3> {
-    let x = Tensor::<3>::from_data(TensorData::new(noise((b * 1000 + n) as u64, b * n * n), [b, n, n]), (device, dtype.into())) * 3f64.sqrt();
+    let x = Tensor::<3>::from_data(
+        TensorData::new(noise((b * 1000 + n) as u64, b * n * n), [b, n, n]),
+        (device, dtype.into()),
+    ) * 3f64.sqrt();
     let eye = Tensor::<2>::eye(n, device).cast(dtype).unsqueeze::<3>();
     x.clone().matmul(x.transpose()) / n as f64 + eye
 }
@@ -72,7 +87,9 @@ fn sync(device: &Device) {
 }
 
 pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()?;
     let device = device(&args.device)?;
     let ad = device.clone().autodiff();
     let repeats = if args.quick { 3 } else { 7 };
@@ -81,7 +98,8 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         "f64" => vec![(FloatDType::F64, "float64")],
         _ => vec![(FloatDType::F32, "float32"), (FloatDType::F64, "float64")],
     };
-    let mut out: Option<std::fs::File> = args.json.as_ref().map(std::fs::File::create).transpose()?;
+    let mut out: Option<std::fs::File> =
+        args.json.as_ref().map(std::fs::File::create).transpose()?;
     let mut emit = |row: Value| -> std::io::Result<()> {
         println!("{row}");
         if let Some(file) = out.as_mut() {
@@ -96,8 +114,14 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         for (b, n) in CHOL_SIZES {
             let a = make_spd(b, n, &device, dtype);
-            let w = Tensor::<3>::from_data(TensorData::new(noise(7, b * n * n), [b, n, n]), (&ad, dtype.into()));
-            let r = Tensor::<3>::from_data(TensorData::new(noise(8, b * n * RHS_K), [b, n, RHS_K]), (&device, dtype.into()));
+            let w = Tensor::<3>::from_data(
+                TensorData::new(noise(7, b * n * n), [b, n, n]),
+                (&ad, dtype.into()),
+            );
+            let r = Tensor::<3>::from_data(
+                TensorData::new(noise(8, b * n * RHS_K), [b, n, RHS_K]),
+                (&device, dtype.into()),
+            );
             let l = cholesky(a.clone())?;
             let row = |bench: &str, t: Timing, k: Option<usize>| {
                 let mut v = json!({"suite": "chol", "peer": "vi-burn", "bench": bench, "dtype": dname,
@@ -108,31 +132,60 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 v
             };
-            let t = timeit(|| {
-                let _ = cholesky(a.clone()).unwrap();
-                sync(&device);
-            }, repeats, 0.03);
+            let t = timeit(
+                || {
+                    let _ = cholesky(a.clone()).unwrap();
+                    sync(&device);
+                },
+                repeats,
+                0.03,
+            );
             emit(row("cholesky_fwd", t, None))?;
             let a_ad = a.clone().autodiff();
-            let t = timeit(|| {
-                let leaf = a_ad.clone().require_grad();
-                let grads = (cholesky(leaf.clone()).unwrap() * w.clone()).sum().backward();
-                let _ = leaf.grad(&grads).unwrap();
-                sync(&device);
-            }, repeats, 0.03);
+            let t = timeit(
+                || {
+                    let leaf = a_ad.clone().require_grad();
+                    let grads = (cholesky(leaf.clone()).unwrap() * w.clone())
+                        .sum()
+                        .backward();
+                    let _ = leaf.grad(&grads).unwrap();
+                    sync(&device);
+                },
+                repeats,
+                0.03,
+            );
             emit(row("cholesky_fwd_bwd", t, None))?;
-            let t = timeit(|| {
-                let _ = solve_triangular(l.clone(), r.clone(), Triangle::Lower, false, Side::Left).unwrap();
-                sync(&device);
-            }, repeats, 0.03);
+            let t = timeit(
+                || {
+                    let _ =
+                        solve_triangular(l.clone(), r.clone(), Triangle::Lower, false, Side::Left)
+                            .unwrap();
+                    sync(&device);
+                },
+                repeats,
+                0.03,
+            );
             emit(row("trisolve_fwd", t, Some(RHS_K)))?;
             let (l_ad, r_ad) = (l.clone().autodiff(), r.clone().autodiff());
-            let t = timeit(|| {
-                let (lg, rg) = (l_ad.clone().require_grad(), r_ad.clone().require_grad());
-                let grads = solve_triangular(lg.clone(), rg.clone(), Triangle::Lower, false, Side::Left).unwrap().sum().backward();
-                let _ = (lg.grad(&grads).unwrap(), rg.grad(&grads).unwrap());
-                sync(&device);
-            }, repeats, 0.03);
+            let t = timeit(
+                || {
+                    let (lg, rg) = (l_ad.clone().require_grad(), r_ad.clone().require_grad());
+                    let grads = solve_triangular(
+                        lg.clone(),
+                        rg.clone(),
+                        Triangle::Lower,
+                        false,
+                        Side::Left,
+                    )
+                    .unwrap()
+                    .sum()
+                    .backward();
+                    let _ = (lg.grad(&grads).unwrap(), rg.grad(&grads).unwrap());
+                    sync(&device);
+                },
+                repeats,
+                0.03,
+            );
             emit(row("trisolve_fwd_bwd", t, Some(RHS_K)))?;
         }
     }

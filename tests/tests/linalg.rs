@@ -44,7 +44,12 @@ fn golden_linalg(device: Device) {
                     let x = cholesky_solve(cholesky(a.clone()).unwrap(), r.clone()).unwrap();
                     let grads = (x.clone() * w).sum().backward();
                     check("X", values(x), "X", false);
-                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                    check(
+                        "grad_A",
+                        values(a.grad(&grads).unwrap()),
+                        "grad_A_sym",
+                        true,
+                    );
                     check("grad_R", values(r.grad(&grads).unwrap()), "grad_R", true);
                 }
                 n if n.starts_with("cholesky") => {
@@ -55,7 +60,12 @@ fn golden_linalg(device: Device) {
                     let grads = f.clone().backward();
                     check("L", values(l), "L", false);
                     check("f", values(f), "f", false);
-                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                    check(
+                        "grad_A",
+                        values(a.grad(&grads).unwrap()),
+                        "grad_A_sym",
+                        true,
+                    );
                 }
                 n if n.starts_with("trisolve") => {
                     let triangle = if n.starts_with("trisolve_lower") {
@@ -66,7 +76,8 @@ fn golden_linalg(device: Device) {
                     let t = case.input("T").to_tensor::<3>(&ad, dtype).require_grad();
                     let r = case.input("R").to_tensor::<3>(&ad, dtype).require_grad();
                     let w = case.input("Wx").to_tensor::<3>(&ad, dtype);
-                    let x = solve_triangular(t.clone(), r.clone(), triangle, false, Side::Left).unwrap();
+                    let x = solve_triangular(t.clone(), r.clone(), triangle, false, Side::Left)
+                        .unwrap();
                     let grads = (x.clone() * w).sum().backward();
                     check("X", values(x), "X", false);
                     check("grad_T", values(t.grad(&grads).unwrap()), "grad_T", true);
@@ -77,7 +88,12 @@ fn golden_linalg(device: Device) {
                     let ld = logdet::<3, 1>(a.clone()).unwrap();
                     let grads = ld.clone().sum().backward();
                     check("logdet", values(ld), "logdet", false);
-                    check("grad_A", values(a.grad(&grads).unwrap()), "grad_A_sym", true);
+                    check(
+                        "grad_A",
+                        values(a.grad(&grads).unwrap()),
+                        "grad_A_sym",
+                        true,
+                    );
                 }
                 other => panic!("unknown golden case {other} ({kind})"),
             }
@@ -116,12 +132,17 @@ fn random_spd(seed: u64, batch: usize, n: usize, ridge: f64) -> Vec<f64> {
     a
 }
 
-fn tensor<const D: usize>(data: Vec<f64>, shape: [usize; D], device: &Device, dtype: FloatDType) -> Tensor<D> {
+fn tensor<const D: usize>(
+    data: Vec<f64>,
+    shape: [usize; D],
+    device: &Device,
+    dtype: FloatDType,
+) -> Tensor<D> {
     Tensor::<D>::from_data(TensorData::new(data, shape), (device, dtype.into()))
 }
 
 fn gradcheck_config(device: &Device) -> GradcheckConfig {
-    if device.supports_dtype(FloatDType::F64) {
+    if dtypes(device)[0] == FloatDType::F64 {
         GradcheckConfig::default()
     } else {
         GradcheckConfig::f32()
@@ -173,14 +194,18 @@ fn gradcheck_solves(device: Device) {
                 };
                 let report = gradcheck(
                     |v| {
-                        let x = solve_triangular(v[0].clone(), v[1].clone(), triangle, transpose, side)
-                            .unwrap();
+                        let x =
+                            solve_triangular(v[0].clone(), v[1].clone(), triangle, transpose, side)
+                                .unwrap();
                         (x * w.clone()).sum()
                     },
                     &[t.clone(), rhs],
                     &config,
                 );
-                assert!(report.passed(), "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}");
+                assert!(
+                    report.passed(),
+                    "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}"
+                );
             }
         }
     }
@@ -204,9 +229,17 @@ fn gradcheck_logdet_inverse(device: Device) {
     let a = tensor(random_spd(8, b, n, 0.5), [b, n, n], &ad, config.dtype);
     let w = tensor(noise(9, b * n * n), [b, n, n], &ad, config.dtype);
     let sym = |a: Tensor<3>| (a.clone() + a.transpose()) * 0.5;
-    let report = gradcheck(|v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(), &[a.clone()], &config);
+    let report = gradcheck(
+        |v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(),
+        &[a.clone()],
+        &config,
+    );
     assert!(report.passed(), "logdet:\n{report}");
-    let report = gradcheck(|v| (inverse(sym(v[0].clone())).unwrap() * v[1].clone()).sum(), &[a.clone(), w.clone()], &config);
+    let report = gradcheck(
+        |v| (inverse(sym(v[0].clone())).unwrap() * v[1].clone()).sum(),
+        &[a.clone(), w.clone()],
+        &config,
+    );
     assert!(report.passed(), "inverse:\n{report}");
     let report = gradcheck(
         |v| {
@@ -217,7 +250,10 @@ fn gradcheck_logdet_inverse(device: Device) {
         &[a, w],
         &config,
     );
-    assert!(report.passed(), "cholesky_inverse + logdet_from_cholesky:\n{report}");
+    assert!(
+        report.passed(),
+        "cholesky_inverse + logdet_from_cholesky:\n{report}"
+    );
 }
 
 /// A random orthogonal matrix (Gram–Schmidt of noise) for building matrices of known spectrum.
@@ -236,6 +272,26 @@ fn orthogonal(seed: u64, n: usize) -> Vec<f64> {
         }
     }
     q
+}
+
+/// `L Lᵀ` per batch element, on the host.
+fn llt(l: &[f64], n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(l.len());
+    for block in l.chunks(n * n) {
+        let lt: Vec<f64> = (0..n * n)
+            .map(|idx| block[(idx % n) * n + idx / n])
+            .collect();
+        out.extend(matmul(block, &lt, n, n, n));
+    }
+    out
+}
+
+/// `T X` per batch element (`T` `n × n`, `X` `n × k`), on the host.
+fn batched_matmul(t: &[f64], x: &[f64], n: usize, k: usize) -> Vec<f64> {
+    t.chunks(n * n)
+        .zip(x.chunks(n * k))
+        .flat_map(|(t, x)| matmul(t, x, n, n, k))
+        .collect()
 }
 
 fn matmul(a: &[f64], b: &[f64], n: usize, m: usize, k: usize) -> Vec<f64> {
@@ -258,49 +314,73 @@ fn properties_random_spd(device: Device) {
     let dtype = *dtypes(&device).first().unwrap();
     let tol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-3 };
     runner
-        .run(&(1usize..4, 1usize..20, any::<u64>(), 0.05f64..2.0), |(batch, n, seed, floor)| {
-            // A = Q diag(λ) Qᵀ with known eigenvalues λ ∈ [floor, floor + 3].
-            let mut a = Vec::new();
-            let mut want_logdet = Vec::new();
-            for bi in 0..batch {
-                let q = orthogonal(seed.wrapping_add(bi as u64), n);
-                let lambda: Vec<f64> = noise(seed ^ 0xABCD ^ bi as u64, n).iter().map(|u| floor + 1.5 * (u + 1.0)).collect();
-                let mut ql = q.clone();
-                for i in 0..n {
-                    for j in 0..n {
-                        ql[i * n + j] *= lambda[j];
+        .run(
+            &(1usize..4, 1usize..20, any::<u64>(), 0.05f64..2.0),
+            |(batch, n, seed, floor)| {
+                // A = Q diag(λ) Qᵀ with known eigenvalues λ ∈ [floor, floor + 3].
+                let mut a = Vec::new();
+                let mut want_logdet = Vec::new();
+                for bi in 0..batch {
+                    let q = orthogonal(seed.wrapping_add(bi as u64), n);
+                    let lambda: Vec<f64> = noise(seed ^ 0xABCD ^ bi as u64, n)
+                        .iter()
+                        .map(|u| floor + 1.5 * (u + 1.0))
+                        .collect();
+                    let mut ql = q.clone();
+                    for i in 0..n {
+                        for j in 0..n {
+                            ql[i * n + j] *= lambda[j];
+                        }
                     }
+                    let qt: Vec<f64> = (0..n * n).map(|idx| q[(idx % n) * n + idx / n]).collect();
+                    a.extend(matmul(&ql, &qt, n, n, n));
+                    want_logdet.push(lambda.iter().map(|l| l.ln()).sum::<f64>());
                 }
-                let qt: Vec<f64> = (0..n * n).map(|idx| q[(idx % n) * n + idx / n]).collect();
-                a.extend(matmul(&ql, &qt, n, n, n));
-                want_logdet.push(lambda.iter().map(|l| l.ln()).sum::<f64>());
-            }
-            let at = tensor(a.clone(), [batch, n, n], &device, dtype);
-            let l = cholesky(at.clone()).unwrap();
-            let llt = values(l.clone().matmul(l.clone().transpose()));
-            assert_all_close("L Lᵀ = A", &llt, &a, tol, tol);
-            let ld = values(logdet_from_cholesky::<3, 1>(l.clone()).unwrap());
-            assert_all_close("logdet = Σ log λ", &ld, &want_logdet, tol, tol * n as f64);
-            let rhs = noise(seed ^ 0x55, batch * n * 2);
-            let x = cholesky_solve(l.clone(), tensor(rhs.clone(), [batch, n, 2], &device, dtype)).unwrap();
-            let residual = values(at.clone().matmul(x));
-            assert_all_close("A x = b", &residual, &rhs, tol * 10.0, tol * 10.0);
-            // One by one equals batched.
-            let lv = values(l);
-            for bi in 0..batch {
-                let single = tensor(a[bi * n * n..(bi + 1) * n * n].to_vec(), [n, n], &device, dtype);
-                let one = values(cholesky(single).unwrap());
-                assert_all_close("batch = single", &lv[bi * n * n..(bi + 1) * n * n], &one, 0.0, 0.0);
-            }
-            Ok(())
-        })
+                let at = tensor(a.clone(), [batch, n, n], &device, dtype);
+                let l = cholesky(at.clone()).unwrap();
+                assert_all_close("L Lᵀ = A", &llt(&values(l.clone()), n), &a, tol, tol);
+                let ld = values(logdet_from_cholesky::<3, 1>(l.clone()).unwrap());
+                assert_all_close("logdet = Σ log λ", &ld, &want_logdet, tol, tol * n as f64);
+                let rhs = noise(seed ^ 0x55, batch * n * 2);
+                let x = cholesky_solve(
+                    l.clone(),
+                    tensor(rhs.clone(), [batch, n, 2], &device, dtype),
+                )
+                .unwrap();
+                let residual = batched_matmul(&a, &values(x), n, 2);
+                assert_all_close("A x = b", &residual, &rhs, tol * 10.0, tol * 10.0);
+                // One by one equals batched.
+                let lv = values(l);
+                for bi in 0..batch {
+                    let single = tensor(
+                        a[bi * n * n..(bi + 1) * n * n].to_vec(),
+                        [n, n],
+                        &device,
+                        dtype,
+                    );
+                    let one = values(cholesky(single).unwrap());
+                    assert_all_close(
+                        "batch = single",
+                        &lv[bi * n * n..(bi + 1) * n * n],
+                        &one,
+                        0.0,
+                        0.0,
+                    );
+                }
+                Ok(())
+            },
+        )
         .unwrap();
 }
 
 /// Sizes that exercise every kernel path (single element, odd, > 32, > 64, batch of 4-D).
 fn sizes_across_kernels(device: Device) {
     let dtype = *dtypes(&device).first().unwrap();
-    let tol = if dtype == FloatDType::F64 { 1e-10 } else { 1e-3 };
+    let tol = if dtype == FloatDType::F64 {
+        1e-10
+    } else {
+        1e-3
+    };
     for (batch, n) in [(1, 1), (5, 2), (3, 33), (2, 70), (1, 130)] {
         let a = random_spd(n as u64, batch, n, 1.0);
         let at = tensor(a.clone(), [batch, 1, n, n], &device, dtype);
@@ -310,14 +390,39 @@ fn sizes_across_kernels(device: Device) {
             let (r, c) = ((i / n) % n, i % n);
             assert!(c <= r || *v == 0.0, "n={n}: upper entry {i} is {v}");
         }
-        let llt = values(l.clone().matmul(l.clone().transpose()));
-        assert_all_close(&format!("n={n} L Lᵀ"), &llt, &a, tol, tol);
+        assert_all_close(&format!("n={n} L Lᵀ"), &llt(&lv, n), &a, tol, tol);
         let b = noise(11, batch * n * 3);
-        let x = solve_triangular(l.clone(), tensor(b.clone(), [batch, 1, n, 3], &device, dtype), Triangle::Lower, false, Side::Left).unwrap();
-        assert_all_close(&format!("n={n} L x = b"), &values(l.clone().matmul(x)), &b, tol, tol);
+        let x = solve_triangular(
+            l.clone(),
+            tensor(b.clone(), [batch, 1, n, 3], &device, dtype),
+            Triangle::Lower,
+            false,
+            Side::Left,
+        )
+        .unwrap();
+        assert_all_close(
+            &format!("n={n} L x = b"),
+            &batched_matmul(&lv, &values(x), n, 3),
+            &b,
+            tol,
+            tol,
+        );
         let u = l.clone().transpose();
-        let xt = solve_triangular(u.clone(), tensor(b.clone(), [batch, 1, n, 3], &device, dtype), Triangle::Upper, true, Side::Left).unwrap();
-        assert_all_close(&format!("n={n} Uᵀ x = b"), &values(l.matmul(xt)), &b, tol, tol);
+        let xt = solve_triangular(
+            u.clone(),
+            tensor(b.clone(), [batch, 1, n, 3], &device, dtype),
+            Triangle::Upper,
+            true,
+            Side::Left,
+        )
+        .unwrap();
+        assert_all_close(
+            &format!("n={n} Uᵀ x = b"),
+            &batched_matmul(&lv, &values(xt), n, 3),
+            &b,
+            tol,
+            tol,
+        );
     }
 }
 
@@ -327,14 +432,25 @@ fn bad_input_errors(device: Device) {
     let mut a = random_spd(12, 3, 3, 1.0);
     a[9..18].copy_from_slice(&[1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     match cholesky(tensor(a.clone(), [3, 3, 3], &device, dtype)) {
-        Err(LinalgError::NotPositiveDefinite { batch_index: 1, minor: 2, jitter_tried }) => {
+        Err(LinalgError::NotPositiveDefinite {
+            batch_index: 1,
+            minor: 2,
+            jitter_tried,
+        }) => {
             assert_eq!(jitter_tried, 0.0)
         }
         other => panic!("expected NotPositiveDefinite for element 1 minor 2, got {other:?}"),
     }
     // Jitter cannot rescue an indefinite matrix.
-    match cholesky_jittered(tensor(a.clone(), [3, 3, 3], &device, dtype), &JitterConfig::default()) {
-        Err(LinalgError::NotPositiveDefinite { batch_index: 1, minor: 2, jitter_tried }) => {
+    match cholesky_jittered(
+        tensor(a.clone(), [3, 3, 3], &device, dtype),
+        &JitterConfig::default(),
+    ) {
+        Err(LinalgError::NotPositiveDefinite {
+            batch_index: 1,
+            minor: 2,
+            jitter_tried,
+        }) => {
             assert!(jitter_tried > 0.0)
         }
         other => panic!("expected NotPositiveDefinite after jitter, got {other:?}"),
@@ -350,12 +466,18 @@ fn bad_input_errors(device: Device) {
     let mut inf = nan;
     inf[18 + 4] = f64::INFINITY;
     assert!(matches!(
-        cholesky_jittered(tensor(inf, [3, 3, 3], &device, dtype), &JitterConfig::default()),
+        cholesky_jittered(
+            tensor(inf, [3, 3, 3], &device, dtype),
+            &JitterConfig::default()
+        ),
         Err(LinalgError::NonFinite { batch_index: 2 })
     ));
     // Shapes.
     let rect = tensor(vec![0.0; 6], [2, 3], &device, dtype);
-    assert!(matches!(cholesky(rect.clone()), Err(LinalgError::ShapeMismatch { .. })));
+    assert!(matches!(
+        cholesky(rect.clone()),
+        Err(LinalgError::ShapeMismatch { .. })
+    ));
     let sq = tensor(vec![1.0, 0.0, 0.0, 1.0], [2, 2], &device, dtype);
     let tall = tensor(vec![0.0; 6], [3, 2], &device, dtype);
     assert!(matches!(
@@ -373,8 +495,16 @@ fn bad_input_errors(device: Device) {
         Err(LinalgError::ShapeMismatch { .. })
     ));
     // Error messages name the element.
-    let message = LinalgError::NotPositiveDefinite { batch_index: 4, minor: 2, jitter_tried: 1e-6 }.to_string();
-    assert!(message.contains("matrix 4") && message.contains("order 2"), "{message}");
+    let message = LinalgError::NotPositiveDefinite {
+        batch_index: 4,
+        minor: 2,
+        jitter_tried: 1e-6,
+    }
+    .to_string();
+    assert!(
+        message.contains("matrix 4") && message.contains("order 2"),
+        "{message}"
+    );
 }
 
 fn jitter_recovers_singular(device: Device) {
@@ -389,13 +519,15 @@ fn jitter_recovers_singular(device: Device) {
         }
     }
     let at = tensor(a.clone(), [3, n, n], &device, dtype);
-    assert!(matches!(cholesky(at.clone()), Err(LinalgError::NotPositiveDefinite { batch_index: 1, .. })));
+    assert!(matches!(
+        cholesky(at.clone()),
+        Err(LinalgError::NotPositiveDefinite { batch_index: 1, .. })
+    ));
     let out = cholesky_jittered(at, &JitterConfig::default()).unwrap();
     assert_eq!(out.jitter[0], 0.0);
     assert_eq!(out.jitter[2], 0.0);
     assert!(out.jitter[1] > 0.0, "element 1 needed jitter");
-    let l = out.factor;
-    let llt = values(l.clone().matmul(l.transpose()));
+    let llt = llt(&values(out.factor), n);
     let mut want = a.clone();
     for i in 0..n {
         want[n * n + i * n + i] += out.jitter[1];
@@ -405,6 +537,13 @@ fn jitter_recovers_singular(device: Device) {
     // The unjittered elements are bit-identical to the plain factor.
     let plain = values(cholesky(tensor(a[..n * n].to_vec(), [1, n, n], &device, dtype)).unwrap());
     assert_eq!(&llt[..0], &plain[..0]);
-    let lv = values(cholesky_jittered(tensor(a.clone(), [3, n, n], &device, dtype), &JitterConfig::default()).unwrap().factor);
+    let lv = values(
+        cholesky_jittered(
+            tensor(a.clone(), [3, n, n], &device, dtype),
+            &JitterConfig::default(),
+        )
+        .unwrap()
+        .factor,
+    );
     assert_all_close("element 0 unchanged", &lv[..n * n], &plain, 0.0, 0.0);
 }

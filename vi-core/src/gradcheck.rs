@@ -125,7 +125,12 @@ where
         .expect("gradcheck needs at least one input");
     let values: Vec<Vec<f64>> = inputs
         .iter()
-        .map(|x| x.to_data().convert::<f64>().try_into_vec().expect("float input"))
+        .map(|x| {
+            x.to_data()
+                .convert::<f64>()
+                .try_into_vec()
+                .expect("float input")
+        })
         .collect();
     let shapes: Vec<[usize; D]> = inputs.iter().map(Tensor::dims).collect();
     let build = |vals: &[Vec<f64>]| -> Vec<Tensor<D>> {
@@ -136,13 +141,20 @@ where
     };
     let eval = |vals: &[Vec<f64>]| -> f64 { scalar(f(build(vals))) };
 
-    let leaves: Vec<Tensor<D>> = build(&values).into_iter().map(Tensor::require_grad).collect();
+    let leaves: Vec<Tensor<D>> = build(&values)
+        .into_iter()
+        .map(Tensor::require_grad)
+        .collect();
     let grads = f(leaves.clone()).backward();
     let analytic: Vec<Vec<f64>> = leaves
         .iter()
         .zip(&values)
         .map(|(leaf, v)| match leaf.grad(&grads) {
-            Some(g) => g.into_data().convert::<f64>().try_into_vec().expect("float gradient"),
+            Some(g) => g
+                .into_data()
+                .convert::<f64>()
+                .try_into_vec()
+                .expect("float gradient"),
             None => vec![0.0; v.len()],
         })
         .collect();
@@ -178,7 +190,11 @@ where
                 report.passed = false;
             }
             if violation > worst_violation || violation.is_nan() {
-                worst_violation = if violation.is_nan() { f64::INFINITY } else { violation };
+                worst_violation = if violation.is_nan() {
+                    f64::INFINITY
+                } else {
+                    violation
+                };
                 report.worst_element = element;
                 report.analytic = grad[element];
                 report.numeric = numeric;
@@ -189,12 +205,25 @@ where
     GradcheckReport { inputs: reports }
 }
 
-fn make<const D: usize>(values: Vec<f64>, shape: [usize; D], device: &Device, dtype: FloatDType) -> Tensor<D> {
+fn make<const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    device: &Device,
+    dtype: FloatDType,
+) -> Tensor<D> {
     Tensor::<D>::from_data(TensorData::new(values, shape), (device, dtype.into()))
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    let v: Vec<f64> = t.into_data().convert::<f64>().try_into_vec().expect("float output");
-    assert_eq!(v.len(), 1, "gradcheck: the function must return a one-element tensor");
+    let v: Vec<f64> = t
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec()
+        .expect("float output");
+    assert_eq!(
+        v.len(),
+        1,
+        "gradcheck: the function must return a one-element tensor"
+    );
     v[0]
 }

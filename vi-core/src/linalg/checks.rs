@@ -25,35 +25,54 @@ pub(crate) fn square<const D: usize>(
     Ok((dims[..D - 2].iter().product(), rows))
 }
 
-/// Per batch element of a `[.., n, n]` input `a` and its factor `l`: whether `a` had a non-finite
-/// entry and how many diagonal entries of `l` are finite, read back in one transfer.
+/// Per batch element of a `[.., n, n]` input `a` and its factor `l`: whether the lower triangle of
+/// `a` (the part the factorisation reads) had a non-finite entry, and how many diagonal entries of
+/// `l` are finite.
+///
+/// A non-finite entry in the lower triangle always makes some pivot non-finite or non-positive,
+/// so the common case costs one reduction over the diagonal of `l` and one scalar read back; the
+/// per-element detail is only computed when something failed.
 pub(crate) struct FactorStatus {
     pub non_finite_input: Vec<bool>,
     pub finite_pivots: Vec<usize>,
 }
 
 impl FactorStatus {
-    pub(crate) fn read<const D: usize>(a: &Tensor<D>, l: &Tensor<D>, batch: usize, n: usize) -> Self {
+    pub(crate) fn read<const D: usize>(
+        a: &Tensor<D>,
+        l: &Tensor<D>,
+        batch: usize,
+        n: usize,
+    ) -> Self {
+        let all_good = Self {
+            non_finite_input: vec![false; batch],
+            finite_pivots: vec![n; batch],
+        };
         if batch == 0 || n == 0 {
-            return Self {
-                non_finite_input: vec![false; batch],
-                finite_pivots: vec![n; batch],
-            };
+            return all_good;
         }
         let device = l.device();
-        let flat_a = a.clone().detach().reshape([batch, n * n]);
-        let bad_input = flat_a.is_finite().bool_not().any_dim(1).int();
         let diagonal = Tensor::<1, Int>::arange_step(0..(n * n) as i64, n + 1, &device);
-        let pivots = l
+        let finite = l
             .clone()
             .detach()
             .reshape([batch, n * n])
             .select(1, diagonal)
             .is_finite()
-            .int()
-            .sum_dim(1);
-        let flags = Tensor::cat(vec![bad_input, pivots], 1).into_data();
-        let flags: Vec<i64> = flags.convert::<i64>().try_into_vec().expect("int flags");
+            .int();
+        if read_ints(finite.clone().sum())[0] == (batch * n) as i64 {
+            return all_good;
+        }
+        let bad_input = a
+            .clone()
+            .detach()
+            .tril(0)
+            .reshape([batch, n * n])
+            .is_finite()
+            .bool_not()
+            .any_dim(1)
+            .int();
+        let flags = read_ints(Tensor::cat(vec![bad_input, finite.sum_dim(1)], 1));
         Self {
             non_finite_input: flags.chunks(2).map(|f| f[0] != 0).collect(),
             finite_pivots: flags.chunks(2).map(|f| f[1] as usize).collect(),
@@ -74,4 +93,11 @@ impl FactorStatus {
                 jitter_tried,
             })
     }
+}
+
+fn read_ints<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
+    t.into_data()
+        .convert::<i64>()
+        .try_into_vec()
+        .expect("integer status flags")
 }

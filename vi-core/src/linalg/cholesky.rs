@@ -1,8 +1,8 @@
 //! Batched Cholesky factorisation, plain and with GPyTorch-style jitter retries.
 
+use super::LinalgError;
 use super::backend::LinalgBackend;
 use super::checks::{FactorStatus, square};
-use super::LinalgError;
 use burn::backend::Dispatch;
 use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
@@ -99,7 +99,9 @@ pub fn cholesky_jittered<const D: usize>(
     if let Some(error @ LinalgError::NonFinite { .. }) = status.first_error(n, 0.0) {
         return Err(error);
     }
-    let mut failing: Vec<usize> = (0..batch).filter(|&i| status.finite_pivots[i] < n).collect();
+    let mut failing: Vec<usize> = (0..batch)
+        .filter(|&i| status.finite_pivots[i] < n)
+        .collect();
     let mut jitter = vec![0.0; batch];
     if failing.is_empty() {
         return Ok(JitteredCholesky { factor: l, jitter });
@@ -113,7 +115,9 @@ pub fn cholesky_jittered<const D: usize>(
     // Failing elements restart from zero so that NaN never enters the sum below.
     let failing_mask = Tensor::<3, Bool>::from_data(
         TensorData::new(
-            (0..batch).map(|i| status.finite_pivots[i] < n).collect::<Vec<_>>(),
+            (0..batch)
+                .map(|i| status.finite_pivots[i] < n)
+                .collect::<Vec<_>>(),
             [batch, 1, 1],
         ),
         &device,
@@ -140,7 +144,12 @@ pub fn cholesky_jittered<const D: usize>(
             for &target in &targets {
                 jitter[target] = last_jitter;
             }
-            flat_l = flat_l.select_assign(0, index_tensor(&targets, &device), rows, IndexingUpdateOp::Add);
+            flat_l = flat_l.select_assign(
+                0,
+                index_tensor(&targets, &device),
+                rows,
+                IndexingUpdateOp::Add,
+            );
         }
         last_minors = remaining.iter().map(|&k| minors[k]).collect();
         failing = remaining.into_iter().map(|k| failing[k]).collect();
@@ -153,7 +162,10 @@ pub fn cholesky_jittered<const D: usize>(
     }
     Err(LinalgError::NotPositiveDefinite {
         batch_index: failing[0],
-        minor: last_minors.first().map_or(status.finite_pivots[failing[0]], |&m| m) + 1,
+        minor: last_minors
+            .first()
+            .map_or(status.finite_pivots[failing[0]], |&m| m)
+            + 1,
         jitter_tried: last_jitter,
     })
 }

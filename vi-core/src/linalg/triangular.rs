@@ -24,7 +24,12 @@ pub enum Side {
     Right,
 }
 
-fn solve_raw<const D: usize>(t: Tensor<D>, b: Tensor<D>, upper: bool, transpose: bool) -> Tensor<D> {
+fn solve_raw<const D: usize>(
+    t: Tensor<D>,
+    b: Tensor<D>,
+    upper: bool,
+    transpose: bool,
+) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as LinalgBackend>::solve_triangular(
         t.into_dispatch(),
         b.into_dispatch(),
@@ -74,7 +79,11 @@ pub fn solve_triangular<const D: usize>(
             reason: format!(
                 "T is {n}×{n} but B has shape {b_dims:?} ({} side needs {n} {})",
                 if side == Side::Left { "left" } else { "right" },
-                if side == Side::Left { "rows" } else { "columns" }
+                if side == Side::Left {
+                    "rows"
+                } else {
+                    "columns"
+                }
             ),
         });
     }
@@ -131,7 +140,10 @@ fn broadcast_batch<const D: usize>(
 /// let x = cholesky_solve(cholesky(a).unwrap(), b).unwrap();
 /// x.into_data().assert_approx_eq::<f32>(&[[1.0], [1.0]].into(), Default::default());
 /// ```
-pub fn cholesky_solve<const D: usize>(l: Tensor<D>, b: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
+pub fn cholesky_solve<const D: usize>(
+    l: Tensor<D>,
+    b: Tensor<D>,
+) -> Result<Tensor<D>, LinalgError> {
     let y = solve_triangular(l.clone(), b, Triangle::Lower, false, Side::Left)?;
     solve_triangular(l, y, Triangle::Lower, true, Side::Left)
 }

@@ -56,9 +56,39 @@ pub(crate) fn cholesky_backward<B: LinalgBackend>(
     B::float_mul_scalar(s, 0.5f64.into())
 }
 
+/// `[.., n, k]` → `[.., n, n]`.
+pub(crate) fn square_shape(shape: &Shape) -> Shape {
+    let rank = shape.num_dims();
+    let mut dims: Vec<usize> = shape.iter().copied().collect();
+    dims[rank - 1] = dims[rank - 2];
+    Shape::from(dims)
+}
+
+/// `−tri(B̄ Xᵀ)` (`−tri(X B̄ᵀ)` when `transpose`) from matmul and a mask.
+pub(crate) fn solve_triangular_grad_t<B: LinalgBackend>(
+    grad_b: FloatTensor<B>,
+    x: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<B> {
+    let shape = grad_b.shape();
+    let n = shape[shape.num_dims() - 2];
+    let grad_op = if transpose {
+        B::float_matmul(x, B::float_transpose(grad_b))
+    } else {
+        B::float_matmul(grad_b, B::float_transpose(x))
+    };
+    let triangle = if upper {
+        Triangle::Upper
+    } else {
+        Triangle::Lower
+    };
+    let mask = triangle_mask::<B>(&grad_op, n, triangle);
+    B::float_neg(B::float_mul(grad_op, mask))
+}
+
 /// Gradients of `X = op(T)⁻¹ B` (`op(T) = Tᵀ` when `transpose`) given `Ḡ = ∂f/∂X`:
-/// `B̄ = op(T)⁻ᵀ Ḡ` and `T̄ = −B̄ Xᵀ` (transposed back when `transpose`), projected onto the
-/// triangle of `T` that the solve reads.
+/// `B̄ = op(T)⁻ᵀ Ḡ` and, when `want_t`, [`LinalgBackend::solve_triangular_grad_t`].
 pub(crate) fn solve_triangular_backward<B: LinalgBackend>(
     t: FloatTensor<B>,
     x: FloatTensor<B>,
@@ -67,23 +97,7 @@ pub(crate) fn solve_triangular_backward<B: LinalgBackend>(
     transpose: bool,
     want_t: bool,
 ) -> (Option<FloatTensor<B>>, FloatTensor<B>) {
-    let shape = t.shape();
-    let n = shape[shape.num_dims() - 1];
-    let grad_b = B::solve_triangular(t.clone(), grad_x, upper, !transpose);
-    if !want_t {
-        return (None, grad_b);
-    }
-    let grad_op = if transpose {
-        B::float_matmul(x, B::float_transpose(grad_b.clone()))
-    } else {
-        B::float_matmul(grad_b.clone(), B::float_transpose(x))
-    };
-    let triangle = if upper {
-        Triangle::Upper
-    } else {
-        Triangle::Lower
-    };
-    let mask = triangle_mask::<B>(&t, n, triangle);
-    let grad_t = B::float_neg(B::float_mul(grad_op, mask));
-    (Some(grad_t), grad_b)
+    let grad_b = B::solve_triangular(t, grad_x, upper, !transpose);
+    let grad_t = want_t.then(|| B::solve_triangular_grad_t(grad_b.clone(), x, upper, transpose));
+    (grad_t, grad_b)
 }

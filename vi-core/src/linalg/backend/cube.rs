@@ -1,9 +1,16 @@
 //! CubeCL kernels (wgpu, cuda) for the linear-algebra extension.
 //!
-//! Both kernels are the straightforward ones: each unit works sequentially in global memory on
-//! one batch element (Cholesky) or on one right-hand-side column of one batch element (triangular
-//! solve). Inputs are made contiguous first, so a `[.., r, c]` tensor is read as a flat buffer of
-//! row-major `r × c` matrices. The element type is chosen at launch from the tensor's dtype.
+//! Both factorisations are split into several launches so that each unit runs only `O(n)` loop
+//! iterations: Lavapipe (Mesa's llvmpipe Vulkan driver) caps the loop iterations of one shader
+//! invocation at 65535 in total (its `LP_MAX_TGSI_LOOP_ITERATIONS` loop limiter, shared by all
+//! loops of the shader) and silently leaves the loops once the cap is reached, so a kernel that
+//! runs a whole `O(n³)` factorisation in one unit stops part-way for `n ≳ 70`. The Cholesky factor
+//! takes one launch per column, with one unit per row of the column of each batch element; the
+//! triangular solve takes one launch per block of rows, with one unit per right-hand-side column
+//! of each batch element. Launches on one stream run in order, so each one sees the writes of the
+//! previous ones, and nothing is read back on the host. Inputs are made contiguous first, so a
+//! `[.., r, c]` tensor is read as a flat buffer of row-major `r × c` matrices. The element type is
+//! chosen at launch from the tensor's dtype.
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::tensor::FloatTensor;
@@ -16,72 +23,100 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 /// Units per cube; the cube count covers the work items with one unit each.
 const CUBE_SIZE: u32 = 64;
 
-/// Lower Cholesky factor of each row-major `n × n` matrix in `a`, one unit per batch element.
+/// Most inner-loop iterations one unit of [`solve_triangular_kernel`] runs in one launch, well
+/// below Lavapipe's per-invocation cap of 65535 (see the module documentation).
+const SOLVE_ITERATIONS_PER_LAUNCH: usize = 16384;
+
+/// Whether `x` is positive and finite; false for NaN as well.
+#[cube]
+fn positive_finite<F: Float>(x: F) -> bool {
+    x > F::new(0.0) && x <= F::max_value()
+}
+
+/// Column `j` of the lower Cholesky factor of each row-major `n × n` matrix in `a`, one unit per
+/// row `i` in `j..n` of each batch element; launched for `j = 0, 1, …, n - 1` in turn.
 ///
-/// Left-looking (Cholesky–Crout), column by column: the pivot of column `j` is
-/// `a[j][j] - Σ_k L[j][k]²` and the entries below it are
-/// `(a[i][j] - Σ_k L[i][k] L[j][k]) / L[j][j]`, with `k < j`. Only the lower triangle of `a` is
-/// read, and the strict upper triangle of `out` is set to zero. From the first column whose pivot
-/// is not positive and finite on, every lower-triangle entry of the column is NaN.
+/// Left-looking (Cholesky–Crout): with `k < j`, the entries below the diagonal are
+/// `L[i][j] = (a[i][j] - Σ_k L[i][k] L[j][k]) / L[j][j]`, and the unit of row `j + 1` then also
+/// computes the next diagonal entry `L[j+1][j+1] = sqrt(a[j+1][j+1] - Σ_{k ≤ j} L[j+1][k]²)`, so
+/// the diagonal of column `j` is already in `out` when column `j` is launched (except for column
+/// 0, whose diagonal the launch for `j = 0` computes from `a[0][0]` in every unit). The units of
+/// rows `i > j` also zero the upper-triangle entry `(j, i)`. Only the lower triangle of `a` is
+/// read. A diagonal entry whose pivot is not positive and finite, or whose previous diagonal entry
+/// is not, is set to `nan` (passed at launch because WGSL has no NaN literal), and so is every
+/// entry below a `nan` diagonal entry: from the first failing column on, every lower-triangle
+/// entry is `nan`.
 #[cube(launch, address_type = "dynamic")]
-fn cholesky_kernel<F: Float>(
+fn cholesky_column_kernel<F: Float>(
     a: &[F],
     out: &mut [F],
     n: usize,
+    j: usize,
     batch: usize,
+    nan: InputScalar,
     #[define(F)] _dtype: ElemType,
 ) {
-    let elem = ABSOLUTE_POS;
-    if elem >= batch {
+    let rows = n - j;
+    let unit = ABSOLUTE_POS;
+    if unit >= batch * rows {
         terminate!();
     }
+    let elem = unit / rows;
+    let i = j + unit % rows;
     let base = elem * n * n;
-    let zero = F::new(0.0);
-    let nan = F::new(f32::NAN);
+    let row_j = base + j * n;
+    let nan = nan.get::<F>();
 
-    for i in 0..n {
-        for c in i + 1..n {
-            out[base + i * n + c] = zero;
+    let mut diag = nan;
+    if j == 0 {
+        let pivot = a[base];
+        if positive_finite::<F>(pivot) {
+            diag = pivot.sqrt();
         }
+        if i == 0 {
+            out[base] = diag;
+        }
+    } else {
+        diag = out[row_j + j];
     }
+    let valid = positive_finite::<F>(diag);
 
-    let mut failed = false;
-    for j in 0..n {
-        let row_j = base + j * n;
-        let mut pivot = a[row_j + j];
+    if i > j {
+        let row_i = base + i * n;
+        let mut s = a[row_i + j];
         for k in 0..j {
-            let l = out[row_j + k];
-            pivot -= l * l;
+            s -= out[row_i + k] * out[row_j + k];
         }
-        // False for NaN as well.
-        let positive_finite = pivot > zero && pivot <= F::max_value();
-        failed = failed || !positive_finite;
+        let mut l = nan;
+        if valid {
+            l = s / diag;
+        }
+        out[row_i + j] = l;
+        out[row_j + i] = F::new(0.0);
 
-        if failed {
-            for i in j..n {
-                out[base + i * n + j] = nan;
+        if i == j + 1 {
+            let mut pivot = a[row_i + i];
+            for k in 0..j {
+                let v = out[row_i + k];
+                pivot -= v * v;
             }
-        } else {
-            let diag = pivot.sqrt();
-            out[row_j + j] = diag;
-            for i in j + 1..n {
-                let row_i = base + i * n;
-                let mut s = a[row_i + j];
-                for k in 0..j {
-                    s -= out[row_i + k] * out[row_j + k];
-                }
-                out[row_i + j] = s / diag;
+            pivot -= l * l;
+            let mut next = nan;
+            if valid && positive_finite::<F>(pivot) {
+                next = pivot.sqrt();
             }
+            out[row_i + i] = next;
         }
     }
 }
 
-/// Solves `op(T) X = B` for one column of `X` per unit, with `T` row-major `[batch, n, n]` and
-/// `B`, `X` row-major `[batch, n, k]`.
+/// Steps `start..end` of `op(T) X = B`, for one column of `X` per unit, with `T` row-major
+/// `[batch, n, n]` and `B`, `X` row-major `[batch, n, k]`; launched for consecutive step ranges
+/// covering `0..n`.
 ///
 /// `op(T)` is `Tᵀ` when `transpose`, else `T`; `lower` says whether `op(T)` is lower-triangular
-/// (forward substitution) or upper-triangular (back substitution). Only the triangle of `T` that
-/// holds `op(T)`'s triangle is read.
+/// (forward substitution, step `s` is row `s`) or upper-triangular (back substitution, step `s` is
+/// row `n - 1 - s`). Only the triangle of `T` that holds `op(T)`'s triangle is read.
 #[cube(launch, address_type = "dynamic")]
 fn solve_triangular_kernel<F: Float>(
     t: &[F],
@@ -90,6 +125,8 @@ fn solve_triangular_kernel<F: Float>(
     n: usize,
     k: usize,
     total: usize,
+    start: usize,
+    end: usize,
     #[comptime] lower: bool,
     #[comptime] transpose: bool,
     #[define(F)] _dtype: ElemType,
@@ -103,7 +140,7 @@ fn solve_triangular_kernel<F: Float>(
     let t_base = elem * n * n;
     let b_base = elem * n * k + col;
 
-    for step in 0..n {
+    for step in start..end {
         let i = if lower { step } else { n - 1 - step };
         let mut s = b[b_base + i * k];
         if lower {
@@ -173,6 +210,8 @@ fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount, CubeDim) {
     (count, cube_dim)
 }
 
+/// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): [`cholesky_column_kernel`] once
+/// per column, one unit per row of the column of each batch element.
 pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
     let a = into_contiguous(a);
     let (batch, n, cols) = batch_and_matrix(&a);
@@ -183,22 +222,29 @@ pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         return out;
     }
 
-    let (count, cube_dim) = launch_dims(&a, batch);
     let address_type = a.required_address_type().max(out.required_address_type());
-    cholesky_kernel::launch(
-        &out.client,
-        count,
-        cube_dim,
-        address_type,
-        a.into_buffer_arg(),
-        out.clone().into_buffer_arg(),
-        n,
-        batch,
-        elem_type,
-    );
+    for j in 0..n {
+        let (count, cube_dim) = launch_dims(&a, batch * (n - j));
+        cholesky_column_kernel::launch(
+            &out.client,
+            count,
+            cube_dim,
+            address_type,
+            a.clone().into_buffer_arg(),
+            out.clone().into_buffer_arg(),
+            n,
+            j,
+            batch,
+            InputScalar::new(f64::NAN, elem_type),
+            elem_type,
+        );
+    }
     out
 }
 
+/// [`LinalgBackend::solve_triangular`](super::LinalgBackend::solve_triangular):
+/// [`solve_triangular_kernel`], one unit per right-hand-side column of each batch element, once
+/// per block of rows.
 pub(crate) fn solve_triangular(
     t: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
@@ -210,9 +256,15 @@ pub(crate) fn solve_triangular(
     let (batch, n, cols) = batch_and_matrix(&t);
     let (b_batch, b_rows, k) = batch_and_matrix(&b);
     assert_eq!(n, cols, "solve_triangular needs square triangular matrices");
-    assert_eq!(batch, b_batch, "solve_triangular needs matching batch sizes");
+    assert_eq!(
+        batch, b_batch,
+        "solve_triangular needs matching batch sizes"
+    );
     assert_eq!(n, b_rows, "solve_triangular needs B with as many rows as T");
-    assert_eq!(t.dtype, b.dtype, "solve_triangular needs T and B of one dtype");
+    assert_eq!(
+        t.dtype, b.dtype,
+        "solve_triangular needs T and B of one dtype"
+    );
     let elem_type = float_elem_type(&b);
     let x = empty_like(&b);
     let total = batch * k;
@@ -225,21 +277,27 @@ pub(crate) fn solve_triangular(
         .required_address_type()
         .max(b.required_address_type())
         .max(x.required_address_type());
-    solve_triangular_kernel::launch(
-        &x.client,
-        count,
-        cube_dim,
-        address_type,
-        t.into_buffer_arg(),
-        b.into_buffer_arg(),
-        x.clone().into_buffer_arg(),
-        n,
-        k,
-        total,
-        upper == transpose,
-        transpose,
-        elem_type,
-    );
+    // Each step runs fewer than `n` inner iterations.
+    let steps_per_launch = (SOLVE_ITERATIONS_PER_LAUNCH / n).max(1);
+    for start in (0..n).step_by(steps_per_launch) {
+        solve_triangular_kernel::launch(
+            &x.client,
+            count.clone(),
+            cube_dim,
+            address_type,
+            t.clone().into_buffer_arg(),
+            b.clone().into_buffer_arg(),
+            x.clone().into_buffer_arg(),
+            n,
+            k,
+            total,
+            start,
+            (start + steps_per_launch).min(n),
+            upper == transpose,
+            transpose,
+            elem_type,
+        );
+    }
     x
 }
 
@@ -257,7 +315,9 @@ mod tests {
 
     /// Deterministic values in `[-1, 1)`.
     fn values(len: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..len)
             .map(|_| {
                 state = state
@@ -269,28 +329,33 @@ mod tests {
     }
 
     fn upload(data: &[f64], shape: [usize; 3], dtype: DType) -> Tensor<3> {
-        Tensor::from_data(TensorData::new(data.to_vec(), shape), (&device(), dtype))
+        let tensor = Tensor::from_data(TensorData::new(data.to_vec(), shape), (&device(), dtype));
+        assert_eq!(tensor.dtype(), dtype);
+        tensor
     }
 
-    fn download(tensor: Tensor<3>) -> Vec<f64> {
+    /// The host values of `result`, which must have `dtype`.
+    fn download(result: burn::backend::DispatchTensor, dtype: DType) -> Vec<f64> {
+        let tensor = Tensor::<3>::from_dispatch(result);
+        assert_eq!(tensor.dtype(), dtype);
         tensor.into_data().convert::<f64>().to_vec().unwrap()
     }
 
     fn cholesky(a: Tensor<3>) -> Vec<f64> {
-        download(Tensor::from_dispatch(<Dispatch as LinalgBackend>::cholesky(
-            a.into_dispatch(),
-        )))
+        let dtype = a.dtype();
+        download(
+            <Dispatch as LinalgBackend>::cholesky(a.into_dispatch()),
+            dtype,
+        )
     }
 
     fn solve(t: Tensor<3>, b: Tensor<3>, upper: bool, transpose: bool) -> Vec<f64> {
-        download(Tensor::from_dispatch(
-            <Dispatch as LinalgBackend>::solve_triangular(
-                t.into_dispatch(),
-                b.into_dispatch(),
-                upper,
-                transpose,
-            ),
-        ))
+        let dtype = b.dtype();
+        let (t, b) = (t.into_dispatch(), b.into_dispatch());
+        download(
+            <Dispatch as LinalgBackend>::solve_triangular(t, b, upper, transpose),
+            dtype,
+        )
     }
 
     /// `BATCH` SPD matrices `M Mᵀ + n I` with NaN in the strict upper triangle.
@@ -346,14 +411,20 @@ mod tests {
     }
 
     fn check_cholesky(dtype: DType) {
-        for n in [1, 5, 33, 70] {
+        // Sizes past 70 used to stop part-way on Lavapipe (see the module documentation).
+        for n in [1, 5, 33, 70, 130, 256] {
             let (spd, garbage) = spd_with_garbage(n);
             let expected: Vec<f64> = spd
                 .chunks(n * n)
                 .flat_map(|a| reference_cholesky(a, n))
                 .collect();
             let actual = cholesky(upload(&garbage, [BATCH, n, n], dtype));
-            assert_close(&actual, &expected, tolerance(dtype), &format!("{dtype:?} n={n}"));
+            assert_close(
+                &actual,
+                &expected,
+                tolerance(dtype),
+                &format!("{dtype:?} n={n}"),
+            );
 
             // A transposed view: the factor reads the lower triangle of the view.
             let mut transposed = vec![f64::NAN; BATCH * n * n];
@@ -366,45 +437,52 @@ mod tests {
             }
             let view = upload(&transposed, [BATCH, n, n], dtype).swap_dims(1, 2);
             let actual = cholesky(view);
-            assert_close(&actual, &expected, tolerance(dtype), &format!("{dtype:?} n={n} view"));
+            assert_close(
+                &actual,
+                &expected,
+                tolerance(dtype),
+                &format!("{dtype:?} n={n} view"),
+            );
         }
     }
 
+    /// Element 0 is SPD; element 1 is `[[1, 2], [2, 1]] ⊕ I₂` and element 2 an SPD matrix with
+    /// `+∞` at `(1, 1)`: both fail at column 1, so their columns 1.. are NaN.
     fn check_cholesky_failure(dtype: DType) {
         let n = 4;
         let (mut spd, _) = spd_with_garbage(n);
-        // Element 1 is [[1, 2], [2, 1]] ⊕ I₂: its order-2 leading minor is not PD.
-        let bad = &mut spd[n * n..2 * n * n];
-        bad.fill(0.0);
-        bad[0] = 1.0;
-        bad[n] = 2.0;
-        bad[1] = 2.0;
-        bad[n + 1] = 1.0;
-        bad[2 * n + 2] = 1.0;
-        bad[3 * n + 3] = 1.0;
-        let actual = cholesky(upload(&spd, [BATCH, n, n], dtype));
-        for e in [0, 2] {
-            let o = e * n * n;
-            let expected = reference_cholesky(&spd[o..o + n * n], n);
-            assert_close(&actual[o..o + n * n], &expected, tolerance(dtype), "good element");
+        let not_pd = &mut spd[n * n..2 * n * n];
+        not_pd.fill(0.0);
+        for (idx, value) in [(0, 1.0), (1, 2.0), (n, 2.0), (n + 1, 1.0)] {
+            not_pd[idx] = value;
         }
-        let l = &actual[n * n..2 * n * n];
-        assert_close(&[l[0], l[n], l[2 * n], l[3 * n]], &[1.0, 2.0, 0.0, 0.0], 0.0, "column 0");
-        for i in 0..n {
-            for c in 0..n {
-                let value = l[i * n + c];
-                match (c > i, c >= 1) {
-                    (true, _) => assert_eq!(value, 0.0, "upper ({i}, {c})"),
-                    (false, true) => assert!(value.is_nan(), "({i}, {c}) should be NaN"),
-                    (false, false) => assert!(value.is_finite()),
+        not_pd[2 * n + 2] = 1.0;
+        not_pd[3 * n + 3] = 1.0;
+        spd[2 * n * n + n + 1] = f64::INFINITY;
+
+        let actual = cholesky(upload(&spd, [BATCH, n, n], dtype));
+        let good = reference_cholesky(&spd[..n * n], n);
+        assert_close(&actual[..n * n], &good, tolerance(dtype), "good element");
+        for e in [1, 2] {
+            let (a, l) = (&spd[e * n * n..], &actual[e * n * n..(e + 1) * n * n]);
+            for i in 0..n {
+                for c in 0..=i {
+                    let value = l[i * n + c];
+                    if c == 0 {
+                        let expected = a[i * n] / a[0].sqrt();
+                        assert_close(&[value], &[expected], tolerance(dtype), "column 0");
+                    } else {
+                        assert!(value.is_nan(), "element {e}: ({i}, {c}) is {value}");
+                    }
                 }
+                assert!(l[i * n + i + 1..(i + 1) * n].iter().all(|&v| v == 0.0));
             }
         }
     }
 
     fn check_solve(dtype: DType) {
         let k = 3;
-        for n in [1, 5, 33, 70] {
+        for n in [1, 5, 33, 70, 130, 256, 400] {
             for (upper, transpose) in [(false, false), (false, true), (true, false), (true, true)] {
                 let raw = values(BATCH * n * n, 7 + n as u64);
                 // The named triangle is diagonally dominant; the other one is NaN.
@@ -438,9 +516,8 @@ mod tests {
                 for e in 0..BATCH {
                     for i in 0..n {
                         for c in 0..k {
-                            product[e * n * k + i * k + c] = (0..n)
-                                .map(|j| at(e, i, j) * x[e * n * k + j * k + c])
-                                .sum();
+                            product[e * n * k + i * k + c] =
+                                (0..n).map(|j| at(e, i, j) * x[e * n * k + j * k + c]).sum();
                         }
                     }
                 }

@@ -10,7 +10,7 @@ use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{DType, Element, FloatDType, Shape, TensorData};
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{
-    LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
+    LltError, LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
 };
 use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve::{
@@ -23,6 +23,7 @@ use rayon::prelude::*;
 pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sync {
     fn from_f64(x: f64) -> Self;
     fn finite(self) -> bool;
+    fn sqrt_(self) -> Self;
 }
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
@@ -31,6 +32,9 @@ impl HostFloat for f32 {
     fn finite(self) -> bool {
         self.is_finite()
     }
+    fn sqrt_(self) -> Self {
+        self.sqrt()
+    }
 }
 impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
@@ -38,6 +42,9 @@ impl HostFloat for f64 {
     }
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    fn sqrt_(self) -> Self {
+        self.sqrt()
     }
 }
 
@@ -123,40 +130,81 @@ fn cholesky_batch<T: HostFloat>(mut data: Vec<T>, batch: usize, n: usize) -> Vec
     data
 }
 
-/// Factorises one row-major block in place: lower triangle `L`, upper triangle zero, and NaN in
-/// columns `j..n` when the pivot of column `j` is not positive.
-pub(crate) fn cholesky_one<T: HostFloat>(block: &mut [T], n: usize, par: Par, stack: &mut MemStack) {
-    let failed_at = {
+/// Up to this order the unblocked kernel [`cholesky_small`] beats faer's blocked one (whose
+/// per-call set-up dominates for tiny matrices).
+const SMALL_N: usize = 32;
+
+/// Factorises one row-major block in place: lower triangle `L`, upper triangle zero; when the
+/// pivot of column `j` is not positive and finite, every lower-triangle entry of rows `j..n` is
+/// NaN.
+pub(crate) fn cholesky_one<T: HostFloat>(
+    block: &mut [T],
+    n: usize,
+    par: Par,
+    stack: &mut MemStack,
+) {
+    let failed_at = if n <= SMALL_N {
+        cholesky_small(block, n)
+    } else {
         let a = MatMut::from_row_major_slice_mut(block, n, n);
-        match cholesky_in_place(a, LltRegularization::default(), par, stack, Default::default()) {
-            Ok(_) => None,
-            Err(faer::linalg::cholesky::llt::factor::LltError::NonPositivePivot { index }) => {
-                Some(index)
-            }
+        match cholesky_in_place(
+            a,
+            LltRegularization::default(),
+            par,
+            stack,
+            Default::default(),
+        ) {
+            Ok(_) => (0..n).find(|&j| !block[j * n + j].finite()),
+            Err(LltError::NonPositivePivot { index }) => Some(index),
         }
     };
-    let nan = T::from_f64(f64::NAN);
+    let (zero, nan) = (T::from_f64(0.0), T::from_f64(f64::NAN));
     for i in 0..n {
         let row = &mut block[i * n..(i + 1) * n];
-        for value in &mut row[i + 1..] {
-            *value = T::from_f64(0.0);
-        }
-        if let Some(j) = failed_at {
-            for value in &mut row[j.min(i + 1)..=i] {
-                *value = nan;
-            }
+        row[i + 1..].fill(zero);
+        if failed_at.is_some_and(|j| i >= j) {
+            row[..=i].fill(nan);
         }
     }
-    // faer stops at a non-finite pivot without an error only when it is NaN; make that a failure.
-    if failed_at.is_none() {
-        if let Some(j) = (0..n).find(|&j| !block[j * n + j].finite()) {
-            for i in j..n {
-                for value in &mut block[i * n + j..=i * n + i] {
-                    *value = nan;
-                }
-            }
+}
+
+/// Unblocked row-oriented (Cholesky–Banachiewicz) factorisation of a small row-major block:
+/// `Lᵢⱼ = (Aᵢⱼ − ⟨Lᵢ,:ⱼ, Lⱼ,:ⱼ⟩) / Lⱼⱼ`, every inner product over contiguous rows. Returns the
+/// first column whose pivot is not positive and finite.
+fn cholesky_small<T: HostFloat>(block: &mut [T], n: usize) -> Option<usize> {
+    for i in 0..n {
+        let (above, rest) = block.split_at_mut(i * n);
+        let row_i = &mut rest[..n];
+        for j in 0..i {
+            let row_j = &above[j * n..=j * n + j];
+            row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / row_j[j];
+        }
+        let pivot = row_i[i] - dot(&row_i[..i], &row_i[..i]);
+        if !(pivot > T::from_f64(0.0) && pivot.finite()) {
+            return Some(i);
+        }
+        row_i[i] = pivot.sqrt_();
+    }
+    None
+}
+
+/// Inner product with eight independent accumulators, so that it vectorises.
+#[inline]
+fn dot<T: HostFloat>(a: &[T], b: &[T]) -> T {
+    let zero = T::from_f64(0.0);
+    let mut acc = [zero; 8];
+    let (chunks_a, chunks_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: T = chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .fold(zero, |s, (&x, &y)| s + x * y);
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for k in 0..8 {
+            acc[k] = acc[k] + x[k] * y[k];
         }
     }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// Batched triangular solve (see [`super::LinalgBackend::solve_triangular`]).
@@ -199,7 +247,13 @@ fn solve_batch<T: HostFloat>(
         .zip(t.par_chunks(n * n))
         .for_each(|(x, tri)| {
             let tri = MatRef::from_row_major_slice(tri, n, n);
-            solve_one(tri, MatMut::from_row_major_slice_mut(x, n, k), upper, transpose, par);
+            solve_one(
+                tri,
+                MatMut::from_row_major_slice_mut(x, n, k),
+                upper,
+                transpose,
+                par,
+            );
         });
     rhs
 }
@@ -217,6 +271,58 @@ fn solve_one<T: HostFloat>(
     } else {
         solve_lower_triangular_in_place(tri, x, par);
     }
+}
+
+/// Fused `−tri(B̄ Xᵀ)` (see [`super::LinalgBackend::solve_triangular_grad_t`]): only the entries
+/// of the triangle are computed, each one inner product over contiguous rows.
+pub(crate) fn solve_triangular_grad_t<B: Backend>(
+    grad_b: FloatTensor<B>,
+    x: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<B> {
+    let shape = super::compose::square_shape(&grad_b.shape());
+    let (batch, n, k) = dims(&grad_b.shape());
+    let run = |mut v: Vec<Vec<f64>>| -> Vec<f64> {
+        grad_t_batch(&v.remove(0), &v[0], batch, n, k, upper, transpose)
+    };
+    let run32 = |mut v: Vec<Vec<f32>>| -> Vec<f32> {
+        grad_t_batch(&v.remove(0), &v[0], batch, n, k, upper, transpose)
+    };
+    with_host_data::<B>(vec![grad_b, x], shape, run32, run)
+}
+
+fn grad_t_batch<T: HostFloat>(
+    grad_b: &[T],
+    x: &[T],
+    batch: usize,
+    n: usize,
+    k: usize,
+    upper: bool,
+    transpose: bool,
+) -> Vec<T> {
+    let mut out = vec![T::from_f64(0.0); batch * n * n];
+    if n == 0 {
+        return out;
+    }
+    out.par_chunks_mut(n * n)
+        .zip(
+            grad_b
+                .par_chunks(n * k.max(1))
+                .zip(x.par_chunks(n * k.max(1))),
+        )
+        .for_each(|(out, (g, x))| {
+            // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed.
+            let (left, right) = if transpose { (x, g) } else { (g, x) };
+            for i in 0..n {
+                let columns = if upper { i..n } else { 0..i + 1 };
+                let row = &left[i * k..(i + 1) * k];
+                for j in columns {
+                    out[i * n + j] = -dot(row, &right[j * k..(j + 1) * k]);
+                }
+            }
+        });
+    out
 }
 
 /// Fused Cholesky backward per matrix (see [`super::LinalgBackend::cholesky_backward`]).
@@ -240,7 +346,12 @@ pub(crate) fn cholesky_backward<B: Backend>(
     )
 }
 
-fn cholesky_backward_batch<T: HostFloat>(l: &[T], mut grad: Vec<T>, batch: usize, n: usize) -> Vec<T> {
+fn cholesky_backward_batch<T: HostFloat>(
+    l: &[T],
+    mut grad: Vec<T>,
+    batch: usize,
+    n: usize,
+) -> Vec<T> {
     if n == 0 {
         return grad;
     }
@@ -285,14 +396,22 @@ fn cholesky_backward_one<T: HostFloat>(l: &[T], g: &mut [T], work: &mut [T], n: 
         }
     }
     // work = X = L⁻ᵀ P
-    solve_upper_triangular_in_place(l.transpose(), MatMut::from_row_major_slice_mut(work, n, n), par);
+    solve_upper_triangular_in_place(
+        l.transpose(),
+        MatMut::from_row_major_slice_mut(work, n, n),
+        par,
+    );
     // g = Xᵀ, then g = Y = L⁻ᵀ Xᵀ = Sᵀ
     for i in 0..n {
         for j in 0..n {
             g[i * n + j] = work[j * n + i];
         }
     }
-    solve_upper_triangular_in_place(l.transpose(), MatMut::from_row_major_slice_mut(g, n, n), par);
+    solve_upper_triangular_in_place(
+        l.transpose(),
+        MatMut::from_row_major_slice_mut(g, n, n),
+        par,
+    );
     // g = ½ (Y + Yᵀ)
     for i in 0..n {
         for j in 0..i {

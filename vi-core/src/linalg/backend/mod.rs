@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | [`LinalgBackend::cholesky`] | [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
 //! | [`LinalgBackend::solve_triangular`] | [`host`] | [`cube`] kernel | standard adjoint |
-//! | [`LinalgBackend::cholesky_backward`] | [`host`] (fused per matrix) | composed of the two above | — |
+//! | [`LinalgBackend::solve_triangular_grad_t`] | [`host`] (fused) | composed (matmul + mask) | — |
+//! | [`LinalgBackend::cholesky_backward`] | [`host`] (fused per matrix) | composed of the ops above | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
 //! in [`crate::linalg`] check shapes, broadcast batch dimensions and turn failure flags into typed
@@ -37,7 +38,8 @@ pub trait LinalgBackend: Backend {
     /// Lower Cholesky factor `L` of each `[.., n, n]` matrix (only its lower triangle is read).
     ///
     /// The upper triangle of the result is zero. When the leading minor of order `j + 1` of a batch
-    /// element is not positive definite, columns `j..n` of that element's factor are NaN, so the
+    /// element is not positive definite (or not finite), the lower-triangle entries of columns
+    /// `j..n` of that element's factor are NaN (the CPU kernels also blank rows `j..n`), so the
     /// number of finite diagonal entries is the order of the largest positive-definite leading
     /// minor. Callers turn that into [`crate::linalg::LinalgError::NotPositiveDefinite`].
     #[fusion(dtype = a, shape = a)]
@@ -58,6 +60,19 @@ pub trait LinalgBackend: Backend {
         host::solve_triangular::<Self>(t, b, upper, transpose)
     }
 
+    /// `T̄ = −tri(B̄ Xᵀ)` (`−tri(X B̄ᵀ)` when `transpose`): the gradient of
+    /// [`Self::solve_triangular`] with respect to `T`, kept on the triangle the solve reads, from
+    /// `B̄ = op(T)⁻ᵀ X̄` and the solution `X` (both `[.., n, k]`). Output `[.., n, n]`.
+    #[fusion(dtype = grad_b, shape = compose::square_shape(grad_b))]
+    fn solve_triangular_grad_t(
+        grad_b: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        compose::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
+    }
+
     /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
     /// given the factor `L = cholesky(A)` and the gradient `Ḡ` with respect to `L`
     /// (Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10):
@@ -73,6 +88,15 @@ pub trait LinalgBackend: Backend {
 
 #[cfg(feature = "flex")]
 impl LinalgBackend for burn::backend::Flex {
+    fn solve_triangular_grad_t(
+        grad_b: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        host::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
+    }
+
     fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
         host::cholesky_backward::<Self>(l, grad_l)
     }
@@ -80,6 +104,15 @@ impl LinalgBackend for burn::backend::Flex {
 
 #[cfg(feature = "ndarray")]
 impl LinalgBackend for burn::backend::NdArray {
+    fn solve_triangular_grad_t(
+        grad_b: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        host::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
+    }
+
     fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
         host::cholesky_backward::<Self>(l, grad_l)
     }
