@@ -1,7 +1,9 @@
 //! `vi-bench linalg`: Cholesky and triangular solve at `CHOL_SIZES` of `bench_peers.py`.
 
 use crate::timing::{Timing, timeit};
-use burn::tensor::{Device, DeviceKind, FloatDType, Tensor, TensorData};
+#[cfg(feature = "wgpu")]
+use burn::tensor::DeviceKind;
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use serde_json::{Value, json};
 use std::io::Write;
 use vi_core::linalg::{Side, Triangle, cholesky, solve_triangular};

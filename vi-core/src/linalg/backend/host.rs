@@ -23,7 +23,6 @@ use rayon::prelude::*;
 pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sync {
     fn from_f64(x: f64) -> Self;
     fn finite(self) -> bool;
-    fn sqrt_(self) -> Self;
 }
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
@@ -32,9 +31,6 @@ impl HostFloat for f32 {
     fn finite(self) -> bool {
         self.is_finite()
     }
-    fn sqrt_(self) -> Self {
-        self.sqrt()
-    }
 }
 impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
@@ -42,9 +38,6 @@ impl HostFloat for f64 {
     }
     fn finite(self) -> bool {
         self.is_finite()
-    }
-    fn sqrt_(self) -> Self {
-        self.sqrt()
     }
 }
 
@@ -130,23 +123,26 @@ fn cholesky_batch<T: HostFloat>(mut data: Vec<T>, batch: usize, n: usize) -> Vec
     data
 }
 
-/// Up to this order the unblocked kernel [`cholesky_small`] beats faer's blocked one (whose
-/// per-call set-up dominates for tiny matrices).
-const SMALL_N: usize = 32;
-
 /// Factorises one row-major block in place: lower triangle `L`, upper triangle zero; when the
 /// pivot of column `j` is not positive and finite, every lower-triangle entry of rows `j..n` is
 /// NaN.
+///
+/// faer is fastest on column-major storage, and the column-major view of a row-major symmetric
+/// matrix is the matrix itself: the lower triangle is mirrored into the upper one, faer factorises
+/// the column-major view, and its factor (the row-major `Lᵀ`) is transposed back.
 pub(crate) fn cholesky_one<T: HostFloat>(
     block: &mut [T],
     n: usize,
     par: Par,
     stack: &mut MemStack,
 ) {
-    let failed_at = if n <= SMALL_N {
-        cholesky_small(block, n)
-    } else {
-        let a = MatMut::from_row_major_slice_mut(block, n, n);
+    for i in 0..n {
+        for j in 0..i {
+            block[j * n + i] = block[i * n + j];
+        }
+    }
+    let failed_at = {
+        let a = MatMut::from_column_major_slice_mut(block, n, n);
         match cholesky_in_place(
             a,
             LltRegularization::default(),
@@ -158,6 +154,11 @@ pub(crate) fn cholesky_one<T: HostFloat>(
             Err(LltError::NonPositivePivot { index }) => Some(index),
         }
     };
+    for i in 0..n {
+        for j in 0..i {
+            block[i * n + j] = block[j * n + i];
+        }
+    }
     let (zero, nan) = (T::from_f64(0.0), T::from_f64(f64::NAN));
     for i in 0..n {
         let row = &mut block[i * n..(i + 1) * n];
@@ -166,26 +167,6 @@ pub(crate) fn cholesky_one<T: HostFloat>(
             row[..=i].fill(nan);
         }
     }
-}
-
-/// Unblocked row-oriented (Cholesky–Banachiewicz) factorisation of a small row-major block:
-/// `Lᵢⱼ = (Aᵢⱼ − ⟨Lᵢ,:ⱼ, Lⱼ,:ⱼ⟩) / Lⱼⱼ`, every inner product over contiguous rows. Returns the
-/// first column whose pivot is not positive and finite.
-fn cholesky_small<T: HostFloat>(block: &mut [T], n: usize) -> Option<usize> {
-    for i in 0..n {
-        let (above, rest) = block.split_at_mut(i * n);
-        let row_i = &mut rest[..n];
-        for j in 0..i {
-            let row_j = &above[j * n..=j * n + j];
-            row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / row_j[j];
-        }
-        let pivot = row_i[i] - dot(&row_i[..i], &row_i[..i]);
-        if !(pivot > T::from_f64(0.0) && pivot.finite()) {
-            return Some(i);
-        }
-        row_i[i] = pivot.sqrt_();
-    }
-    None
 }
 
 /// Inner product with eight independent accumulators, so that it vectorises.
@@ -370,49 +351,36 @@ fn cholesky_backward_batch<T: HostFloat>(
 fn cholesky_backward_one<T: HostFloat>(l: &[T], g: &mut [T], work: &mut [T], n: usize, par: Par) {
     let zero = T::from_f64(0.0);
     let half = T::from_f64(0.5);
-    let l = MatRef::from_row_major_slice(l, n, n);
+    // Every faer call works on column-major views, where faer is fastest: the column-major view
+    // of the row-major `L` is `Lᵀ`, of the row-major `Ḡ` is `Ḡᵀ`.
+    let lt = MatRef::from_column_major_slice(l, n, n);
     // Only tril(Ḡ) is an input of the factorisation.
     for i in 0..n {
-        for value in &mut g[i * n + i + 1..(i + 1) * n] {
-            *value = zero;
-        }
+        g[i * n + i + 1..(i + 1) * n].fill(zero);
     }
-    // work = Φ(Lᵀ Ḡ)
-    {
-        let mut p = MatMut::from_row_major_slice_mut(work, n, n);
-        matmul(
-            p.as_mut(),
-            Accum::Replace,
-            l.transpose(),
-            MatRef::from_row_major_slice(g, n, n),
-            T::from_f64(1.0),
-            par,
-        );
-    }
-    for i in 0..n {
-        work[i * n + i] *= half;
-        for value in &mut work[i * n + i + 1..(i + 1) * n] {
-            *value = zero;
-        }
-    }
-    // work = X = L⁻ᵀ P
-    solve_upper_triangular_in_place(
-        l.transpose(),
-        MatMut::from_row_major_slice_mut(work, n, n),
+    // work (column-major) = P = Φ(Lᵀ Ḡ)
+    matmul(
+        MatMut::from_column_major_slice_mut(work, n, n),
+        Accum::Replace,
+        lt,
+        MatRef::from_column_major_slice(g, n, n).transpose(),
+        T::from_f64(1.0),
         par,
     );
-    // g = Xᵀ, then g = Y = L⁻ᵀ Xᵀ = Sᵀ
+    for j in 0..n {
+        work[j * n..j * n + j].fill(zero);
+        work[j * n + j] *= half;
+    }
+    // work (column-major) = X = L⁻ᵀ P
+    solve_upper_triangular_in_place(lt, MatMut::from_column_major_slice_mut(work, n, n), par);
+    // g (column-major) = Xᵀ, then Y = L⁻ᵀ Xᵀ = Sᵀ
     for i in 0..n {
         for j in 0..n {
-            g[i * n + j] = work[j * n + i];
+            g[j * n + i] = work[i * n + j];
         }
     }
-    solve_upper_triangular_in_place(
-        l.transpose(),
-        MatMut::from_row_major_slice_mut(g, n, n),
-        par,
-    );
-    // g = ½ (Y + Yᵀ)
+    solve_upper_triangular_in_place(lt, MatMut::from_column_major_slice_mut(g, n, n), par);
+    // g = ½ (Y + Yᵀ), the same in either layout
     for i in 0..n {
         for j in 0..i {
             let s = (g[i * n + j] + g[j * n + i]) * half;
