@@ -218,7 +218,9 @@ pub fn assert_close(label: &str, got: &[f64], want: &GoldenTensor, rtol: f64, at
     let mut worst: Option<(usize, f64)> = None;
     for (i, (&g, &w)) in got.iter().zip(&want.data).enumerate() {
         let excess = (g - w).abs() - (atol + rtol * w.abs());
-        if !(excess <= 0.0) && worst.is_none_or(|(_, e)| excess > e || excess.is_nan()) {
+        if (excess.is_nan() || excess > 0.0)
+            && worst.is_none_or(|(_, e)| excess > e || excess.is_nan())
+        {
             worst = Some((i, excess));
         }
     }

@@ -231,7 +231,7 @@ fn gradcheck_logdet_inverse(device: Device) {
     let sym = |a: Tensor<3>| (a.clone() + a.transpose()) * 0.5;
     let report = gradcheck(
         |v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(),
-        &[a.clone()],
+        std::slice::from_ref(&a),
         &config,
     );
     assert!(report.passed(), "logdet:\n{report}");

@@ -186,7 +186,7 @@ where
             report.max_rel_error = report
                 .max_rel_error
                 .max(error / numeric.abs().max(config.atol));
-            if !(violation <= 0.0) {
+            if violation.is_nan() || violation > 0.0 {
                 report.passed = false;
             }
             if violation > worst_violation || violation.is_nan() {

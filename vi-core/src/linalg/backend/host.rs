@@ -182,7 +182,7 @@ fn dot<T: HostFloat>(a: &[T], b: &[T]) -> T {
         .fold(zero, |s, (&x, &y)| s + x * y);
     for (x, y) in chunks_a.zip(chunks_b) {
         for k in 0..8 {
-            acc[k] = acc[k] + x[k] * y[k];
+            acc[k] += x[k] * y[k];
         }
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
