@@ -3,7 +3,9 @@
 //! [`gradcheck`] compares the autodiff gradient of `f(x₁, …, x_m)` with central differences
 //! `(f(x + h eᵢ) − f(x − h eᵢ)) / 2h` for every element of every input, and reports the worst
 //! absolute and relative error per input. Run it in `f64` (the default) wherever the backend
-//! supports it; `f32` needs a larger step and looser tolerances.
+//! supports it; `f32` needs a larger step and looser tolerances ([`GradcheckConfig::f32`]). On
+//! wgpu, `f64` has no transcendental functions (`log`, `exp`, `sin` are 32-bit only in WGSL and
+//! Vulkan), so check functions that use them in `f32` there.
 
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 
@@ -108,7 +110,12 @@ impl core::fmt::Display for GradcheckReport {
 /// use vi_core::gradcheck::{GradcheckConfig, gradcheck};
 /// let device = Device::default().autodiff();
 /// let x = Tensor::<1>::from_floats([0.3, -1.2, 2.0], &device);
-/// let report = gradcheck(|v| (v[0].clone() * v[0].clone()).sin().sum(), &[x], &GradcheckConfig::default());
+/// // f(x) = Σ x³ + x₀ x₁
+/// let f = |v: Vec<Tensor<1>>| {
+///     let x = v[0].clone();
+///     (x.clone() * x.clone() * x.clone()).sum() + x.clone().slice([0..1]) * x.slice([1..2])
+/// };
+/// let report = gradcheck(f, &[x], &GradcheckConfig::default());
 /// assert!(report.passed(), "{report}");
 /// ```
 pub fn gradcheck<const D: usize, F>(
