@@ -41,14 +41,17 @@ impl HostFloat for f64 {
     }
 }
 
-/// Reads a primitive to the host, runs `f` on its elements in `f64` or `f32` (other float dtypes
-/// are upcast to `f32`), and uploads the result with the input's dtype and device.
-fn with_host_data<B: Backend>(
-    tensors: Vec<FloatTensor<B>>,
-    out_shape: Shape,
-    f32_op: impl FnOnce(Vec<Vec<f32>>) -> Vec<f32>,
-    f64_op: impl FnOnce(Vec<Vec<f64>>) -> Vec<f64>,
-) -> FloatTensor<B> {
+/// A CPU kernel over host data in the working precision `T`.
+trait HostKernel {
+    /// Reads `inputs` (already in `T`) and returns the output, reusing an input's buffer where
+    /// the kernel works in place.
+    fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData;
+}
+
+/// Reads primitives to the host (without a copy where the backend already holds them there and
+/// they are not shared), runs `kernel` in `f64` for `f64` input and in `f32` otherwise, and hands
+/// the result back with the input's dtype and device.
+fn on_host<B: Backend>(tensors: Vec<FloatTensor<B>>, kernel: impl HostKernel) -> FloatTensor<B> {
     let device = tensors[0].device();
     let dtype = tensors[0].dtype();
     let read = |t: FloatTensor<B>| -> TensorData {
@@ -56,13 +59,11 @@ fn with_host_data<B: Backend>(
             .expect("linalg: CPU kernel could not read its input synchronously")
             .expect("linalg: CPU kernel failed to read its input")
     };
-    let datas: Vec<TensorData> = tensors.into_iter().map(read).collect();
+    let datas = tensors.into_iter().map(read);
     let out = if dtype == DType::F64 {
-        let inputs = datas.into_iter().map(to_vec::<f64>).collect();
-        TensorData::new(f64_op(inputs), out_shape)
+        kernel.run::<f64>(datas.map(to_dtype::<f64>).collect())
     } else {
-        let inputs = datas.into_iter().map(to_vec::<f32>).collect();
-        TensorData::new(f32_op(inputs), out_shape)
+        kernel.run::<f32>(datas.map(to_dtype::<f32>).collect())
     };
     let tensor = B::float_from_data(out, &device);
     match dtype {
@@ -71,14 +72,22 @@ fn with_host_data<B: Backend>(
     }
 }
 
-fn to_vec<T: Element>(data: TensorData) -> Vec<T> {
-    let data = if data.dtype() == T::dtype() {
+fn to_dtype<T: Element>(data: TensorData) -> TensorData {
+    if data.dtype() == T::dtype() {
         data
     } else {
         data.convert::<T>()
-    };
-    data.try_into_vec::<T>()
+    }
+}
+
+fn slice<T: HostFloat>(data: &TensorData) -> &[T] {
+    data.as_slice::<T>()
         .expect("linalg: CPU kernel received a tensor it cannot read")
+}
+
+fn slice_mut<T: HostFloat>(data: &mut TensorData) -> &mut [T] {
+    data.as_mut_slice::<T>()
+        .expect("linalg: CPU kernel received a tensor it cannot write")
 }
 
 /// Parallelism inside one matrix: only when the batch is too small to keep the pool busy.
@@ -100,27 +109,29 @@ fn dims(shape: &Shape) -> (usize, usize, usize) {
 
 /// Batched Cholesky (see [`super::LinalgBackend::cholesky`] for the contract).
 pub(crate) fn cholesky<B: Backend>(a: FloatTensor<B>) -> FloatTensor<B> {
-    let shape = a.shape();
-    let (batch, n, _) = dims(&shape);
-    with_host_data::<B>(
-        vec![a],
-        shape,
-        |mut v| cholesky_batch(v.remove(0), batch, n),
-        |mut v| cholesky_batch(v.remove(0), batch, n),
-    )
+    let (batch, n, _) = dims(&a.shape());
+    on_host::<B>(vec![a], Cholesky { batch, n })
 }
 
-fn cholesky_batch<T: HostFloat>(mut data: Vec<T>, batch: usize, n: usize) -> Vec<T> {
-    if n == 0 {
-        return data;
+struct Cholesky {
+    batch: usize,
+    n: usize,
+}
+
+impl HostKernel for Cholesky {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let mut a = inputs.remove(0);
+        let (batch, n) = (self.batch, self.n);
+        if n > 0 {
+            let par = inner_par(batch, n);
+            let scratch = cholesky_in_place_scratch::<T>(n, par, Default::default());
+            slice_mut::<T>(&mut a).par_chunks_mut(n * n).for_each_init(
+                || MemBuffer::new(scratch),
+                |buffer, block| cholesky_one(block, n, par, MemStack::new(buffer)),
+            );
+        }
+        a
     }
-    let par = inner_par(batch, n);
-    let scratch = cholesky_in_place_scratch::<T>(n, par, Default::default());
-    data.par_chunks_mut(n * n).for_each_init(
-        || MemBuffer::new(scratch),
-        |buffer, block| cholesky_one(block, n, par, MemStack::new(buffer)),
-    );
-    data
 }
 
 /// Factorises one row-major block in place: lower triangle `L`, upper triangle zero; when the
@@ -195,48 +206,49 @@ pub(crate) fn solve_triangular<B: Backend>(
     upper: bool,
     transpose: bool,
 ) -> FloatTensor<B> {
-    let shape = b.shape();
-    let (batch, n, k) = dims(&shape);
-    with_host_data::<B>(
-        vec![t, b],
-        shape,
-        |mut v| {
-            let rhs = v.pop().unwrap();
-            solve_batch(&v[0], rhs, batch, n, k, upper, transpose)
-        },
-        |mut v| {
-            let rhs = v.pop().unwrap();
-            solve_batch(&v[0], rhs, batch, n, k, upper, transpose)
-        },
-    )
+    let (batch, n, k) = dims(&b.shape());
+    let kernel = SolveTriangular {
+        batch,
+        n,
+        k,
+        upper,
+        transpose,
+    };
+    on_host::<B>(vec![t, b], kernel)
 }
 
-fn solve_batch<T: HostFloat>(
-    t: &[T],
-    mut rhs: Vec<T>,
+struct SolveTriangular {
     batch: usize,
     n: usize,
     k: usize,
     upper: bool,
     transpose: bool,
-) -> Vec<T> {
-    if n == 0 || k == 0 {
-        return rhs;
+}
+
+impl HostKernel for SolveTriangular {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let mut rhs = inputs.pop().expect("right-hand side");
+        let Self {
+            batch,
+            n,
+            k,
+            upper,
+            transpose,
+        } = self;
+        if n > 0 && k > 0 {
+            let par = inner_par(batch, n);
+            let t = slice::<T>(&inputs[0]);
+            slice_mut::<T>(&mut rhs)
+                .par_chunks_mut(n * k)
+                .zip(t.par_chunks(n * n))
+                .for_each(|(x, tri)| {
+                    let tri = MatRef::from_row_major_slice(tri, n, n);
+                    let x = MatMut::from_row_major_slice_mut(x, n, k);
+                    solve_one(tri, x, upper, transpose, par);
+                });
+        }
+        rhs
     }
-    let par = inner_par(batch, n);
-    rhs.par_chunks_mut(n * k)
-        .zip(t.par_chunks(n * n))
-        .for_each(|(x, tri)| {
-            let tri = MatRef::from_row_major_slice(tri, n, n);
-            solve_one(
-                tri,
-                MatMut::from_row_major_slice_mut(x, n, k),
-                upper,
-                transpose,
-                par,
-            );
-        });
-    rhs
 }
 
 fn solve_one<T: HostFloat>(
@@ -262,15 +274,42 @@ pub(crate) fn solve_triangular_grad_t<B: Backend>(
     upper: bool,
     transpose: bool,
 ) -> FloatTensor<B> {
-    let shape = super::compose::square_shape(&grad_b.shape());
-    let (batch, n, k) = dims(&grad_b.shape());
-    let run = |mut v: Vec<Vec<f64>>| -> Vec<f64> {
-        grad_t_batch(&v.remove(0), &v[0], batch, n, k, upper, transpose)
+    let shape = grad_b.shape();
+    let (batch, n, k) = dims(&shape);
+    let kernel = SolveTriangularGradT {
+        shape: super::compose::square_shape(&shape),
+        batch,
+        n,
+        k,
+        upper,
+        transpose,
     };
-    let run32 = |mut v: Vec<Vec<f32>>| -> Vec<f32> {
-        grad_t_batch(&v.remove(0), &v[0], batch, n, k, upper, transpose)
-    };
-    with_host_data::<B>(vec![grad_b, x], shape, run32, run)
+    on_host::<B>(vec![grad_b, x], kernel)
+}
+
+struct SolveTriangularGradT {
+    shape: Shape,
+    batch: usize,
+    n: usize,
+    k: usize,
+    upper: bool,
+    transpose: bool,
+}
+
+impl HostKernel for SolveTriangularGradT {
+    fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData {
+        let (grad_b, x) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
+        let out = grad_t_batch(
+            grad_b,
+            x,
+            self.batch,
+            self.n,
+            self.k,
+            self.upper,
+            self.transpose,
+        );
+        TensorData::new(out, self.shape)
+    }
 }
 
 fn grad_t_batch<T: HostFloat>(
@@ -311,39 +350,32 @@ pub(crate) fn cholesky_backward<B: Backend>(
     l: FloatTensor<B>,
     grad_l: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let shape = l.shape();
-    let (batch, n, _) = dims(&shape);
-    with_host_data::<B>(
-        vec![l, grad_l],
-        shape,
-        |mut v| {
-            let g = v.pop().unwrap();
-            cholesky_backward_batch(&v[0], g, batch, n)
-        },
-        |mut v| {
-            let g = v.pop().unwrap();
-            cholesky_backward_batch(&v[0], g, batch, n)
-        },
-    )
+    let (batch, n, _) = dims(&l.shape());
+    on_host::<B>(vec![l, grad_l], CholeskyBackward { batch, n })
 }
 
-fn cholesky_backward_batch<T: HostFloat>(
-    l: &[T],
-    mut grad: Vec<T>,
+struct CholeskyBackward {
     batch: usize,
     n: usize,
-) -> Vec<T> {
-    if n == 0 {
-        return grad;
+}
+
+impl HostKernel for CholeskyBackward {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let mut grad = inputs.pop().expect("gradient");
+        let n = self.n;
+        if n > 0 {
+            let par = inner_par(self.batch, n);
+            let l = slice::<T>(&inputs[0]);
+            slice_mut::<T>(&mut grad)
+                .par_chunks_mut(n * n)
+                .zip(l.par_chunks(n * n))
+                .for_each_init(
+                    || vec![T::from_f64(0.0); n * n],
+                    |work, (g, l)| cholesky_backward_one(l, g, work, n, par),
+                );
+        }
+        grad
     }
-    let par = inner_par(batch, n);
-    grad.par_chunks_mut(n * n)
-        .zip(l.par_chunks(n * n))
-        .for_each_init(
-            || vec![T::from_f64(0.0); n * n],
-            |work, (g, l)| cholesky_backward_one(l, g, work, n, par),
-        );
-    grad
 }
 
 /// `Ā = ½(S + Sᵀ)`, `S = L⁻ᵀ Φ(Lᵀ tril(Ḡ)) L⁻¹`, computed in place of `g` with one `n × n`
