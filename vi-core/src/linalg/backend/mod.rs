@@ -86,37 +86,34 @@ pub trait LinalgBackend: Backend {
     }
 }
 
+/// The CPU backends run the fused host kernels; `cholesky` and `solve_triangular` are the
+/// trait's (host) defaults.
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl LinalgBackend for $backend {
+            fn solve_triangular_grad_t(
+                grad_b: FloatTensor<Self>,
+                x: FloatTensor<Self>,
+                upper: bool,
+                transpose: bool,
+            ) -> FloatTensor<Self> {
+                host::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
+            }
+
+            fn cholesky_backward(
+                l: FloatTensor<Self>,
+                grad_l: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::cholesky_backward::<Self>(l, grad_l)
+            }
+        }
+    };
+}
+
 #[cfg(feature = "flex")]
-impl LinalgBackend for burn::backend::Flex {
-    fn solve_triangular_grad_t(
-        grad_b: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        upper: bool,
-        transpose: bool,
-    ) -> FloatTensor<Self> {
-        host::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
-    }
-
-    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
-        host::cholesky_backward::<Self>(l, grad_l)
-    }
-}
-
+host_backend!(burn::backend::Flex);
 #[cfg(feature = "ndarray")]
-impl LinalgBackend for burn::backend::NdArray {
-    fn solve_triangular_grad_t(
-        grad_b: FloatTensor<Self>,
-        x: FloatTensor<Self>,
-        upper: bool,
-        transpose: bool,
-    ) -> FloatTensor<Self> {
-        host::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
-    }
-
-    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
-        host::cholesky_backward::<Self>(l, grad_l)
-    }
-}
+host_backend!(burn::backend::NdArray);
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 impl LinalgBackend for burn_cubecl::CubeBackend {
