@@ -35,6 +35,9 @@ pub struct Args {
     /// Three repeats instead of seven.
     #[arg(long)]
     quick: bool,
+    /// Only these sizes, as `BxN` (e.g. `--sizes 1024x16,256x64`); default: all of `CHOL_SIZES`.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<String>,
     /// Also write the JSON lines to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -115,6 +118,9 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         for (b, n) in CHOL_SIZES {
+            if !args.sizes.is_empty() && !args.sizes.contains(&format!("{b}x{n}")) {
+                continue;
+            }
             let a = make_spd(b, n, &device, dtype);
             let w = Tensor::<3>::from_data(
                 TensorData::new(noise(7, b * n * n), [b, n, n]),
