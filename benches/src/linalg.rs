@@ -7,6 +7,7 @@ use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use serde_json::{Value, json};
 use std::io::Write;
 use vi_core::linalg::{Side, Triangle, cholesky, solve_triangular};
+use vi_tests::noise;
 
 /// `(B, n)` pairs of the peers' Cholesky suite.
 pub const CHOL_SIZES: [(usize, usize); 7] = [
@@ -60,21 +61,6 @@ fn device(name: &str) -> Result<Device, String> {
             ));
         }
     })
-}
-
-/// Deterministic uniform(−1, 1) noise.
-fn noise(seed: u64, len: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
 }
 
 /// `A = X Xᵀ / n + I` as in `bench_peers.make_spd`, built on the device.

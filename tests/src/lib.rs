@@ -61,6 +61,21 @@ pub fn is_wgpu(device: &Device) -> bool {
     }
 }
 
+/// Deterministic pseudo-random numbers (SplitMix64 → uniform(−1, 1)).
+pub fn noise(seed: u64, len: usize) -> Vec<f64> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
 /// `../shared` beside the workspace root (override with `VI_SHARED_DIR`).
 pub fn shared_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("VI_SHARED_DIR") {

@@ -7,7 +7,9 @@ use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
     cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular,
 };
-use vi_tests::{Golden, assert_all_close, assert_close, device_tests, dtypes, tolerance, values};
+use vi_tests::{
+    Golden, assert_all_close, assert_close, device_tests, dtypes, noise, tolerance, values,
+};
 
 device_tests!(
     golden_linalg,
@@ -99,21 +101,6 @@ fn golden_linalg(device: Device) {
             }
         }
     }
-}
-
-/// Deterministic pseudo-random numbers (SplitMix64 → uniform(−1, 1)).
-fn noise(seed: u64, len: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
 }
 
 /// A batch of SPD matrices `X Xᵀ / n + ridge I`, row-major.

@@ -1,6 +1,7 @@
 //! Shape checks and the single read-back that turns kernel flags into typed errors.
 
 use super::LinalgError;
+use super::matrix::diagonals;
 use burn::tensor::{Int, Tensor};
 
 /// `(batch, n)` of a stack of square matrices, or a [`LinalgError::ShapeMismatch`].
@@ -51,15 +52,7 @@ impl FactorStatus {
         if batch == 0 || n == 0 {
             return all_good;
         }
-        let device = l.device();
-        let diagonal = Tensor::<1, Int>::arange_step(0..(n * n) as i64, n + 1, &device);
-        let finite = l
-            .clone()
-            .detach()
-            .reshape([batch, n * n])
-            .select(1, diagonal)
-            .is_finite()
-            .int();
+        let finite = diagonals(l.clone().detach(), batch, n).is_finite().int();
         if read_ints(finite.clone().sum())[0] == (batch * n) as i64 {
             return all_good;
         }

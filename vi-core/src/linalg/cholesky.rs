@@ -3,6 +3,7 @@
 use super::LinalgError;
 use super::backend::LinalgBackend;
 use super::checks::{FactorStatus, square};
+use super::matrix::identity_like;
 use burn::backend::Dispatch;
 use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
@@ -124,9 +125,7 @@ pub fn cholesky_jittered<const D: usize>(
     )
     .expand([batch, n, n]);
     let mut flat_l = l.reshape([batch, n, n]).mask_fill(failing_mask, 0.0);
-    let eye = Tensor::<2>::eye(n, &device)
-        .cast(a_float_dtype(&flat_a))
-        .unsqueeze::<3>();
+    let eye = identity_like::<3, 3>(&flat_a, n);
 
     let mut last_minors = Vec::new();
     let mut last_jitter = 0.0;
@@ -168,10 +167,6 @@ pub fn cholesky_jittered<const D: usize>(
             + 1,
         jitter_tried: last_jitter,
     })
-}
-
-fn a_float_dtype<const D: usize>(a: &Tensor<D>) -> burn::tensor::FloatDType {
-    burn::tensor::FloatDType::from(a.dtype())
 }
 
 fn index_tensor(indices: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {

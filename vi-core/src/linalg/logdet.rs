@@ -1,8 +1,9 @@
 //! Log-determinants and inverses of symmetric positive-definite matrices.
 
 use super::checks::square;
+use super::matrix::diagonals;
 use super::{LinalgError, cholesky, cholesky_inverse};
-use burn::tensor::{Int, Tensor};
+use burn::tensor::Tensor;
 
 /// `log det A = 2 Σᵢ log Lᵢᵢ` from the lower Cholesky factor `L` `[.., n, n]`, one value per batch
 /// element: shape `[..]` (the batch dimensions; `[1]` for a single matrix), so `D2 = max(D − 2, 1)`.
@@ -25,8 +26,7 @@ pub fn logdet_from_cholesky<const D: usize, const D2: usize>(
 ) -> Result<Tensor<D2>, LinalgError> {
     let (batch, n) = square("logdet_from_cholesky", &l)?;
     let out_dims = batch_dims::<D, D2>("logdet_from_cholesky", &l.dims())?;
-    let diagonal = Tensor::<1, Int>::arange_step(0..(n * n) as i64, n + 1, &l.device());
-    let log_diag = l.reshape([batch, n * n]).select(1, diagonal).log();
+    let log_diag = diagonals(l, batch, n).log();
     Ok((log_diag.sum_dim(1) * 2.0).reshape(out_dims))
 }
 

@@ -19,6 +19,7 @@ mod checks;
 mod cholesky;
 mod error;
 mod logdet;
+mod matrix;
 mod triangular;
 
 pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};

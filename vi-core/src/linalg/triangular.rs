@@ -3,6 +3,7 @@
 use super::LinalgError;
 use super::backend::LinalgBackend;
 use super::checks::square;
+use super::matrix::identity_like;
 use burn::backend::Dispatch;
 use burn::tensor::Tensor;
 
@@ -164,9 +165,6 @@ pub fn cholesky_solve<const D: usize>(
 /// ```
 pub fn cholesky_inverse<const D: usize>(l: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
     let (_, n) = square("cholesky_inverse", &l)?;
-    let eye = Tensor::<2>::eye(n, &l.device())
-        .cast(burn::tensor::FloatDType::from(l.dtype()))
-        .unsqueeze::<D>()
-        .expand(l.dims());
+    let eye = identity_like::<D, D>(&l, n).expand(l.dims());
     cholesky_solve(l, eye)
 }
