@@ -4,6 +4,7 @@
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use serde_json::Value;
 use std::path::PathBuf;
+use vi_core::gradcheck::GradcheckConfig;
 
 /// Instantiates each listed `fn name(device: Device)` once per compiled backend, as
 /// `flex::name`, `ndarray::name` and `wgpu::name`.
@@ -254,4 +255,39 @@ pub fn assert_all_close(label: &str, a: &[f64], b: &[f64], rtol: f64, atol: f64)
         shape: vec![b.len()],
     };
     assert_close(label, a, &want, rtol, atol);
+}
+
+/// A batch of SPD matrices `X Xᵀ / n + ridge I`, row-major.
+pub fn random_spd(seed: u64, batch: usize, n: usize, ridge: f64) -> Vec<f64> {
+    let x = noise(seed, batch * n * n);
+    let mut a = vec![0.0; batch * n * n];
+    for b in 0..batch {
+        let xb = &x[b * n * n..(b + 1) * n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let dot: f64 = (0..n).map(|k| xb[i * n + k] * xb[j * n + k]).sum();
+                a[b * n * n + i * n + j] = dot / n as f64 + if i == j { ridge } else { 0.0 };
+            }
+        }
+    }
+    a
+}
+
+/// A tensor from row-major `data` on `device` in `dtype`.
+pub fn tensor<const D: usize>(
+    data: Vec<f64>,
+    shape: [usize; D],
+    device: &Device,
+    dtype: FloatDType,
+) -> Tensor<D> {
+    Tensor::<D>::from_data(TensorData::new(data, shape), (device, dtype.into()))
+}
+
+/// `f64` gradcheck settings where the device computes in `f64`, else `f32`'s.
+pub fn gradcheck_config(device: &Device) -> GradcheckConfig {
+    if dtypes(device)[0] == FloatDType::F64 {
+        GradcheckConfig::default()
+    } else {
+        GradcheckConfig::f32()
+    }
 }

@@ -8,7 +8,8 @@ use vi_core::linalg::{
     cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular,
 };
 use vi_tests::{
-    Golden, assert_all_close, assert_close, device_tests, dtypes, noise, tolerance, values,
+    Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
+    random_spd, tensor, tolerance, values,
 };
 
 device_tests!(
@@ -100,39 +101,6 @@ fn golden_linalg(device: Device) {
                 other => panic!("unknown golden case {other} ({kind})"),
             }
         }
-    }
-}
-
-/// A batch of SPD matrices `X Xᵀ / n + ridge I`, row-major.
-fn random_spd(seed: u64, batch: usize, n: usize, ridge: f64) -> Vec<f64> {
-    let x = noise(seed, batch * n * n);
-    let mut a = vec![0.0; batch * n * n];
-    for b in 0..batch {
-        let xb = &x[b * n * n..(b + 1) * n * n];
-        for i in 0..n {
-            for j in 0..n {
-                let dot: f64 = (0..n).map(|k| xb[i * n + k] * xb[j * n + k]).sum();
-                a[b * n * n + i * n + j] = dot / n as f64 + if i == j { ridge } else { 0.0 };
-            }
-        }
-    }
-    a
-}
-
-fn tensor<const D: usize>(
-    data: Vec<f64>,
-    shape: [usize; D],
-    device: &Device,
-    dtype: FloatDType,
-) -> Tensor<D> {
-    Tensor::<D>::from_data(TensorData::new(data, shape), (device, dtype.into()))
-}
-
-fn gradcheck_config(device: &Device) -> GradcheckConfig {
-    if dtypes(device)[0] == FloatDType::F64 {
-        GradcheckConfig::default()
-    } else {
-        GradcheckConfig::f32()
     }
 }
 

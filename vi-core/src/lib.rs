@@ -1,11 +1,18 @@
 //! # vi-core
 //!
 //! The mathematics of variational inference on [Burn](https://burn.dev), with no notion of layers:
-//! batched differentiable linear algebra ([`linalg`]) and a finite-difference gradient checker
-//! ([`gradcheck`]).
+//! batched differentiable linear algebra ([`linalg`]), probability distributions
+//! ([`distributions`]), closed-form KL divergences ([`kl`]), ELBO estimators ([`elbo`]), a
+//! gradient-variance probe ([`gradient_variance`]), stable special functions ([`special`]) and a
+//! finite-difference gradient checker ([`gradcheck`]).
 //!
 //! Backends are chosen with Cargo features (`flex` by default, `ndarray`, `wgpu`, `cuda`, `fusion`,
 //! `autotune`) and a [`burn::tensor::Device`] at run time; the same code runs on all of them.
 
+pub mod distributions;
+pub mod elbo;
 pub mod gradcheck;
+pub mod gradient_variance;
+pub mod kl;
 pub mod linalg;
+pub mod special;

@@ -25,4 +25,5 @@ mod triangular;
 pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
 pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
+pub(crate) use matrix::{diagonals, identity_like};
 pub use triangular::{Side, Triangle, cholesky_inverse, cholesky_solve, solve_triangular};

@@ -1,0 +1,1268 @@
+//! vi-core's distributions, KL divergences, special functions and ELBO estimators against golden
+//! values (torch.distributions, float64), statrs, closed forms, finite differences and Monte Carlo
+//! estimates with standard-error tolerances, on every compiled backend.
+
+use burn::tensor::{Device, FloatDType, Tensor};
+use vi_core::distributions::{
+    Bernoulli, Categorical, Delta, Distribution, DistributionError, LowRankMultivariateNormal,
+    MultivariateNormal, Normal, Reparameterized,
+};
+use vi_core::elbo::{Elbo, ElboError, Estimator};
+use vi_core::gradcheck::gradcheck;
+use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
+use vi_core::kl::{KlDivergence, kl_monte_carlo};
+use vi_core::linalg::LinalgError;
+use vi_core::special::{
+    digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus,
+};
+use vi_tests::{
+    Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
+    random_spd, tensor, tolerance, values,
+};
+
+device_tests!(
+    golden_distributions,
+    golden_kl,
+    special_functions,
+    kl_closed_forms_without_golden,
+    monte_carlo_moments_entropy_kl,
+    kl_properties,
+    gradcheck_densities_and_kl,
+    elbo_estimators_agree,
+    sticking_the_landing,
+    bad_input_errors,
+);
+
+/// `ln √(2π)`.
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// Every case of `distributions.json`: log_prob, entropy, covariance and gradients of
+/// `Σ log_prob` with respect to every input.
+fn golden_distributions(device: Device) {
+    let golden = Golden::load("distributions.json");
+    let ad = device.clone().autodiff();
+    for dtype in dtypes(&device) {
+        for case in golden.cases() {
+            // Batch element 1 of this case is an f64-only stress case (see the golden README).
+            if dtype != FloatDType::F64 && case.name() == "mvn_scale_tril_batched" {
+                continue;
+            }
+            let name = format!("{} [{dtype:?}]", case.name());
+            let check = |label: &str, got: Vec<f64>, gradient: bool| {
+                let want = case.output(label);
+                let (rtol, atol) = tolerance(&case, &want, dtype, gradient);
+                assert_close(&format!("{name} {label}"), &got, &want, rtol, atol);
+            };
+            let input = |key: &str| case.input(key);
+            match case.name() {
+                "normal_broadcast" => {
+                    let loc = input("loc").to_tensor::<1>(&ad, dtype).require_grad();
+                    let scale = input("scale").to_tensor::<1>(&ad, dtype).require_grad();
+                    let x = input("x").to_tensor::<2>(&ad, dtype).require_grad();
+                    let d = Normal::new(loc.clone(), scale.clone()).unwrap();
+                    let lp: Tensor<2> = d.log_prob(x.clone()).unwrap();
+                    let grads = lp.clone().sum().backward();
+                    check("log_prob", values(lp.clone()), false);
+                    check("log_prob_sum", values(lp.sum()), false);
+                    check("entropy", values(d.entropy::<1>()), false);
+                    check("grad_loc", values(loc.grad(&grads).unwrap()), true);
+                    check("grad_scale", values(scale.grad(&grads).unwrap()), true);
+                    check("grad_x", values(x.grad(&grads).unwrap()), true);
+                }
+                n if n.starts_with("mvn_scale_tril") => {
+                    let batched = n.ends_with("batched");
+                    let (lp, entropy, cov, grads_of) = if batched {
+                        let loc = input("loc").to_tensor::<2>(&ad, dtype).require_grad();
+                        let l = input("scale_tril")
+                            .to_tensor::<3>(&ad, dtype)
+                            .require_grad();
+                        let x = input("x").to_tensor::<3>(&ad, dtype).require_grad();
+                        let d = MultivariateNormal::new(loc.clone(), l.clone()).unwrap();
+                        let lp: Tensor<2> = d.log_prob(x.clone()).unwrap();
+                        let grads = lp.clone().sum().backward();
+                        (
+                            values(lp),
+                            values(d.entropy::<1>()),
+                            values(d.covariance::<3>()),
+                            [
+                                values(loc.grad(&grads).unwrap()),
+                                values(l.grad(&grads).unwrap()),
+                                values(x.grad(&grads).unwrap()),
+                            ],
+                        )
+                    } else {
+                        let loc = input("loc").to_tensor::<1>(&ad, dtype).require_grad();
+                        let l = input("scale_tril")
+                            .to_tensor::<2>(&ad, dtype)
+                            .require_grad();
+                        let x = input("x").to_tensor::<2>(&ad, dtype).require_grad();
+                        let d = MultivariateNormal::new(loc.clone(), l.clone()).unwrap();
+                        let lp: Tensor<1> = d.log_prob(x.clone()).unwrap();
+                        let grads = lp.clone().sum().backward();
+                        (
+                            values(lp),
+                            values(d.entropy::<1>()),
+                            values(d.covariance::<2>()),
+                            [
+                                values(loc.grad(&grads).unwrap()),
+                                values(l.grad(&grads).unwrap()),
+                                values(x.grad(&grads).unwrap()),
+                            ],
+                        )
+                    };
+                    check("log_prob_sum", vec![lp.iter().sum()], false);
+                    check("log_prob", lp, false);
+                    check("entropy", entropy, false);
+                    check("covariance_matrix", cov, false);
+                    let [gl, gs, gx] = grads_of;
+                    check("grad_loc", gl, true);
+                    check("grad_scale_tril", gs, true);
+                    check("grad_x", gx, true);
+                }
+                "lowrank_mvn_batched" => {
+                    let loc = input("loc").to_tensor::<2>(&ad, dtype).require_grad();
+                    let w = input("cov_factor")
+                        .to_tensor::<3>(&ad, dtype)
+                        .require_grad();
+                    let diag = input("cov_diag").to_tensor::<2>(&ad, dtype).require_grad();
+                    let x = input("x").to_tensor::<3>(&ad, dtype).require_grad();
+                    let d = LowRankMultivariateNormal::new(loc.clone(), w.clone(), diag.clone())
+                        .unwrap();
+                    let lp: Tensor<2> = d.log_prob(x.clone()).unwrap();
+                    let grads = lp.clone().sum().backward();
+                    check("log_prob", values(lp.clone()), false);
+                    check("log_prob_sum", values(lp.sum()), false);
+                    check("entropy", values(d.entropy::<1>()), false);
+                    check("covariance_matrix", values(d.covariance::<3>()), false);
+                    check("grad_loc", values(loc.grad(&grads).unwrap()), true);
+                    check("grad_cov_factor", values(w.grad(&grads).unwrap()), true);
+                    check("grad_cov_diag", values(diag.grad(&grads).unwrap()), true);
+                    check("grad_x", values(x.grad(&grads).unwrap()), true);
+                }
+                other => panic!("unknown golden case {other}"),
+            }
+        }
+    }
+}
+
+/// Every case of `kl.json`: values and gradients w.r.t. both sides.
+fn golden_kl(device: Device) {
+    let golden = Golden::load("kl.json");
+    let ad = device.clone().autodiff();
+    for dtype in dtypes(&device) {
+        for case in golden.cases() {
+            let name = format!("{} [{dtype:?}]", case.name());
+            let check = |label: &str, got: Vec<f64>, gradient: bool| {
+                let want = case.output(label);
+                let (rtol, atol) = tolerance(&case, &want, dtype, gradient);
+                assert_close(&format!("{name} {label}"), &got, &want, rtol, atol);
+            };
+            let leaf1 = |key: &str| case.input(key).to_tensor::<1>(&ad, dtype).require_grad();
+            let leaf2 = |key: &str| case.input(key).to_tensor::<2>(&ad, dtype).require_grad();
+            let leaf3 = |key: &str| case.input(key).to_tensor::<3>(&ad, dtype).require_grad();
+            match case.name() {
+                "normal_normal" => {
+                    let (pl, ps, ql, qs) = (
+                        leaf1("p_loc"),
+                        leaf1("p_scale"),
+                        leaf1("q_loc"),
+                        leaf1("q_scale"),
+                    );
+                    let p = Normal::new(pl.clone(), ps.clone()).unwrap();
+                    let q = Normal::new(ql.clone(), qs.clone()).unwrap();
+                    let kl: Tensor<1> = p.kl(&q).unwrap();
+                    let grads = kl.clone().sum().backward();
+                    check("kl", values(kl.clone()), false);
+                    check("kl_sum", values(p.kl_sum(&q).unwrap()), false);
+                    for (key, t) in [
+                        ("p_loc", &pl),
+                        ("p_scale", &ps),
+                        ("q_loc", &ql),
+                        ("q_scale", &qs),
+                    ] {
+                        check(
+                            &format!("grad_{key}"),
+                            values(t.grad(&grads).unwrap()),
+                            true,
+                        );
+                    }
+                }
+                "mvn_mvn_full" => {
+                    let (pl, ps, ql, qs) = (
+                        leaf2("p_loc"),
+                        leaf3("p_scale_tril"),
+                        leaf2("q_loc"),
+                        leaf3("q_scale_tril"),
+                    );
+                    let p = MultivariateNormal::new(pl.clone(), ps.clone()).unwrap();
+                    let q = MultivariateNormal::new(ql.clone(), qs.clone()).unwrap();
+                    let kl: Tensor<1> = p.kl(&q).unwrap();
+                    let grads = kl.clone().sum().backward();
+                    check("kl", values(kl), false);
+                    check("kl_sum", values(p.kl_sum(&q).unwrap()), false);
+                    check("grad_p_loc", values(pl.grad(&grads).unwrap()), true);
+                    check("grad_p_scale_tril", values(ps.grad(&grads).unwrap()), true);
+                    check("grad_q_loc", values(ql.grad(&grads).unwrap()), true);
+                    check("grad_q_scale_tril", values(qs.grad(&grads).unwrap()), true);
+                }
+                "mvn_standard_normal" => {
+                    // MVN ‖ N(0, I) as a diagonal Normal with event [M]: the whitened SVGP KL.
+                    let (loc, l) = (leaf1("loc"), leaf2("scale_tril"));
+                    let m = loc.dims()[0];
+                    let q = MultivariateNormal::new(loc.clone(), l.clone()).unwrap();
+                    let options = (&ad, dtype.into());
+                    let prior = Normal::new(
+                        Tensor::<1>::zeros([m], options),
+                        Tensor::<1>::ones([m], options),
+                    )
+                    .unwrap()
+                    .to_event(1)
+                    .unwrap();
+                    let kl: Tensor<1> = q.kl(&prior).unwrap();
+                    let grads = kl.clone().backward();
+                    check("kl", values(kl), false);
+                    check("grad_loc", values(loc.grad(&grads).unwrap()), true);
+                    check("grad_scale_tril", values(l.grad(&grads).unwrap()), true);
+                }
+                "lowrank_mvn_to_mvn" => {
+                    let (pl, pw, pd, ql, qs) = (
+                        leaf1("p_loc"),
+                        leaf2("p_cov_factor"),
+                        leaf1("p_cov_diag"),
+                        leaf1("q_loc"),
+                        leaf2("q_scale_tril"),
+                    );
+                    let p =
+                        LowRankMultivariateNormal::new(pl.clone(), pw.clone(), pd.clone()).unwrap();
+                    let q = MultivariateNormal::new(ql.clone(), qs.clone()).unwrap();
+                    let kl: Tensor<1> = p.kl(&q).unwrap();
+                    let grads = kl.clone().backward();
+                    check("kl", values(kl), false);
+                    check("grad_p_loc", values(pl.grad(&grads).unwrap()), true);
+                    check("grad_p_cov_factor", values(pw.grad(&grads).unwrap()), true);
+                    check("grad_p_cov_diag", values(pd.grad(&grads).unwrap()), true);
+                    check("grad_q_loc", values(ql.grad(&grads).unwrap()), true);
+                    check("grad_q_scale_tril", values(qs.grad(&grads).unwrap()), true);
+                }
+                n if n.starts_with("meanfield_to_normal_prior") => {
+                    // A mean-field posterior over a 4×3 weight matrix, σ = softplus(ρ), against
+                    // a scalar prior expanded to the weights (Pyro's `expand(..).to_event(2)`).
+                    let (mu, rho) = (leaf2("mu"), leaf2("rho"));
+                    let sigma = softplus(rho.clone());
+                    let [r, c] = mu.dims();
+                    let prior = Normal::new(
+                        tensor(case.input("prior_loc").data, [1], &ad, dtype),
+                        tensor(case.input("prior_scale").data, [1], &ad, dtype),
+                    )
+                    .unwrap()
+                    .expand(&[r, c])
+                    .unwrap();
+                    let q = Normal::new(mu.clone(), sigma.clone()).unwrap();
+                    let elementwise: Tensor<2> = q.kl(&prior).unwrap();
+                    check("kl_elementwise", values(elementwise), false);
+                    check("sigma", values(sigma.clone()), false);
+                    let q = q.to_event(2).unwrap();
+                    let kl: Tensor<1> = q.kl(&prior.to_event(2).unwrap()).unwrap();
+                    let grads = kl.clone().backward();
+                    check("kl", values(kl), false);
+                    check("grad_mu", values(mu.grad(&grads).unwrap()), true);
+                    check("grad_rho", values(rho.grad(&grads).unwrap()), true);
+                }
+                other => panic!("unknown golden case {other}"),
+            }
+        }
+    }
+}
+
+/// lgamma/digamma against statrs (tensor and `f64` versions), the tensor gradient of lgamma
+/// against digamma, and the stable functions at extreme arguments against host formulas.
+fn special_functions(device: Device) {
+    let dtype = dtypes(&device)[0];
+    let (rtol, atol) = if dtype == FloatDType::F64 {
+        (1e-13, 1e-13)
+    } else {
+        (2e-5, 2e-5)
+    };
+    let xs: Vec<f64> = (0..60).map(|i| 0.05 * 1.2f64.powi(i)).collect(); // 0.05 … ~2.5e3
+    for &x in &xs {
+        let (lg, dg) = (
+            statrs::function::gamma::ln_gamma(x),
+            statrs::function::gamma::digamma(x),
+        );
+        assert!(
+            (lgamma_f64(x) - lg).abs() <= 1e-13 * (1.0 + lg.abs()),
+            "lgamma_f64({x})"
+        );
+        assert!(
+            (digamma_f64(x) - dg).abs() <= 1e-13 * (1.0 + dg.abs()),
+            "digamma_f64({x})"
+        );
+    }
+    for &x in &[-0.5, -1.5, -2.25, 0.3] {
+        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
+        let reflected = lgamma_f64(x) + lgamma_f64(1.0 - x);
+        let want = (std::f64::consts::PI / (std::f64::consts::PI * x).sin())
+            .abs()
+            .ln();
+        assert!((reflected - want).abs() < 1e-12, "lgamma reflection at {x}");
+        let dg = digamma_f64(1.0 - x) - digamma_f64(x);
+        let want = std::f64::consts::PI / (std::f64::consts::PI * x).tan();
+        assert!((dg - want).abs() < 1e-11, "digamma reflection at {x}");
+    }
+    let ad = device.clone().autodiff();
+    let x = tensor(xs.clone(), [xs.len()], &ad, dtype).require_grad();
+    let lg = lgamma(x.clone());
+    let grads = lg.clone().sum().backward();
+    let want_lg: Vec<f64> = xs
+        .iter()
+        .map(|&x| statrs::function::gamma::ln_gamma(x))
+        .collect();
+    let want_dg: Vec<f64> = xs
+        .iter()
+        .map(|&x| statrs::function::gamma::digamma(x))
+        .collect();
+    let scale = |w: &[f64]| w.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    assert_all_close(
+        "lgamma",
+        &values(lg),
+        &want_lg,
+        rtol,
+        atol * scale(&want_lg),
+    );
+    assert_all_close(
+        "d lgamma / dx",
+        &values(x.grad(&grads).unwrap()),
+        &want_dg,
+        rtol,
+        atol * scale(&want_dg),
+    );
+    assert_all_close(
+        "digamma",
+        &values(digamma(x.detach())),
+        &want_dg,
+        rtol,
+        atol * scale(&want_dg),
+    );
+
+    // softplus / log_sigmoid / logsumexp at extremes, against host f64 formulas.
+    let z = vec![
+        -800.0, -40.0, -17.5, -1.0, 0.0, 1e-3, 1.0, 17.5, 40.0, 800.0,
+    ];
+    let zt = tensor(z.clone(), [z.len()], &device, dtype);
+    let sp = |v: f64| {
+        if v > 0.0 {
+            v + (-v).exp().ln_1p()
+        } else {
+            v.exp().ln_1p()
+        }
+    };
+    let want: Vec<f64> = z.iter().map(|&v| sp(v)).collect();
+    let got = values(softplus(zt.clone()));
+    assert_all_close("softplus", &got, &want, rtol, 1e-300);
+    let want: Vec<f64> = z.iter().map(|&v| -sp(-v)).collect();
+    assert_all_close(
+        "log_sigmoid",
+        &values(log_sigmoid(zt.clone())),
+        &want,
+        rtol,
+        1e-300,
+    );
+    let rows = [
+        vec![1000.0, 1000.0, 999.0],
+        vec![-1000.0, -1001.0, -2000.0],
+        vec![0.5, -0.25, 2.0],
+    ];
+    let flat: Vec<f64> = rows.concat();
+    let got = values(logsumexp(tensor(flat, [3, 3], &device, dtype), 1));
+    let want: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            let m = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            m + r.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+        })
+        .collect();
+    assert_all_close("logsumexp", &got, &want, rtol, 1e-12);
+    let all_neg_inf = tensor(vec![f64::NEG_INFINITY; 2], [1, 2], &device, dtype);
+    assert_eq!(values(logsumexp(all_neg_inf, 1)), vec![f64::NEG_INFINITY]);
+}
+
+/// Random inputs of a given shape, scaled and shifted.
+fn rand<const D: usize>(
+    seed: u64,
+    shape: [usize; D],
+    device: &Device,
+    dtype: FloatDType,
+    scale: f64,
+    shift: f64,
+) -> Tensor<D> {
+    let n = shape.iter().product();
+    tensor(
+        noise(seed, n)
+            .into_iter()
+            .map(|v| v * scale + shift)
+            .collect(),
+        shape,
+        device,
+        dtype,
+    )
+}
+
+/// A lower-triangular factor with a diagonal in `[0.5, 1.5]`.
+fn rand_tril(seed: u64, batch: usize, n: usize, device: &Device, dtype: FloatDType) -> Tensor<3> {
+    let mut data = noise(seed, batch * n * n);
+    for b in 0..batch {
+        for i in 0..n {
+            for j in 0..n {
+                let v = &mut data[b * n * n + i * n + j];
+                if j > i {
+                    *v = 0.0;
+                } else if i == j {
+                    *v = 1.0 + 0.5 * *v;
+                } else {
+                    *v *= 0.5;
+                }
+            }
+        }
+    }
+    tensor(data, [batch, n, n], device, dtype)
+}
+
+/// The closed forms the golden file does not cover, against independent paths: LowRank ‖ Normal
+/// through the dense covariance (MVN ‖ Normal), and Bernoulli/Categorical against host formulas.
+fn kl_closed_forms_without_golden(device: Device) {
+    let dtype = dtypes(&device)[0];
+    let (rtol, atol) = if dtype == FloatDType::F64 {
+        (1e-10, 1e-10)
+    } else {
+        (1e-4, 1e-4)
+    };
+    let (b, n, k) = (3, 5, 2);
+    let loc = rand(1, [b, n], &device, dtype, 1.0, 0.0);
+    let w = rand(2, [b, n, k], &device, dtype, 0.7, 0.0);
+    let d = rand(3, [b, n], &device, dtype, 0.3, 0.6);
+    let low_rank = LowRankMultivariateNormal::new(loc.clone(), w, d).unwrap();
+    let dense = MultivariateNormal::from_covariance(loc, low_rank.covariance::<3>()).unwrap();
+    let q = Normal::new(
+        rand(4, [b, n], &device, dtype, 0.5, 0.0),
+        rand(5, [b, n], &device, dtype, 0.2, 1.0),
+    )
+    .unwrap()
+    .to_event(1)
+    .unwrap();
+    let got = values(low_rank.kl::<1>(&q).unwrap());
+    let want = values(dense.kl::<1>(&q).unwrap());
+    assert_all_close("KL(LowRank ‖ Normal) vs dense", &got, &want, rtol, atol);
+    // log_prob and entropy of the low-rank form against the dense one.
+    let x = rand(6, [4, b, n], &device, dtype, 2.0, 0.0);
+    assert_all_close(
+        "LowRank log_prob vs dense",
+        &values(low_rank.log_prob::<3, 2>(x.clone()).unwrap()),
+        &values(dense.log_prob::<3, 2>(x).unwrap()),
+        rtol,
+        atol,
+    );
+    assert_all_close(
+        "LowRank entropy vs dense",
+        &values(low_rank.entropy::<1>()),
+        &values(dense.entropy::<1>()),
+        rtol,
+        atol,
+    );
+
+    let (lp, lq) = (
+        noise(7, 6).iter().map(|v| v * 6.0).collect::<Vec<_>>(),
+        noise(8, 6).iter().map(|v| v * 6.0).collect::<Vec<_>>(),
+    );
+    let p = Bernoulli::new(tensor(lp.clone(), [2, 3], &device, dtype)).unwrap();
+    let q = Bernoulli::new(tensor(lq.clone(), [2, 3], &device, dtype)).unwrap();
+    let sig = |l: f64| 1.0 / (1.0 + (-l).exp());
+    let want: Vec<f64> = lp
+        .iter()
+        .zip(&lq)
+        .map(|(&a, &b)| {
+            let (p, q) = (sig(a), sig(b));
+            p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln()
+        })
+        .collect();
+    assert_all_close(
+        "KL(Bernoulli ‖ Bernoulli)",
+        &values(p.kl::<2>(&q).unwrap()),
+        &want,
+        rtol,
+        atol,
+    );
+
+    let (c, batch) = (4, 3);
+    let (lp, lq) = (
+        noise(9, batch * c),
+        noise(10, batch * c)
+            .iter()
+            .map(|v| v * 3.0)
+            .collect::<Vec<_>>(),
+    );
+    let p = Categorical::new(tensor(lp.clone(), [batch, c], &device, dtype)).unwrap();
+    let q = Categorical::new(tensor(lq.clone(), [batch, c], &device, dtype)).unwrap();
+    let softmax = |l: &[f64]| {
+        let z: f64 = l.iter().map(|v| v.exp()).sum();
+        l.iter().map(|v| v.exp() / z).collect::<Vec<_>>()
+    };
+    let want: Vec<f64> = (0..batch)
+        .map(|i| {
+            let (pp, qq) = (
+                softmax(&lp[i * c..(i + 1) * c]),
+                softmax(&lq[i * c..(i + 1) * c]),
+            );
+            pp.iter().zip(&qq).map(|(a, b)| a * (a / b).ln()).sum()
+        })
+        .collect();
+    assert_all_close(
+        "KL(Categorical ‖ Categorical)",
+        &values(p.kl::<1>(&q).unwrap()),
+        &want,
+        rtol,
+        atol,
+    );
+    let h: Vec<f64> = (0..batch)
+        .map(|i| {
+            -softmax(&lp[i * c..(i + 1) * c])
+                .iter()
+                .map(|a| a * a.ln())
+                .sum::<f64>()
+        })
+        .collect();
+    assert_all_close(
+        "Categorical entropy",
+        &values(p.entropy::<1>()),
+        &h,
+        rtol,
+        atol,
+    );
+}
+
+/// Mean and standard error of samples.
+fn mean_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Asserts `|estimate − want| ≤ 5 s.e. + slack` (slack covers f32 rounding).
+fn assert_within_se(label: &str, samples: &[f64], want: f64, slack: f64) {
+    let (mean, se) = mean_se(samples);
+    assert!(
+        (mean - want).abs() <= 5.0 * se + slack,
+        "{label}: Monte Carlo mean {mean} ± {se} (s.e.) vs {want}"
+    );
+}
+
+/// `rsample` moments, entropy vs −E[log q], closed-form KL vs Monte Carlo KL, sampled Bernoulli and
+/// Categorical frequencies: all within 5 standard errors.
+fn monte_carlo_moments_entropy_kl(device: Device) {
+    device.seed(20261125);
+    let dtype = dtypes(&device)[0];
+    let slack = if dtype == FloatDType::F64 { 1e-9 } else { 1e-3 };
+    let s = 4000;
+    let (b, n, k) = (2, 3, 2);
+    let loc = rand(11, [b, n], &device, dtype, 1.0, 0.0);
+    let mvn = MultivariateNormal::new(loc.clone(), rand_tril(12, b, n, &device, dtype)).unwrap();
+    let low_rank = LowRankMultivariateNormal::new(
+        loc.clone(),
+        rand(13, [b, n, k], &device, dtype, 0.8, 0.0),
+        rand(14, [b, n], &device, dtype, 0.2, 0.5),
+    )
+    .unwrap();
+    let normal = Normal::new(loc, rand(15, [b, n], &device, dtype, 0.3, 1.0))
+        .unwrap()
+        .to_event(1)
+        .unwrap();
+
+    // Moments: every coordinate's sample mean and variance.
+    fn moments<T: Reparameterized>(label: &str, d: &T, s: usize, slack: f64) {
+        let x: Tensor<3> = d.rsample(s);
+        let [_, b, n] = x.dims();
+        let xs = values(x);
+        let (mean, var) = (values(d.mean::<2>()), values(d.variance::<2>()));
+        for j in 0..b * n {
+            let col: Vec<f64> = (0..s).map(|i| xs[i * b * n + j]).collect();
+            assert_within_se(&format!("{label} mean[{j}]"), &col, mean[j], slack);
+            let sq: Vec<f64> = col.iter().map(|v| (v - mean[j]).powi(2)).collect();
+            assert_within_se(&format!("{label} variance[{j}]"), &sq, var[j], slack);
+        }
+    }
+    moments("MVN", &mvn, s, slack);
+    moments("LowRank", &low_rank, s, slack);
+    moments("Normal", &normal, s, slack);
+
+    // Entropy = −E[log q].
+    fn entropy<T: Reparameterized>(label: &str, d: &T, s: usize, slack: f64) {
+        let lp = values(d.log_prob::<3, 2>(d.sample::<3>(s)).unwrap());
+        let h = values(d.entropy::<1>());
+        let b = h.len();
+        for (j, &hj) in h.iter().enumerate() {
+            let col: Vec<f64> = (0..s).map(|i| -lp[i * b + j]).collect();
+            assert_within_se(&format!("{label} entropy[{j}]"), &col, hj, slack);
+        }
+    }
+    entropy("MVN", &mvn, s, slack);
+    entropy("LowRank", &low_rank, s, slack);
+    entropy("Normal", &normal, s, slack);
+
+    // Closed-form KL = E_p[log p − log q].
+    fn kl_mc<P: Reparameterized + KlDivergence<Q>, Q: Distribution>(
+        label: &str,
+        p: &P,
+        q: &Q,
+        s: usize,
+        slack: f64,
+    ) {
+        let x: Tensor<3> = p.sample(s);
+        let ratio = values(p.log_prob::<3, 2>(x.clone()).unwrap() - q.log_prob::<3, 2>(x).unwrap());
+        let kl = values(p.kl::<1>(q).unwrap());
+        let b = kl.len();
+        for (j, &kj) in kl.iter().enumerate() {
+            let col: Vec<f64> = (0..s).map(|i| ratio[i * b + j]).collect();
+            assert_within_se(&format!("{label} KL[{j}]"), &col, kj, slack);
+        }
+        // The library's own Monte Carlo estimator agrees with the closed form too.
+        let estimate = values(kl_monte_carlo::<1, P, Q>(p, q, s).unwrap());
+        let (_, se) = mean_se(&(0..s).map(|i| ratio[i * b]).collect::<Vec<_>>());
+        assert!(
+            (estimate[0] - kl[0]).abs() <= 5.0 * se + slack,
+            "{label}: kl_monte_carlo {} vs {}",
+            estimate[0],
+            kl[0]
+        );
+    }
+    kl_mc(
+        "MVN‖MVN",
+        &mvn,
+        &MultivariateNormal::new(
+            rand(16, [n], &device, dtype, 0.5, 0.0),
+            rand_tril(17, 1, n, &device, dtype).reshape([n, n]),
+        )
+        .unwrap(),
+        s,
+        slack,
+    );
+    kl_mc("MVN‖Normal", &mvn, &normal, s, slack);
+    kl_mc("LowRank‖Normal", &low_rank, &normal, s, slack);
+    kl_mc("LowRank‖MVN", &low_rank, &mvn, s, slack);
+    kl_mc(
+        "Normal‖Normal",
+        &normal,
+        &Normal::new(
+            rand(18, [b, n], &device, dtype, 0.5, 0.0),
+            rand(19, [b, n], &device, dtype, 0.3, 1.2),
+        )
+        .unwrap()
+        .to_event(1)
+        .unwrap(),
+        s,
+        slack,
+    );
+
+    // Discrete samplers: frequencies match the probabilities.
+    let bern = Bernoulli::new(tensor(vec![-1.0, 0.5, 2.0], [3], &device, dtype)).unwrap();
+    let draws = values(bern.sample::<2>(s));
+    let p = values(bern.mean::<1>());
+    for j in 0..3 {
+        let col: Vec<f64> = (0..s).map(|i| draws[i * 3 + j]).collect();
+        assert!(col.iter().all(|v| *v == 0.0 || *v == 1.0));
+        assert_within_se(&format!("Bernoulli frequency[{j}]"), &col, p[j], slack);
+    }
+    let cat = Categorical::new(tensor(vec![0.0, 1.0, -1.0, 0.5], [1, 4], &device, dtype)).unwrap();
+    let draws = values(cat.sample::<2>(s));
+    let probs: Vec<f64> = values(cat.log_probs::<2>())
+        .iter()
+        .map(|v| v.exp())
+        .collect();
+    for (c, &pc) in probs.iter().enumerate() {
+        let hits: Vec<f64> = draws
+            .iter()
+            .map(|&v| if v as usize == c { 1.0 } else { 0.0 })
+            .collect();
+        assert_within_se(&format!("Categorical frequency[{c}]"), &hits, pc, slack);
+    }
+}
+
+/// KL ≥ 0, and KL(q ‖ q) = 0, over random parameters of every closed-form pair.
+fn kl_properties(device: Device) {
+    let dtype = dtypes(&device)[0];
+    let zero_tol = if dtype == FloatDType::F64 {
+        1e-10
+    } else {
+        2e-4
+    };
+    for seed in 0..6u64 {
+        let s = 100 * seed;
+        let (b, n) = (3, 4);
+        let mvn = |t| {
+            MultivariateNormal::new(
+                rand(s + t, [b, n], &device, dtype, 1.0, 0.0),
+                rand_tril(s + t + 1, b, n, &device, dtype),
+            )
+            .unwrap()
+        };
+        let normal = |t| {
+            Normal::new(
+                rand(s + t, [b, n], &device, dtype, 1.0, 0.0),
+                rand(s + t + 1, [b, n], &device, dtype, 0.4, 1.0),
+            )
+            .unwrap()
+            .to_event(1)
+            .unwrap()
+        };
+        let low_rank = |t| {
+            LowRankMultivariateNormal::new(
+                rand(s + t, [b, n], &device, dtype, 1.0, 0.0),
+                rand(s + t + 1, [b, n, 2], &device, dtype, 1.0, 0.0),
+                rand(s + t + 2, [b, n], &device, dtype, 0.2, 0.5),
+            )
+            .unwrap()
+        };
+        let bern = |t| Bernoulli::new(rand(s + t, [b, n], &device, dtype, 4.0, 0.0)).unwrap();
+        let cat = |t| Categorical::new(rand(s + t, [b, n], &device, dtype, 3.0, 0.0)).unwrap();
+        let nonneg = |label: &str, kl: Vec<f64>| {
+            assert!(kl.iter().all(|v| *v >= -zero_tol), "{label} < 0: {kl:?}")
+        };
+        let zero = |label: &str, kl: Vec<f64>| {
+            assert!(
+                kl.iter().all(|v| v.abs() <= zero_tol),
+                "{label}(q‖q) ≠ 0: {kl:?}"
+            )
+        };
+        nonneg("MVN‖MVN", values(mvn(1).kl::<1>(&mvn(5)).unwrap()));
+        zero("MVN‖MVN", values(mvn(1).kl::<1>(&mvn(1)).unwrap()));
+        nonneg("MVN‖Normal", values(mvn(1).kl::<1>(&normal(5)).unwrap()));
+        nonneg(
+            "Normal‖Normal",
+            values(normal(1).kl::<1>(&normal(5)).unwrap()),
+        );
+        zero(
+            "Normal‖Normal",
+            values(normal(1).kl::<1>(&normal(1)).unwrap()),
+        );
+        nonneg(
+            "LowRank‖Normal",
+            values(low_rank(1).kl::<1>(&normal(5)).unwrap()),
+        );
+        nonneg("LowRank‖MVN", values(low_rank(1).kl::<1>(&mvn(5)).unwrap()));
+        nonneg("Bernoulli", values(bern(1).kl::<2>(&bern(5)).unwrap()));
+        zero("Bernoulli", values(bern(1).kl::<2>(&bern(1)).unwrap()));
+        nonneg("Categorical", values(cat(1).kl::<1>(&cat(5)).unwrap()));
+        zero("Categorical", values(cat(1).kl::<1>(&cat(1)).unwrap()));
+        // A low-rank distribution equal to an MVN has zero KL to it.
+        let lr = low_rank(1);
+        let dense =
+            MultivariateNormal::from_covariance(lr.mean::<2>(), lr.covariance::<3>()).unwrap();
+        zero("LowRank‖MVN(same)", values(lr.kl::<1>(&dense).unwrap()));
+    }
+}
+
+/// Finite differences through log_prob, entropy and the KLs, w.r.t. every parameter.
+fn gradcheck_densities_and_kl(device: Device) {
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    let n = 3;
+    let l = rand_tril(21, 1, n, &ad, dtype).reshape([n, n]);
+    let loc = rand(22, [1, n], &ad, dtype, 1.0, 0.0);
+    let x = rand(23, [4, n], &ad, dtype, 1.5, 0.0);
+    let w = rand(24, [n, 2], &ad, dtype, 0.8, 0.0);
+    let d = rand(25, [1, n], &ad, dtype, 0.2, 0.7);
+    let q_loc = rand(26, [1, n], &ad, dtype, 1.0, 0.0);
+    let q_l = rand_tril(27, 1, n, &ad, dtype).reshape([n, n]);
+    let report = gradcheck(
+        |v| {
+            let q =
+                MultivariateNormal::new_unchecked(v[0].clone().reshape([n]), v[1].clone()).unwrap();
+            let p =
+                MultivariateNormal::new_unchecked(v[3].clone().reshape([n]), v[4].clone()).unwrap();
+            q.log_prob::<2, 1>(v[2].clone()).unwrap().sum()
+                + q.entropy::<1>()
+                + q.kl::<1>(&p).unwrap()
+        },
+        &[
+            loc.clone(),
+            l.clone(),
+            x.clone(),
+            q_loc.clone(),
+            q_l.clone(),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "MVN log_prob + entropy + KL:\n{report}");
+    let report = gradcheck(
+        |v| {
+            let p = LowRankMultivariateNormal::new_unchecked(
+                v[0].clone().reshape([n]),
+                v[1].clone(),
+                v[2].clone().reshape([n]),
+            )
+            .unwrap();
+            let q =
+                MultivariateNormal::new_unchecked(v[4].clone().reshape([n]), v[5].clone()).unwrap();
+            let r = Normal::new_unchecked(
+                v[4].clone().reshape([n]),
+                v[2].clone().reshape([n]).add_scalar(0.3),
+            )
+            .unwrap()
+            .to_event(1)
+            .unwrap();
+            p.log_prob::<2, 1>(v[3].clone()).unwrap().sum()
+                + p.entropy::<1>()
+                + p.kl::<1>(&q).unwrap()
+                + p.kl::<1>(&r).unwrap()
+        },
+        &[loc.clone(), w, d.clone(), x.clone(), q_loc, q_l],
+        &config,
+    );
+    assert!(
+        report.passed(),
+        "LowRank log_prob + entropy + KLs:\n{report}"
+    );
+    let report = gradcheck(
+        |v| {
+            let p = Normal::new_unchecked(v[0].clone(), v[1].clone()).unwrap();
+            let q = Normal::new_unchecked(v[1].clone(), v[1].clone().add_scalar(0.5)).unwrap();
+            let b = Bernoulli::new(v[0].clone()).unwrap();
+            let c = Categorical::new(v[0].clone()).unwrap();
+            let c2 = Categorical::new(v[1].clone()).unwrap();
+            p.log_prob::<2, 2>(v[2].clone()).unwrap().sum()
+                + p.entropy::<2>().sum()
+                + p.kl::<2>(&q).unwrap().sum()
+                + b.entropy::<2>().sum()
+                + b.log_prob::<2, 2>(v[3].clone()).unwrap().sum()
+                + c.entropy::<1>().sum()
+                + c.kl::<1>(&c2).unwrap().sum()
+        },
+        &[
+            loc.clone(),
+            d.clone(),
+            x.clone().slice([0..1]),
+            tensor(vec![1.0, 0.0, 1.0], [1, n], &ad, dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "Normal, Bernoulli, Categorical:\n{report}");
+    let positive = tensor(vec![0.3, 1.7, 4.2], [n], &ad, dtype);
+    let report = gradcheck(
+        |v| lgamma(v[0].clone()).sum() + digamma(v[0].clone()).sum(),
+        &[positive],
+        &config,
+    );
+    assert!(report.passed(), "lgamma + digamma:\n{report}");
+}
+
+/// A conjugate linear-Gaussian model with a closed-form posterior and evidence: ω ~ N(0, I₂),
+/// yᵢ | ω ~ N(aᵢᵀω, σ²).
+struct Conjugate {
+    a: Vec<[f64; 2]>,
+    y: Vec<f64>,
+    noise_var: f64,
+}
+
+impl Conjugate {
+    fn new() -> Self {
+        let a: Vec<[f64; 2]> = (0..6)
+            .map(|i| {
+                let t = i as f64 / 5.0;
+                [1.0, 2.0 * t - 1.0]
+            })
+            .collect();
+        let y = vec![0.3, -0.1, 0.8, 1.1, 0.6, 1.9];
+        Self {
+            a,
+            y,
+            noise_var: 0.5,
+        }
+    }
+
+    /// Posterior mean and covariance (2×2, row-major).
+    fn posterior(&self) -> ([f64; 2], [f64; 4]) {
+        let mut prec = [1.0, 0.0, 0.0, 1.0];
+        let mut rhs = [0.0; 2];
+        for (a, y) in self.a.iter().zip(&self.y) {
+            for i in 0..2 {
+                rhs[i] += a[i] * y / self.noise_var;
+                for j in 0..2 {
+                    prec[i * 2 + j] += a[i] * a[j] / self.noise_var;
+                }
+            }
+        }
+        let det = prec[0] * prec[3] - prec[1] * prec[2];
+        let cov = [prec[3] / det, -prec[1] / det, -prec[2] / det, prec[0] / det];
+        let mean = [
+            cov[0] * rhs[0] + cov[1] * rhs[1],
+            cov[2] * rhs[0] + cov[3] * rhs[1],
+        ];
+        (mean, cov)
+    }
+
+    /// `ln p(y)`: y ~ N(0, A Aᵀ + σ² I).
+    fn log_evidence(&self) -> f64 {
+        let n = self.y.len();
+        let mut k = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                k[i * n + j] = self.a[i][0] * self.a[j][0]
+                    + self.a[i][1] * self.a[j][1]
+                    + if i == j { self.noise_var } else { 0.0 };
+            }
+        }
+        // Cholesky on the host.
+        let mut l = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..=i {
+                let s: f64 =
+                    k[i * n + j] - (0..j).map(|m| l[i * n + m] * l[j * n + m]).sum::<f64>();
+                l[i * n + j] = if i == j { s.sqrt() } else { s / l[j * n + j] };
+            }
+        }
+        let mut z = vec![0.0; n];
+        for i in 0..n {
+            z[i] = (self.y[i] - (0..i).map(|m| l[i * n + m] * z[m]).sum::<f64>()) / l[i * n + i];
+        }
+        -0.5 * z.iter().map(|v| v * v).sum::<f64>()
+            - (0..n).map(|i| l[i * n + i].ln()).sum::<f64>()
+            - n as f64 * HALF_LN_2PI
+    }
+
+    /// `ln p(y | ω_t)` for particles `[T, 2]`, shape `[T]`.
+    fn log_likelihood(&self, omega: Tensor<2>) -> Tensor<1> {
+        let device = omega.device();
+        let dtype = FloatDType::from(omega.dtype());
+        let n = self.y.len();
+        let a = tensor(
+            self.a.iter().flatten().copied().collect(),
+            [n, 2],
+            &device,
+            dtype,
+        );
+        let y = tensor(self.y.clone(), [1, n], &device, dtype);
+        let mean = omega.matmul(a.transpose()); // [T, n]
+        let sq = (y - mean).square().div_scalar(2.0 * self.noise_var);
+        (sq.neg() - (0.5 * self.noise_var.ln() + HALF_LN_2PI))
+            .sum_dim(1)
+            .squeeze_dim(1)
+    }
+}
+
+/// On the conjugate model: all estimators agree in expectation at the exact posterior (ELBO =
+/// ln p(y) exactly, every particle), IWAE ≥ ELBO and tends to ln p(y) away from it, and a `Delta`
+/// posterior gives the log joint (MAP).
+fn elbo_estimators_agree(device: Device) {
+    device.seed(7);
+    let dtype = dtypes(&device)[0];
+    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-3 };
+    let model = Conjugate::new();
+    let (mean, cov) = model.posterior();
+    let evidence = model.log_evidence();
+    let prior = Normal::new(
+        Tensor::<1>::zeros([2], (&device, dtype.into())),
+        Tensor::<1>::ones([2], (&device, dtype.into())),
+    )
+    .unwrap()
+    .to_event(1)
+    .unwrap();
+    let posterior = MultivariateNormal::from_covariance(
+        tensor(mean.to_vec(), [2], &device, dtype),
+        tensor(cov.to_vec(), [2, 2], &device, dtype),
+    )
+    .unwrap();
+    for estimator in [
+        Estimator::AnalyticKl,
+        Estimator::MonteCarloKl,
+        Estimator::StickingTheLanding,
+        Estimator::Iwae,
+    ] {
+        let elbo = Elbo::new(model.y.len())
+            .with_num_particles(16)
+            .with_estimator(estimator);
+        let terms = elbo
+            .estimate(&posterior, &prior, |w| model.log_likelihood(w))
+            .unwrap();
+        let value = values(terms.elbo)[0];
+        if estimator == Estimator::AnalyticKl {
+            // The ELL is stochastic even at the optimum; only ELL − KL is exact in expectation.
+            let mut draws = Vec::new();
+            for _ in 0..200 {
+                draws.push(
+                    values(
+                        elbo.estimate(&posterior, &prior, |w| model.log_likelihood(w))
+                            .unwrap()
+                            .elbo,
+                    )[0],
+                );
+            }
+            assert_within_se("analytic-KL ELBO at the posterior", &draws, evidence, tol);
+        } else {
+            // ln p(y|ω) + ln p(ω) − ln q(ω) = ln p(y) for every ω when q is the posterior.
+            assert!(
+                (value - evidence).abs() < tol * 10.0,
+                "{estimator:?}: {value} vs ln p(y) = {evidence}"
+            );
+        }
+    }
+    // Away from the posterior: IWAE(T) ≥ ELBO on average, both ≤ ln p(y), IWAE(256) close to it.
+    let q = MultivariateNormal::new(
+        tensor(vec![0.0, 0.5], [2], &device, dtype),
+        tensor(vec![0.5, 0.0, 0.1, 0.4], [2, 2], &device, dtype),
+    )
+    .unwrap();
+    let run = |estimator, particles| {
+        let elbo = Elbo::new(model.y.len())
+            .with_num_particles(particles)
+            .with_estimator(estimator);
+        (0..100)
+            .map(|_| {
+                values(
+                    elbo.estimate(&q, &prior, |w| model.log_likelihood(w))
+                        .unwrap()
+                        .elbo,
+                )[0]
+            })
+            .collect::<Vec<_>>()
+    };
+    let (plain, plain_se) = mean_se(&run(Estimator::AnalyticKl, 1));
+    let (iwae, iwae_se) = mean_se(&run(Estimator::Iwae, 64));
+    assert!(
+        plain < evidence && iwae <= evidence + 5.0 * iwae_se,
+        "bounds: ELBO {plain}, IWAE {iwae}, ln p(y) {evidence}"
+    );
+    assert!(
+        iwae > plain + 5.0 * (plain_se + iwae_se),
+        "IWAE(64) {iwae} is not tighter than the ELBO {plain}"
+    );
+    // Analytic and Monte Carlo KL estimate the same ELBO.
+    assert_within_se(
+        "MC-KL ELBO",
+        &run(Estimator::MonteCarloKl, 4),
+        plain,
+        5.0 * plain_se + tol,
+    );
+
+    // MAP: a Delta posterior's ELBO is ln p(y | v) + ln p(v).
+    let v = tensor(vec![0.2, 0.4], [2], &device, dtype);
+    let map = Delta::new(v.clone()).to_event(1).unwrap();
+    let elbo = Elbo::new(model.y.len()).with_estimator(Estimator::MonteCarloKl);
+    let got = values(
+        elbo.estimate_sampled(&map, &prior, |w| model.log_likelihood(w))
+            .unwrap()
+            .elbo,
+    )[0];
+    let joint = values(model.log_likelihood(v.clone().reshape([1, 2])))[0]
+        + values(prior.log_prob::<1, 1>(v).unwrap())[0];
+    assert!(
+        (got - joint).abs() < tol,
+        "MAP ELBO {got} vs log joint {joint}"
+    );
+    assert!(matches!(
+        Elbo::new(6).estimate_sampled(&map, &prior, |w| model.log_likelihood(w)),
+        Err(ElboError::NoClosedForm { .. })
+    ));
+    // Minibatch scaling and KL annealing: ELL = N/B · mean_t ll_t, ELBO = ELL − β KL.
+    let ll = tensor(vec![-3.0, -5.0], [2], &device, dtype);
+    let kl = tensor(vec![1.5], [1], &device, dtype);
+    let terms = Elbo::new(12)
+        .with_batch_size(4)
+        .with_kl_weight(0.5)
+        .from_terms(ll, kl)
+        .unwrap();
+    assert!((values(terms.expected_log_likelihood)[0] + 12.0).abs() < tol);
+    assert!((values(terms.elbo)[0] + 12.75).abs() < tol);
+}
+
+/// Sticking the landing: unbiased (its mean gradient matches the plain Monte Carlo estimator's
+/// within standard errors) and with (near) zero variance at the exact posterior, where the plain
+/// estimator's variance is not.
+fn sticking_the_landing(device: Device) {
+    device.seed(11);
+    let ad = device.autodiff();
+    let dtype = dtypes(&ad)[0];
+    let model = Conjugate::new();
+    let (mean, cov) = model.posterior();
+    let l00 = cov[0].sqrt();
+    let l10 = cov[2] / l00;
+    let l11 = (cov[3] - l10 * l10).sqrt();
+    let prior = Normal::new(
+        Tensor::<1>::zeros([2], (&ad, dtype.into())),
+        Tensor::<1>::ones([2], (&ad, dtype.into())),
+    )
+    .unwrap()
+    .to_event(1)
+    .unwrap();
+    let repeats = if vi_tests::is_wgpu(&ad) { 60 } else { 200 };
+    let probe = |loc: Vec<f64>, tril: Vec<f64>, estimator| {
+        let loc = tensor(loc, [2], &ad, dtype).require_grad();
+        let scale = tensor(tril, [2, 2], &ad, dtype).require_grad();
+        let groups = [
+            ParameterGroup::new("loc").with(&loc),
+            ParameterGroup::new("scale_tril").with(&scale),
+        ];
+        let elbo = Elbo::new(model.y.len()).with_estimator(estimator);
+        gradient_variance(repeats, &groups, || {
+            let q = MultivariateNormal::new_unchecked(loc.clone(), scale.clone()).unwrap();
+            elbo.estimate(&q, &prior, |w| model.log_likelihood(w))
+                .unwrap()
+                .loss()
+        })
+        .unwrap()
+    };
+    // At the posterior.
+    let optimum = (mean.to_vec(), vec![l00, 0.0, l10, l11]);
+    let stl = probe(
+        optimum.0.clone(),
+        optimum.1.clone(),
+        Estimator::StickingTheLanding,
+    );
+    let plain = probe(optimum.0, optimum.1, Estimator::MonteCarloKl);
+    let tiny: f64 = if dtype == FloatDType::F64 {
+        1e-16
+    } else {
+        1e-6
+    };
+    for (s, p) in stl.iter().zip(&plain) {
+        assert!(
+            p.variance > 1e-3,
+            "plain estimator's {} variance {} should be positive",
+            p.name,
+            p.variance
+        );
+        assert!(
+            s.variance <= tiny.max(1e-6 * p.variance),
+            "STL variance of {} at the optimum: {} (plain {})",
+            s.name,
+            s.variance,
+            p.variance
+        );
+    }
+    // Away from it: same mean gradient within standard errors.
+    let point = (vec![0.1, 0.9], vec![0.6, 0.0, -0.2, 0.5]);
+    let stl = probe(
+        point.0.clone(),
+        point.1.clone(),
+        Estimator::StickingTheLanding,
+    );
+    let plain = probe(point.0, point.1, Estimator::MonteCarloKl);
+    for (s, p) in stl.iter().zip(&plain) {
+        for j in 0..s.mean.len() {
+            let se =
+                ((s.coordinate_variance[j] + p.coordinate_variance[j]) / repeats as f64).sqrt();
+            assert!(
+                (s.mean[j] - p.mean[j]).abs() <= 5.0 * se + 1e-3,
+                "{}[{j}]: STL mean gradient {} vs plain {} (s.e. {se})",
+                s.name,
+                s.mean[j],
+                p.mean[j]
+            );
+        }
+    }
+}
+
+/// Invalid parameters and shapes give typed errors that name the problem.
+fn bad_input_errors(device: Device) {
+    let dtype = dtypes(&device)[0];
+    let t = |v: Vec<f64>, n: usize| tensor(v, [n], &device, dtype);
+    match Normal::new(t(vec![0.0, 1.0], 2), t(vec![1.0, -1.0], 2)) {
+        Err(DistributionError::InvalidParameter {
+            parameter: "scale",
+            reason,
+            ..
+        }) => assert!(reason.contains("1 of 2"), "{reason}"),
+        other => panic!("negative scale: {other:?}"),
+    }
+    match Normal::new(t(vec![f64::NAN, 1.0], 2), t(vec![1.0, 1.0], 2)) {
+        Err(DistributionError::InvalidParameter {
+            parameter: "loc", ..
+        }) => {}
+        other => panic!("NaN loc: {other:?}"),
+    }
+    assert!(matches!(
+        Normal::new(t(vec![0.0; 3], 3), t(vec![1.0; 2], 2)),
+        Err(DistributionError::ShapeMismatch { .. })
+    ));
+    // A non-PD covariance in batch element 1.
+    let mut cov = random_spd(3, 2, 3, 0.5);
+    cov[9..18].copy_from_slice(&[1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    match MultivariateNormal::from_covariance(
+        tensor(vec![0.0; 6], [2, 3], &device, dtype),
+        tensor(cov, [2, 3, 3], &device, dtype),
+    ) {
+        Err(DistributionError::Linalg(LinalgError::NotPositiveDefinite {
+            batch_index: 1, ..
+        })) => {}
+        other => panic!("non-PD covariance: {other:?}"),
+    }
+    let l = tensor(vec![1.0, 0.0, 0.5, -1.0], [2, 2], &device, dtype);
+    match MultivariateNormal::new(t(vec![0.0, 0.0], 2), l) {
+        Err(DistributionError::InvalidParameter {
+            parameter: "scale_tril (diagonal)",
+            ..
+        }) => {}
+        other => panic!("negative diagonal: {other:?}"),
+    }
+    assert!(matches!(
+        MultivariateNormal::new(
+            t(vec![0.0; 3], 3),
+            tensor(vec![1.0; 4], [2, 2], &device, dtype)
+        ),
+        Err(DistributionError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        LowRankMultivariateNormal::new(
+            t(vec![0.0; 2], 2),
+            tensor(vec![1.0; 2], [2, 1], &device, dtype),
+            t(vec![1.0, 0.0], 2)
+        ),
+        Err(DistributionError::InvalidParameter {
+            parameter: "cov_diag",
+            ..
+        })
+    ));
+    // A value whose event shape is wrong.
+    let mvn = MultivariateNormal::new(
+        t(vec![0.0; 2], 2),
+        tensor(vec![1.0, 0.0, 0.0, 1.0], [2, 2], &device, dtype),
+    )
+    .unwrap();
+    assert!(matches!(
+        mvn.log_prob::<2, 1>(tensor(vec![0.0; 6], [2, 3], &device, dtype)),
+        Err(DistributionError::ShapeMismatch { .. })
+    ));
+    // KL between different event shapes.
+    let normal = Normal::new(t(vec![0.0; 3], 3), t(vec![1.0; 3], 3))
+        .unwrap()
+        .to_event(1)
+        .unwrap();
+    assert!(matches!(
+        mvn.kl::<1>(&normal),
+        Err(DistributionError::ShapeMismatch { .. })
+    ));
+    // NaN in the objective is caught and named.
+    let prior = Normal::new(t(vec![0.0; 2], 2), t(vec![1.0; 2], 2))
+        .unwrap()
+        .to_event(1)
+        .unwrap();
+    let nan_ll = |w: Tensor<2>| w.sum_dim(1).squeeze_dim::<1>(1) * f64::NAN;
+    match Elbo::new(4).estimate(&mvn, &prior, nan_ll) {
+        Err(ElboError::NonFinite {
+            term: "expected log-likelihood",
+            ..
+        }) => {}
+        other => panic!("NaN likelihood: {other:?}"),
+    }
+    assert!(matches!(
+        Elbo::new(4)
+            .with_batch_size(8)
+            .estimate(&mvn, &prior, |w: Tensor<2>| w.sum_dim(1).squeeze_dim(1)),
+        Err(ElboError::Invalid { .. })
+    ));
+    assert!(matches!(
+        Elbo::new(4)
+            .with_num_particles(3)
+            .estimate(&mvn, &prior, |w: Tensor<2>| w.sum()),
+        Err(ElboError::Invalid { .. })
+    ));
+}

@@ -1,0 +1,327 @@
+//! Evidence lower bound estimators:
+//! `L(θ) = E_q[ln p(Y | ω)] − β KL(q_θ(ω) ‖ p(ω)) ≤ ln p(Y)`, estimated with `T` reparameterized
+//! particles `ω_t ~ q_θ` and minibatch scaling of the likelihood by `N / B`.
+//!
+//! | [`Estimator`] | KL term | gradient |
+//! |---|---|---|
+//! | `AnalyticKl` | closed form | lowest variance when a closed form exists |
+//! | `MonteCarloKl` | `1/T Σ ln q(ω_t) − ln p(ω_t)` | any pair |
+//! | `StickingTheLanding` | as `MonteCarloKl`, with `ln q` evaluated at detached `θ` | drops the zero-mean score term (Roeder et al. 2017): zero variance when `q` is the exact posterior |
+//! | `Iwae` | inside `ln 1/T Σ_t w_t` | the importance-weighted bound of Burda et al. (2016), tighter with `T` |
+//!
+//! Every term is checked for NaN/Inf in the step that produced it ([`ElboError::NonFinite`] names
+//! the term).
+
+use crate::distributions::{Distribution, DistributionError, Reparameterized};
+use crate::kl::KlDivergence;
+use crate::special::logsumexp;
+use burn::tensor::Tensor;
+
+/// How the ELBO and its gradient are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Estimator {
+    /// Monte Carlo expected log-likelihood, closed-form KL.
+    AnalyticKl,
+    /// Monte Carlo expected log-likelihood and KL.
+    MonteCarloKl,
+    /// Monte Carlo KL with the score-function term removed ("sticking the landing").
+    StickingTheLanding,
+    /// The importance-weighted bound with `num_particles` samples.
+    Iwae,
+}
+
+/// Why an ELBO could not be estimated.
+#[derive(Debug, thiserror::Error)]
+pub enum ElboError {
+    /// A term of the objective is NaN or infinite.
+    #[error("the ELBO's {term} is not finite ({value})")]
+    NonFinite { term: &'static str, value: f64 },
+    /// `AnalyticKl` asked of a pair with no closed-form KL.
+    #[error(
+        "estimator {estimator:?} needs a closed-form KL; use MonteCarloKl or StickingTheLanding"
+    )]
+    NoClosedForm { estimator: Estimator },
+    /// A configuration or a returned shape that cannot work.
+    #[error("invalid ELBO setup: {reason}")]
+    Invalid { reason: String },
+    /// A distribution failed (shapes, a solve).
+    #[error(transparent)]
+    Distribution(#[from] DistributionError),
+}
+
+/// The ELBO's value and terms, as differentiable scalars (shape `[1]`).
+#[derive(Debug, Clone)]
+pub struct ElboTerms {
+    /// The bound (to maximize).
+    pub elbo: Tensor<1>,
+    /// `N/B · 1/T Σ_t ln p(Y_batch | ω_t)`.
+    pub expected_log_likelihood: Tensor<1>,
+    /// The KL estimate (unweighted).
+    pub kl: Tensor<1>,
+}
+
+impl ElboTerms {
+    /// `−elbo`, the loss to minimize.
+    pub fn loss(&self) -> Tensor<1> {
+        self.elbo.clone().neg()
+    }
+}
+
+/// An ELBO estimator.
+///
+/// # Example
+/// Conjugate Gaussian: `ω ~ N(0, 1)`, `y | ω ~ N(ω, 1)`.
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::distributions::Normal;
+/// use vi_core::elbo::{Elbo, Estimator};
+/// let device = Device::default();
+/// let q = Normal::new(Tensor::<1>::from_data([0.5], &device), Tensor::<1>::from_data([0.7], &device)).unwrap();
+/// let prior = Normal::new(Tensor::<1>::zeros([1], &device), Tensor::<1>::ones([1], &device)).unwrap();
+/// let y = 1.0;
+/// let elbo = Elbo::new(1).with_num_particles(8).with_estimator(Estimator::StickingTheLanding);
+/// let terms = elbo
+///     .estimate(&q, &prior, |w: Tensor<2>| {
+///         (w.neg().add_scalar(y).square().mul_scalar(-0.5) - 0.918_938_5).sum_dim(1).squeeze_dim(1)
+///     })
+///     .unwrap();
+/// let loss = terms.loss(); // backward() on an autodiff device
+/// assert_eq!(loss.dims(), [1]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Elbo {
+    /// Size `N` of the whole data set.
+    pub num_data: usize,
+    /// Size `B` of the minibatch the likelihood is evaluated on (the likelihood is scaled by
+    /// `N / B`).
+    pub batch_size: usize,
+    /// Number `T` of particles.
+    pub num_particles: usize,
+    /// Weight `β` of the KL term (anneal it from 0 to 1 for warm-up).
+    pub kl_weight: f64,
+    /// The estimator.
+    pub estimator: Estimator,
+    /// Whether to read the terms back and fail on NaN/Inf (one small read per step).
+    pub check_finite: bool,
+}
+
+impl Elbo {
+    /// Full-batch, one particle, `β = 1`, analytic KL, finiteness checked.
+    pub fn new(num_data: usize) -> Self {
+        Self {
+            num_data,
+            batch_size: num_data,
+            num_particles: 1,
+            kl_weight: 1.0,
+            estimator: Estimator::AnalyticKl,
+            check_finite: true,
+        }
+    }
+
+    /// Sets the minibatch size `B`.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the number of particles `T`.
+    pub fn with_num_particles(mut self, num_particles: usize) -> Self {
+        self.num_particles = num_particles;
+        self
+    }
+
+    /// Sets the KL weight `β`.
+    pub fn with_kl_weight(mut self, kl_weight: f64) -> Self {
+        self.kl_weight = kl_weight;
+        self
+    }
+
+    /// Sets the estimator.
+    pub fn with_estimator(mut self, estimator: Estimator) -> Self {
+        self.estimator = estimator;
+        self
+    }
+
+    /// Turns the NaN/Inf check on or off.
+    pub fn with_check_finite(mut self, check_finite: bool) -> Self {
+        self.check_finite = check_finite;
+        self
+    }
+
+    /// `N / B`.
+    pub fn likelihood_scale(&self) -> f64 {
+        self.num_data as f64 / self.batch_size as f64
+    }
+
+    /// Estimates the ELBO of `q` against `prior`. `log_likelihood` receives the particles
+    /// `[T] + batch + event` (rank `S`) and returns `ln p(Y_batch | ω_t)` summed over the
+    /// minibatch, shape `[T]`.
+    ///
+    /// # Errors
+    /// [`ElboError::NonFinite`] naming the term, [`ElboError::Invalid`] for a zero batch or
+    /// particle count or a log-likelihood of the wrong shape, [`ElboError::Distribution`] from
+    /// the distributions.
+    pub fn estimate<const S: usize, Q, P, F>(
+        &self,
+        q: &Q,
+        prior: &P,
+        log_likelihood: F,
+    ) -> Result<ElboTerms, ElboError>
+    where
+        Q: Reparameterized + KlDivergence<P>,
+        P: Distribution,
+        F: FnOnce(Tensor<S>) -> Tensor<1>,
+    {
+        self.run(q, prior, log_likelihood, Some(&|| Ok(q.kl_sum(prior)?)))
+    }
+
+    /// As [`Elbo::estimate`] for pairs without a closed-form KL (a [`crate::distributions::Delta`]
+    /// for MAP, a custom prior): every estimator except `AnalyticKl`.
+    ///
+    /// # Errors
+    /// As [`Elbo::estimate`], and [`ElboError::NoClosedForm`] with `AnalyticKl`.
+    pub fn estimate_sampled<const S: usize, Q, P, F>(
+        &self,
+        q: &Q,
+        prior: &P,
+        log_likelihood: F,
+    ) -> Result<ElboTerms, ElboError>
+    where
+        Q: Reparameterized,
+        P: Distribution,
+        F: FnOnce(Tensor<S>) -> Tensor<1>,
+    {
+        self.run(q, prior, log_likelihood, None)
+    }
+
+    /// Combines terms computed elsewhere (a model whose blocks each hold a posterior and report
+    /// their own KL): `ln p(Y_batch | ω_t)` per particle `[T]` and the total KL `[1]`.
+    ///
+    /// # Errors
+    /// As [`Elbo::estimate`].
+    pub fn from_terms(
+        &self,
+        log_likelihood: Tensor<1>,
+        kl: Tensor<1>,
+    ) -> Result<ElboTerms, ElboError> {
+        self.check_config()?;
+        let ell = log_likelihood.mul_scalar(self.likelihood_scale()).mean();
+        let elbo = ell.clone() - kl.clone().mul_scalar(self.kl_weight);
+        self.finish(ElboTerms {
+            elbo,
+            expected_log_likelihood: ell,
+            kl,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run<const S: usize, Q, P, F>(
+        &self,
+        q: &Q,
+        prior: &P,
+        log_likelihood: F,
+        analytic_kl: Option<&dyn Fn() -> Result<Tensor<1>, ElboError>>,
+    ) -> Result<ElboTerms, ElboError>
+    where
+        Q: Reparameterized,
+        P: Distribution,
+        F: FnOnce(Tensor<S>) -> Tensor<1>,
+    {
+        self.check_config()?;
+        let particles = self.num_particles;
+        let omega = q.rsample::<S>(particles);
+        let ll = log_likelihood(omega.clone());
+        if ll.dims() != [particles] {
+            return Err(ElboError::Invalid {
+                reason: format!(
+                    "log_likelihood returned shape {:?}; expected [{particles}] (one value per particle)",
+                    ll.dims()
+                ),
+            });
+        }
+        let ll = ll.mul_scalar(self.likelihood_scale());
+        let ell = ll.clone().mean();
+        let log_ratio = || -> Result<Tensor<1>, ElboError> {
+            let log_q = match self.estimator {
+                Estimator::StickingTheLanding => q.detach().log_prob_joint(omega.clone())?,
+                _ => q.log_prob_joint(omega.clone())?,
+            };
+            Ok(log_q - prior.log_prob_joint(omega.clone())?)
+        };
+        let terms = match self.estimator {
+            Estimator::AnalyticKl => {
+                let kl = analytic_kl.ok_or(ElboError::NoClosedForm {
+                    estimator: self.estimator,
+                })?()?;
+                ElboTerms {
+                    elbo: ell.clone() - kl.clone().mul_scalar(self.kl_weight),
+                    expected_log_likelihood: ell,
+                    kl,
+                }
+            }
+            Estimator::MonteCarloKl | Estimator::StickingTheLanding => {
+                let kl = log_ratio()?.mean();
+                ElboTerms {
+                    elbo: ell.clone() - kl.clone().mul_scalar(self.kl_weight),
+                    expected_log_likelihood: ell,
+                    kl,
+                }
+            }
+            Estimator::Iwae => {
+                let ratio = log_ratio()?;
+                let log_weights = ll - ratio.clone().mul_scalar(self.kl_weight);
+                let elbo = logsumexp(log_weights, 0).sub_scalar((particles as f64).ln());
+                ElboTerms {
+                    elbo,
+                    expected_log_likelihood: ell,
+                    kl: ratio.mean(),
+                }
+            }
+        };
+        self.finish(terms)
+    }
+
+    fn check_config(&self) -> Result<(), ElboError> {
+        let reason = if self.num_particles == 0 {
+            "num_particles is 0".to_string()
+        } else if self.batch_size == 0 || self.batch_size > self.num_data {
+            format!(
+                "batch_size {} must be in 1..={}",
+                self.batch_size, self.num_data
+            )
+        } else if !self.kl_weight.is_finite() || self.kl_weight < 0.0 {
+            format!("kl_weight {} must be finite and ≥ 0", self.kl_weight)
+        } else {
+            return Ok(());
+        };
+        Err(ElboError::Invalid { reason })
+    }
+
+    /// Reads the three terms back at once (when `check_finite`) and names the first non-finite.
+    fn finish(&self, terms: ElboTerms) -> Result<ElboTerms, ElboError> {
+        if !self.check_finite {
+            return Ok(terms);
+        }
+        let values: Vec<f64> = Tensor::cat(
+            vec![
+                terms.expected_log_likelihood.clone().detach(),
+                terms.kl.clone().detach(),
+                terms.elbo.clone().detach(),
+            ],
+            0,
+        )
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .expect("float terms");
+        for (term, value) in ["expected log-likelihood", "KL", "ELBO"]
+            .into_iter()
+            .zip(values)
+        {
+            if !value.is_finite() {
+                return Err(ElboError::NonFinite { term, value });
+            }
+        }
+        Ok(terms)
+    }
+}
