@@ -1,8 +1,8 @@
 //! vi-core::linalg against golden values, finite differences, algebraic properties and bad input,
 //! on every compiled backend.
 
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-use vi_core::gradcheck::{GradcheckConfig, gradcheck};
+use burn::tensor::{Device, FloatDType, Tensor};
+use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
     cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular,

@@ -840,7 +840,7 @@ fn gradcheck_densities_and_kl(device: Device) {
         &[
             loc.clone(),
             d.clone(),
-            x.clone().slice([0..1]),
+            x.clone().narrow(0, 0, 1),
             tensor(vec![1.0, 0.0, 1.0], [1, n], &ad, dtype),
         ],
         &config,
