@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 #[allow(deprecated)]
-fn device(name: &str) -> Result<Device, String> {
+pub(crate) fn device(name: &str) -> Result<Device, String> {
     Ok(match name {
         #[cfg(feature = "flex")]
         "flex" => Device::flex(),
@@ -73,7 +73,7 @@ fn make_spd(b: usize, n: usize, device: &Device, dtype: FloatDType) -> Tensor<3>
     x.clone().matmul(x.transpose()) / n as f64 + eye
 }
 
-fn sync(device: &Device) {
+pub(crate) fn sync(device: &Device) {
     device.sync().expect("device sync");
 }
 

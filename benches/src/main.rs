@@ -7,6 +7,7 @@
 //! ```
 
 mod compare;
+mod dist;
 mod linalg;
 mod timing;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Cholesky and triangular solve, forward and forward+backward, at the peers' sizes.
     Linalg(linalg::Args),
+    /// Distribution log densities (LowRank MVN and batched MVN), forward and forward+backward.
+    Dist(dist::Args),
     /// Joins a peers' results file with ours and prints time ratios as a markdown table.
     Compare {
         /// Peers' JSON lines (e.g. shared/peers/results/peers-cpu.jsonl).
@@ -36,6 +39,7 @@ enum Command {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Linalg(args) => linalg::run(&args),
+        Command::Dist(args) => dist::run(&args),
         Command::Compare { peers, ours } => compare::run(&peers, &ours),
     }
 }

@@ -35,10 +35,7 @@ impl Bernoulli {
     /// # Errors
     /// [`DistributionError::InvalidParameter`] for non-finite logits.
     pub fn new<const D: usize>(logits: Tensor<D>) -> Result<Self, DistributionError> {
-        validate(
-            "Bernoulli",
-            vec![check("logits", &logits, Constraint::Real)],
-        )?;
+        validate("Bernoulli", &[&check("logits", &logits, Constraint::Real)])?;
         let batch = logits.dims().to_vec();
         Ok(Self {
             logits: logits.reshape([numel(&batch), 1]),

@@ -44,7 +44,7 @@ impl Categorical {
         }
         validate(
             "Categorical",
-            vec![check("logits", &logits, Constraint::Real)],
+            &[&check("logits", &logits, Constraint::Real)],
         )?;
         let batch = dims[..D - 1].to_vec();
         Ok(Self {

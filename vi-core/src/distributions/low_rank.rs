@@ -2,7 +2,9 @@
 
 use super::shape::{broadcast_or_err, numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param};
+use super::{
+    Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param, sample_columns,
+};
 use crate::linalg::{Side, Triangle, cholesky, diagonals, identity_like, solve_triangular};
 use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 
@@ -55,10 +57,10 @@ impl LowRankMultivariateNormal {
     ) -> Result<Self, DistributionError> {
         validate(
             "LowRankMultivariateNormal",
-            vec![
-                check("loc", &loc, Constraint::Real),
-                check("cov_factor", &cov_factor, Constraint::Real),
-                check("cov_diag", &cov_diag, Constraint::Positive),
+            &[
+                &check("loc", &loc, Constraint::Real),
+                &check("cov_factor", &cov_factor, Constraint::Real),
+                &check("cov_diag", &cov_diag, Constraint::Positive),
             ],
         )?;
         Self::new_unchecked(loc, cov_factor, cov_diag)
@@ -179,7 +181,7 @@ impl Distribution for LowRankMultivariateNormal {
 
     fn log_prob_flat(&self, x: Tensor<3>) -> Result<Tensor<2>, DistributionError> {
         let n = self.event[0];
-        let diff = (x - self.loc.clone().unsqueeze::<3>()).permute([1, 2, 0]); // [b, n, s]
+        let diff = sample_columns(x - self.loc.clone().unsqueeze::<3>()); // [b, n, s]
         let scaled = diff.clone() / self.cov_diag.clone().unsqueeze_dim::<3>(2); // D⁻¹ (x − μ)
         let diagonal_term = (diff * scaled.clone()).sum_dim(1); // [b, 1, s]
         let projected = self.cov_factor.clone().transpose().matmul(scaled); // [b, k, s]

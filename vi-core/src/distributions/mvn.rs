@@ -2,7 +2,9 @@
 
 use super::shape::{broadcast_or_err, numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param};
+use super::{
+    Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param, sample_columns,
+};
 use crate::linalg::{
     JitterConfig, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered, diagonals,
     solve_triangular,
@@ -40,7 +42,8 @@ pub struct MultivariateNormal {
 
 impl MultivariateNormal {
     /// From `loc [.., n]` and the Cholesky factor `scale_tril [.., n, n]` (rank `D + 1`),
-    /// validated: a finite `loc`, a finite lower triangle with a positive diagonal.
+    /// validated: `loc` and `scale_tril` finite, the diagonal positive (the entries above the
+    /// diagonal are ignored but must be finite, as torch requires them to be zero).
     ///
     /// # Errors
     /// [`DistributionError::InvalidParameter`] naming the parameter;
@@ -53,14 +56,10 @@ impl MultivariateNormal {
         let (b, n) = (numel(&dist.batch), dist.event[0]);
         validate(
             "MultivariateNormal",
-            vec![
-                check("loc", &dist.loc, Constraint::Real),
-                check(
-                    "scale_tril",
-                    &dist.scale_tril.clone().tril(0),
-                    Constraint::Real,
-                ),
-                check(
+            &[
+                &check("loc", &dist.loc, Constraint::Real),
+                &check("scale_tril", &dist.scale_tril, Constraint::Real),
+                &check(
                     "scale_tril (diagonal)",
                     &diagonals(dist.scale_tril.clone(), b, n),
                     Constraint::Positive,
@@ -90,7 +89,7 @@ impl MultivariateNormal {
         let batch = broadcast_or_err("MultivariateNormal", "loc and scale_tril", lb, sb)?;
         Ok(Self {
             loc: flat_param(loc, lb, &batch, &[n]),
-            scale_tril: flat_param::<D1, 3>(scale_tril, sb, &batch, &[n, n]).tril(0),
+            scale_tril: flat_param::<D1, 3>(scale_tril, sb, &batch, &[n, n]),
             batch,
             event: vec![n],
         })
@@ -137,7 +136,7 @@ impl MultivariateNormal {
     pub fn scale_tril<const R: usize>(&self) -> Tensor<R> {
         let n = self.event[0];
         shaped(
-            self.scale_tril.clone(),
+            self.scale_tril.clone().tril(0),
             &[self.batch.clone(), vec![n, n]].concat(),
             "scale_tril",
         )
@@ -146,7 +145,7 @@ impl MultivariateNormal {
     /// Covariance `L Lᵀ`, shape `batch + [n, n]` (rank `R`).
     pub fn covariance<const R: usize>(&self) -> Tensor<R> {
         let n = self.event[0];
-        let l = self.scale_tril.clone();
+        let l = self.scale_tril.clone().tril(0);
         shaped(
             l.clone().matmul(l.transpose()),
             &[self.batch.clone(), vec![n, n]].concat(),
@@ -159,9 +158,9 @@ impl MultivariateNormal {
         self.loc.clone()
     }
 
-    /// Cholesky factor in the flat layout `[b, n, n]`.
+    /// Cholesky factor in the flat layout `[b, n, n]` (lower triangle; zeros above).
     pub fn scale_tril_flat(&self) -> Tensor<3> {
-        self.scale_tril.clone()
+        self.scale_tril.clone().tril(0)
     }
 
     /// `Σᵢ ln Lᵢᵢ` per batch element, `[b]` (half the log-determinant).
@@ -197,7 +196,7 @@ impl Distribution for MultivariateNormal {
     fn log_prob_flat(&self, x: Tensor<3>) -> Result<Tensor<2>, DistributionError> {
         let n = self.event[0];
         // [s, b, n] → [b, n, s]: one triangular solve with s right-hand sides per batch element.
-        let diff = (x - self.loc.clone().unsqueeze::<3>()).permute([1, 2, 0]);
+        let diff = sample_columns(x - self.loc.clone().unsqueeze::<3>());
         let z = solve_triangular(
             self.scale_tril.clone(),
             diff,
@@ -220,7 +219,12 @@ impl Distribution for MultivariateNormal {
     }
 
     fn variance_flat(&self) -> Tensor<2> {
-        self.scale_tril.clone().square().sum_dim(2).squeeze_dim(2)
+        self.scale_tril
+            .clone()
+            .tril(0)
+            .square()
+            .sum_dim(2)
+            .squeeze_dim(2)
     }
 
     fn select_batch(&self, index: Tensor<1, Int>, batch: Vec<usize>) -> Self {
@@ -249,7 +253,12 @@ impl Reparameterized for MultivariateNormal {
             Noise::Normal(0.0, 1.0),
             (&self.device(), self.dtype()),
         );
-        let correlated = self.scale_tril.clone().matmul(eps).permute([2, 0, 1]); // [s, b, n]
+        let correlated = self
+            .scale_tril
+            .clone()
+            .tril(0)
+            .matmul(eps)
+            .permute([2, 0, 1]); // [s, b, n]
         correlated + self.loc.clone().unsqueeze::<3>()
     }
 }

@@ -51,9 +51,9 @@ impl Normal {
     ) -> Result<Self, DistributionError> {
         validate(
             "Normal",
-            vec![
-                check("loc", &loc, Constraint::Real),
-                check("scale", &scale, Constraint::Positive),
+            &[
+                &check("loc", &loc, Constraint::Real),
+                &check("scale", &scale, Constraint::Positive),
             ],
         )?;
         Self::new_unchecked(loc, scale)

@@ -1,8 +1,10 @@
-//! Parameter validation with one read-back per constructor: each constraint is reduced to a count
-//! of satisfying entries on the device, and the counts are read together.
+//! Parameter validation with one read-back per constructor. Each constraint is reduced on the
+//! device to one scalar that is exactly 0 when it holds (`Σ 0·x` is NaN as soon as one entry is
+//! NaN or infinite; `any(x ≤ 0)` counts violations of positivity); all scalars are read together.
+//! Only when one fails are the offending entries counted, for the message.
 
 use super::DistributionError;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{FloatDType, Tensor};
 
 /// What a parameter must satisfy.
 #[derive(Debug, Clone, Copy)]
@@ -14,60 +16,92 @@ pub(crate) enum Constraint {
 }
 
 /// One parameter's pending check.
-pub(crate) struct Check {
+pub(crate) struct Check<const D: usize> {
     name: &'static str,
-    satisfied: Tensor<1, Int>,
-    total: usize,
+    tensor: Tensor<D>,
     constraint: Constraint,
 }
 
-/// Counts the entries of `t` that satisfy `constraint` (on the device; nothing is read yet).
+/// A check of `t` against `constraint` (nothing is computed yet).
 pub(crate) fn check<const D: usize>(
     name: &'static str,
     t: &Tensor<D>,
     constraint: Constraint,
-) -> Check {
-    let t = t.clone().detach();
-    let total = t.shape().num_elements();
-    let ok = match constraint {
-        Constraint::Real => t.is_finite(),
-        Constraint::Positive => t.clone().is_finite().bool_and(t.greater_elem(0.0)),
-    };
+) -> Check<D> {
     Check {
         name,
-        satisfied: ok.int().sum(),
-        total,
+        tensor: t.clone().detach(),
         constraint,
     }
 }
 
-/// Reads every count at once and names the first parameter that fails.
+impl<const D: usize> Check<D> {
+    /// `[1]`, 0 iff the constraint holds.
+    fn violation(&self) -> Tensor<1> {
+        let t = self.tensor.clone();
+        let non_finite = t.clone().mul_scalar(0.0).sum().cast(FloatDType::F32);
+        match self.constraint {
+            Constraint::Real => non_finite,
+            Constraint::Positive => {
+                non_finite + t.lower_equal_elem(0.0).any().float().cast(FloatDType::F32)
+            }
+        }
+    }
+
+    /// The error naming the parameter, with the number of offending entries.
+    fn error(&self, distribution: &'static str) -> DistributionError {
+        let t = self.tensor.clone();
+        let total = t.shape().num_elements();
+        let ok = match self.constraint {
+            Constraint::Real => t.is_finite(),
+            Constraint::Positive => t.clone().is_finite().bool_and(t.greater_elem(0.0)),
+        };
+        let good: i64 = ok.int().sum().into_scalar();
+        let what = match self.constraint {
+            Constraint::Real => "finite",
+            Constraint::Positive => "finite and > 0",
+        };
+        DistributionError::InvalidParameter {
+            distribution,
+            parameter: self.name,
+            reason: format!(
+                "{} of {total} entries are not {what}",
+                total - good as usize
+            ),
+        }
+    }
+}
+
+/// Object-safe view of a [`Check`] of any rank.
+pub(crate) trait Pending {
+    fn violation(&self) -> Tensor<1>;
+    fn error(&self, distribution: &'static str) -> DistributionError;
+}
+
+impl<const D: usize> Pending for Check<D> {
+    fn violation(&self) -> Tensor<1> {
+        Check::violation(self)
+    }
+    fn error(&self, distribution: &'static str) -> DistributionError {
+        Check::error(self, distribution)
+    }
+}
+
+/// Reads every check's scalar at once and reports the first that fails.
 pub(crate) fn validate(
     distribution: &'static str,
-    checks: Vec<Check>,
+    checks: &[&dyn Pending],
 ) -> Result<(), DistributionError> {
     if checks.is_empty() {
         return Ok(());
     }
-    let counts = Tensor::cat(checks.iter().map(|c| c.satisfied.clone()).collect(), 0);
-    let counts: Vec<i64> = counts
+    let flags: Vec<f32> = Tensor::cat(checks.iter().map(|c| c.violation()).collect(), 0)
         .into_data()
-        .convert::<i64>()
-        .try_into_vec::<i64>()
-        .expect("integer counts");
-    for (check, &count) in checks.iter().zip(&counts) {
-        if count as usize != check.total {
-            let bad = check.total - count as usize;
-            let what = match check.constraint {
-                Constraint::Real => "finite",
-                Constraint::Positive => "finite and > 0",
-            };
-            return Err(DistributionError::InvalidParameter {
-                distribution,
-                parameter: check.name,
-                reason: format!("{bad} of {} entries are not {what}", check.total),
-            });
-        }
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("float flags");
+    match checks.iter().zip(flags).find(|(_, flag)| *flag != 0.0) {
+        Some((check, _)) => Err(check.error(distribution)),
+        None => Ok(()),
     }
-    Ok(())
 }

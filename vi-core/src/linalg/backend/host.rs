@@ -217,6 +217,7 @@ pub(crate) fn solve_triangular<B: Backend>(
     on_host::<B>(vec![t, b], kernel)
 }
 
+#[derive(Clone, Copy)]
 struct SolveTriangular {
     batch: usize,
     n: usize,
@@ -228,27 +229,79 @@ struct SolveTriangular {
 impl HostKernel for SolveTriangular {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut rhs = inputs.pop().expect("right-hand side");
-        let Self {
-            batch,
-            n,
-            k,
-            upper,
-            transpose,
-        } = self;
-        if n > 0 && k > 0 {
-            let par = inner_par(batch, n);
-            let t = slice::<T>(&inputs[0]);
-            slice_mut::<T>(&mut rhs)
-                .par_chunks_mut(n * k)
-                .zip(t.par_chunks(n * n))
-                .for_each(|(x, tri)| {
-                    let tri = MatRef::from_row_major_slice(tri, n, n);
-                    let x = MatMut::from_row_major_slice_mut(x, n, k);
-                    solve_one(tri, x, upper, transpose, par);
-                });
-        }
+        solve_blocks(slice::<T>(&inputs[0]), slice_mut::<T>(&mut rhs), &self);
         rhs
     }
+}
+
+/// Solves every `n × k` block of `rhs` in place against the matching `n × n` block of `tri`.
+fn solve_blocks<T: HostFloat>(tri: &[T], rhs: &mut [T], shape: &SolveTriangular) {
+    let SolveTriangular {
+        batch,
+        n,
+        k,
+        upper,
+        transpose,
+    } = *shape;
+    if n > 0 && k > 0 {
+        let par = inner_par(batch, n);
+        rhs.par_chunks_mut(n * k)
+            .zip(tri.par_chunks(n * n))
+            .for_each(|(x, tri)| {
+                let tri = MatRef::from_row_major_slice(tri, n, n);
+                let x = MatMut::from_row_major_slice_mut(x, n, k);
+                solve_one(tri, x, upper, transpose, par);
+            });
+    }
+}
+
+/// Flex's batched triangular solve, reading the triangular factor in place even when it is
+/// shared (a distribution's `scale_tril` is read by every `log_prob`): only the right-hand side,
+/// which the solve overwrites, is copied when shared. Falls back to [`solve_triangular`] for
+/// strided or non-`f32`/`f64` factors.
+#[cfg(feature = "flex")]
+pub(crate) fn solve_triangular_flex(
+    t: FloatTensor<burn::backend::Flex>,
+    b: FloatTensor<burn::backend::Flex>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<burn::backend::Flex> {
+    use burn::backend::{Flex, ops::FloatTensorOps};
+    let (batch, n, k) = dims(&b.shape());
+    let shape = SolveTriangular {
+        batch,
+        n,
+        k,
+        upper,
+        transpose,
+    };
+    let dtype = b.dtype();
+    let borrowable = t.dtype() == dtype
+        && match dtype {
+            DType::F32 => t.as_slice::<f32>().is_some(),
+            DType::F64 => t.as_slice::<f64>().is_some(),
+            _ => false,
+        };
+    if !borrowable {
+        return solve_triangular::<Flex>(t, b, upper, transpose);
+    }
+    let device = b.device();
+    let mut rhs = burn_std::reader::try_read_sync(Flex::float_into_data(b))
+        .expect("linalg: CPU kernel could not read its input synchronously")
+        .expect("linalg: CPU kernel failed to read its input");
+    match dtype {
+        DType::F32 => solve_blocks(
+            t.as_slice::<f32>().expect("checked"),
+            slice_mut::<f32>(&mut rhs),
+            &shape,
+        ),
+        _ => solve_blocks(
+            t.as_slice::<f64>().expect("checked"),
+            slice_mut::<f64>(&mut rhs),
+            &shape,
+        ),
+    }
+    Flex::float_from_data(rhs, &device)
 }
 
 fn solve_one<T: HostFloat>(

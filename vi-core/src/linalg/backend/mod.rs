@@ -89,8 +89,25 @@ pub trait LinalgBackend: Backend {
 /// The CPU backends run the fused host kernels; `cholesky` and `solve_triangular` are the
 /// trait's (host) defaults.
 macro_rules! host_backend {
+    ($backend:ty, solve_triangular = $solve:path) => {
+        host_backend!(@impl $backend, {
+            fn solve_triangular(
+                t: FloatTensor<Self>,
+                b: FloatTensor<Self>,
+                upper: bool,
+                transpose: bool,
+            ) -> FloatTensor<Self> {
+                $solve(t, b, upper, transpose)
+            }
+        });
+    };
     ($backend:ty) => {
+        host_backend!(@impl $backend, {});
+    };
+    (@impl $backend:ty, { $($extra:item)* }) => {
         impl LinalgBackend for $backend {
+            $($extra)*
+
             fn solve_triangular_grad_t(
                 grad_b: FloatTensor<Self>,
                 x: FloatTensor<Self>,
@@ -111,7 +128,10 @@ macro_rules! host_backend {
 }
 
 #[cfg(feature = "flex")]
-host_backend!(burn::backend::Flex);
+host_backend!(
+    burn::backend::Flex,
+    solve_triangular = host::solve_triangular_flex
+);
 #[cfg(feature = "ndarray")]
 host_backend!(burn::backend::NdArray);
 
