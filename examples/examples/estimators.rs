@@ -122,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let l = cholesky(k)?;
     let z = solve_triangular(l.clone(), y, Triangle::Lower, false, Side::Left)?;
     let log_evidence: f64 = (z.square().sum().mul_scalar(-0.5)
-        - vi_core::linalg::logdet_from_cholesky::<2, 1>(l).mul_scalar(0.5)
+        - vi_core::linalg::logdet_from_cholesky::<2, 1>(l)?.mul_scalar(0.5)
         - N as f64 * HALF_LN_2PI)
         .into_scalar();
     println!("\nELBO at the exact posterior {value:.6} vs ln p(y) {log_evidence:.6}");
