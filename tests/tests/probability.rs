@@ -469,6 +469,23 @@ fn kl_closed_forms_without_golden(device: Device) {
         atol,
     );
 
+    // from_precision: the covariance is the inverse of the precision.
+    let precision = tensor(random_spd(31, 2, 4, 0.7), [2, 4, 4], &device, dtype);
+    let loc = rand(32, [2, 4], &device, dtype, 1.0, 0.0);
+    let from_precision =
+        MultivariateNormal::from_precision(loc.clone(), precision.clone()).unwrap();
+    let identity: Vec<f64> = values(from_precision.covariance::<3>().matmul(precision));
+    let eye: Vec<f64> = (0..32)
+        .map(|i| if i % 16 % 5 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    assert_all_close(
+        "from_precision: Σ Λ = I",
+        &identity,
+        &eye,
+        rtol,
+        10.0 * atol,
+    );
+
     let (lp, lq) = (
         noise(7, 6).iter().map(|v| v * 6.0).collect::<Vec<_>>(),
         noise(8, 6).iter().map(|v| v * 6.0).collect::<Vec<_>>(),
@@ -484,6 +501,28 @@ fn kl_closed_forms_without_golden(device: Device) {
             p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln()
         })
         .collect();
+    let x = vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+    let want_lp: Vec<f64> = lp
+        .iter()
+        .zip(&x)
+        .map(|(&l, &x)| {
+            if x == 1.0 {
+                sig(l).ln()
+            } else {
+                (1.0 - sig(l)).ln()
+            }
+        })
+        .collect();
+    assert_all_close(
+        "Bernoulli log_prob",
+        &values(
+            p.log_prob::<2, 2>(tensor(x, [2, 3], &device, dtype))
+                .unwrap(),
+        ),
+        &want_lp,
+        rtol,
+        atol,
+    );
     assert_all_close(
         "KL(Bernoulli ‖ Bernoulli)",
         &values(p.kl::<2>(&q).unwrap()),
