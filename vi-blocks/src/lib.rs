@@ -1,7 +1,18 @@
 //! # vi-blocks
 //!
-//! Burn modules built on [`vi_core`]: variational families, Bayesian layers, MC and concrete
-//! dropout, GP kernels and inducing-point layers. This crate is being built up block by block;
-//! today it re-exports the core so that downstream crates depend on one path.
+//! Burn modules built on [`vi_core`]: variational families ([`family`]), Bayesian layers and
+//! dropout that stays on at prediction time ([`nn`]), and the KL of a whole model collected by
+//! walking its module tree ([`kl::total_kl`]). Every block is an ordinary
+//! `#[derive(Module)]` with a `Config` and `init(&device)`, so it nests inside models you already
+//! have, trains with burn-optim and saves with Burn's recorders.
+
+pub mod family;
+pub mod kl;
+pub mod nn;
 
 pub use vi_core;
+
+/// `softplus⁻¹(y) = ln(eʸ − 1)`, the raw value a softplus-positive parameter starts from.
+pub(crate) fn inverse_softplus(y: f64) -> f64 {
+    if y > 30.0 { y } else { y.exp_m1().ln() }
+}

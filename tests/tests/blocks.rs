@@ -1,0 +1,491 @@
+//! vi-blocks: variational families, Bayesian layers, MC dropout and model-wide KL collection,
+//! against closed forms, quadrature, Monte Carlo moments and finite differences, on every
+//! compiled backend.
+
+use burn::module::{Module, Param, ParamId};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, FloatDType};
+use vi_blocks::family::{FullRankGaussianConfig, LowRankGaussianConfig, MeanFieldGaussianConfig};
+use vi_blocks::kl::total_kl;
+use vi_blocks::nn::{
+    BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropoutConfig, Prior,
+};
+use vi_core::distributions::Distribution;
+use vi_core::gradcheck::gradcheck;
+use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
+
+device_tests!(
+    families_initial_scales,
+    layer_kl_closed_form,
+    scale_mixture_kl_against_quadrature,
+    estimators_match_weight_sampling_moments,
+    mc_dropout_active_at_prediction,
+    nested_model_total_kl,
+    gradcheck_blocks,
+    save_load_round_trip,
+);
+
+/// A parameter wrapping a tensor as it is (a tracked input of `gradcheck` stays in the graph).
+fn param<const D: usize>(t: burn::tensor::Tensor<D>) -> Param<burn::tensor::Tensor<D>> {
+    Param::initialized(ParamId::new(), t)
+}
+
+/// Softplus on the host.
+fn softplus(x: f64) -> f64 {
+    if x > 30.0 { x } else { x.exp().ln_1p() }
+}
+
+/// A BayesianLinear with given parameters (row-major `[d_in, d_out]`).
+fn layer(
+    device: &Device,
+    dtype: FloatDType,
+    d: (usize, usize),
+    seed: u64,
+    prior: Prior,
+) -> BayesianLinear {
+    let (i, o) = d;
+    let mut l = BayesianLinearConfig::new(i, o)
+        .with_prior(prior)
+        .init(device);
+    let t = |s: u64, n: usize, scale: f64, shift: f64| {
+        noise(s, n)
+            .into_iter()
+            .map(|v| v * scale + shift)
+            .collect::<Vec<_>>()
+    };
+    l.weight_loc = Param::from_tensor(tensor(t(seed, i * o, 0.8, 0.0), [i, o], device, dtype));
+    l.weight_rho = Param::from_tensor(tensor(t(seed + 1, i * o, 1.0, -1.0), [i, o], device, dtype));
+    l.bias_loc = Some(Param::from_tensor(tensor(
+        t(seed + 2, o, 0.5, 0.0),
+        [o],
+        device,
+        dtype,
+    )));
+    l.bias_rho = Some(Param::from_tensor(tensor(
+        t(seed + 3, o, 1.0, -1.5),
+        [o],
+        device,
+        dtype,
+    )));
+    l.prior = Param::from_tensor(prior.encode(device, dtype)).set_require_grad(false);
+    l
+}
+
+/// The families start at their documented scales and give distributions of the right size.
+fn families_initial_scales(device: Device) {
+    let n = 6;
+    let mf = MeanFieldGaussianConfig::new(n)
+        .with_init_scale(0.2)
+        .init(&device);
+    assert_all_close(
+        "mean-field sd",
+        &values(mf.distribution().unwrap().variance::<1>().sqrt()),
+        &[0.2; 6],
+        1e-5,
+        0.0,
+    );
+    let fr = FullRankGaussianConfig::new(n)
+        .with_init_scale(0.2)
+        .init(&device);
+    let cov = values(fr.distribution().unwrap().covariance::<2>());
+    let want: Vec<f64> = (0..n * n)
+        .map(|k| if k % (n + 1) == 0 { 0.04 } else { 0.0 })
+        .collect();
+    assert_all_close("full-rank covariance", &cov, &want, 1e-5, 1e-7);
+    // Low rank: mean variance over many coordinates ≈ s², a quarter from the factor.
+    let lr = LowRankGaussianConfig::new(2000, 4)
+        .with_init_scale(0.2)
+        .init(&device);
+    let var = values(lr.distribution().unwrap().variance::<1>());
+    let mean_var = var.iter().sum::<f64>() / var.len() as f64;
+    assert!(
+        (mean_var - 0.04).abs() < 0.002,
+        "low-rank mean variance {mean_var}"
+    );
+}
+
+/// `BayesianLinear::kl` equals the closed form computed on the host from its parameters.
+fn layer_kl_closed_form(device: Device) {
+    for dtype in dtypes(&device) {
+        let (rtol, atol) = if dtype == FloatDType::F64 {
+            (1e-12, 1e-12)
+        } else {
+            (1e-5, 1e-5)
+        };
+        for scale in [1.0, 0.3] {
+            let l = layer(&device, dtype, (5, 3), 10, Prior::Normal { scale });
+            let mut want = 0.0;
+            for (loc, rho) in [
+                (
+                    l.weight_loc.val().reshape([-1]),
+                    l.weight_rho.val().reshape([-1]),
+                ),
+                (
+                    l.bias_loc.as_ref().unwrap().val(),
+                    l.bias_rho.as_ref().unwrap().val(),
+                ),
+            ] {
+                for (m, r) in values(loc).into_iter().zip(values(rho)) {
+                    let s = softplus(r);
+                    want += (scale / s).ln() + (s * s + m * m) / (2.0 * scale * scale) - 0.5;
+                }
+            }
+            assert_all_close(
+                &format!("BayesianLinear KL, prior sd {scale} [{dtype:?}]"),
+                &values(l.kl()),
+                &[want],
+                rtol,
+                atol * want.abs(),
+            );
+        }
+    }
+}
+
+/// The scale-mixture KL estimate is unbiased: its mean over repeats matches a quadrature of
+/// `∫ q (ln q − ln p)` per weight.
+fn scale_mixture_kl_against_quadrature(device: Device) {
+    device.seed(3);
+    let dtype = dtypes(&device)[0];
+    let prior = Prior::ScaleMixture {
+        weight: 0.5,
+        scale1: 1.0,
+        scale2: (-2.0f64).exp(),
+    };
+    let l = layer(&device, dtype, (3, 2), 20, prior);
+    let norm =
+        |x: f64, s: f64| (-0.5 * (x / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
+    let mut want = 0.0;
+    for (loc, rho) in [
+        (
+            l.weight_loc.val().reshape([-1]),
+            l.weight_rho.val().reshape([-1]),
+        ),
+        (
+            l.bias_loc.as_ref().unwrap().val(),
+            l.bias_rho.as_ref().unwrap().val(),
+        ),
+    ] {
+        for (m, r) in values(loc).into_iter().zip(values(rho)) {
+            let s = softplus(r);
+            let (steps, lo, hi) = (4000, m - 10.0 * s, m + 10.0 * s);
+            let h = (hi - lo) / steps as f64;
+            for k in 0..=steps {
+                let w = lo + k as f64 * h;
+                let q = norm(w - m, s);
+                let p = 0.5 * norm(w, 1.0) + 0.5 * norm(w, (-2.0f64).exp());
+                let weight = if k == 0 || k == steps { 0.5 } else { 1.0 };
+                if q > 0.0 {
+                    want += weight * h * q * (q.ln() - p.ln());
+                }
+            }
+        }
+    }
+    let draws: Vec<f64> = (0..400).map(|_| values(l.kl())[0]).collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let se = (draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>()
+        / (draws.len() - 1) as f64
+        / draws.len() as f64)
+        .sqrt();
+    assert!(
+        (mean - want).abs() <= 5.0 * se + 1e-3,
+        "scale-mixture KL: MC mean {mean} ± {se} vs quadrature {want}"
+    );
+}
+
+/// All three stochastic estimators give outputs with mean `xμ + μ_b` and variance
+/// `Σᵢ xᵢ² σᵢⱼ² + σ_bⱼ²` (the weight-sampling marginal), checked within 5 standard errors; the
+/// mean estimator gives the mean exactly.
+fn estimators_match_weight_sampling_moments(device: Device) {
+    device.seed(5);
+    let dtype = dtypes(&device)[0];
+    let (i, o) = (4, 3);
+    let base = layer(&device, dtype, (i, o), 30, Prior::Normal { scale: 1.0 });
+    let x_row = vec![0.7, -1.2, 0.3, 2.0];
+    let mu = values(base.weight_loc.val());
+    let sigma: Vec<f64> = values(base.weight_rho.val())
+        .into_iter()
+        .map(softplus)
+        .collect();
+    let b_mu = values(base.bias_loc.as_ref().unwrap().val());
+    let b_sigma: Vec<f64> = values(base.bias_rho.as_ref().unwrap().val())
+        .into_iter()
+        .map(softplus)
+        .collect();
+    let mean: Vec<f64> = (0..o)
+        .map(|j| (0..i).map(|k| x_row[k] * mu[k * o + j]).sum::<f64>() + b_mu[j])
+        .collect();
+    let var: Vec<f64> = (0..o)
+        .map(|j| {
+            (0..i)
+                .map(|k| (x_row[k] * sigma[k * o + j]).powi(2))
+                .sum::<f64>()
+                + b_sigma[j].powi(2)
+        })
+        .collect();
+    let s = 3000;
+    for estimator in [
+        LinearEstimator::WeightSampling,
+        LinearEstimator::LocalReparameterization,
+        LinearEstimator::Flipout,
+    ] {
+        let l = layer(&device, dtype, (i, o), 30, Prior::Normal { scale: 1.0 })
+            .with_estimator(estimator);
+        let ys: Vec<f64> = if estimator != LinearEstimator::LocalReparameterization {
+            // Weight sampling and flipout share one weight (and bias) sample per pass, so the
+            // marginal of one example is checked over independent passes.
+            (0..s)
+                .flat_map(|_| values(l.forward(tensor(x_row.clone(), [1, i], &device, dtype))))
+                .collect()
+        } else {
+            // Local reparameterization samples each example independently: one pass over s copies.
+            let x = tensor(x_row.repeat(s), [s, i], &device, dtype);
+            values(l.forward(x))
+        };
+        for j in 0..o {
+            let col: Vec<f64> = (0..s).map(|r| ys[r * o + j]).collect();
+            let m = col.iter().sum::<f64>() / s as f64;
+            let v = col.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (s - 1) as f64;
+            let se_mean = (var[j] / s as f64).sqrt();
+            let se_var = var[j] * (2.0 / (s - 1) as f64).sqrt();
+            assert!(
+                (m - mean[j]).abs() <= 5.0 * se_mean,
+                "{estimator:?} output {j}: mean {m} vs {}",
+                mean[j]
+            );
+            assert!(
+                (v - var[j]).abs() <= 5.0 * se_var,
+                "{estimator:?} output {j}: variance {v} vs {}",
+                var[j]
+            );
+        }
+    }
+    let l = base.with_estimator(LinearEstimator::Mean);
+    let got = values(l.forward(tensor(x_row.clone(), [1, i], &device, dtype)));
+    assert_all_close("posterior-mean output", &got, &mean, 1e-5, 1e-6);
+}
+
+/// McDropout is stochastic on a device without autodiff (prediction), zeroes about `p` of the
+/// entries and keeps the mean.
+fn mc_dropout_active_at_prediction(device: Device) {
+    device.seed(9);
+    let dtype = dtypes(&device)[0];
+    let dropout = McDropoutConfig::new(0.3).init();
+    let x = tensor(vec![1.0; 20_000], [1, 20_000], &device, dtype);
+    let (a, b) = (
+        values(dropout.forward(x.clone())),
+        values(dropout.forward(x)),
+    );
+    assert_ne!(a, b, "two prediction passes must differ");
+    let zeros = a.iter().filter(|v| **v == 0.0).count() as f64 / a.len() as f64;
+    let se = (0.3f64 * 0.7 / a.len() as f64).sqrt();
+    assert!((zeros - 0.3).abs() < 5.0 * se, "dropped fraction {zeros}");
+    let mean = a.iter().sum::<f64>() / a.len() as f64;
+    assert!(
+        (mean - 1.0).abs() < 5.0 * (0.3f64 / 0.7 / a.len() as f64).sqrt(),
+        "mean {mean}"
+    );
+    assert!(a.iter().all(|v| *v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-5));
+}
+
+#[derive(Module, Debug)]
+struct Inner {
+    hidden: BayesianLinear,
+    plain: Linear,
+}
+
+#[derive(Module, Debug)]
+struct Outer {
+    inner: Inner,
+    heads: Vec<BayesianLinear>,
+    extra: Option<BayesianLinear>,
+    encoder: Linear,
+}
+
+/// A user's model nesting Bayesian layers in a struct, a Vec and an Option, next to ordinary
+/// Linear layers: `total_kl` equals the sum of the layers' KLs written by hand.
+fn nested_model_total_kl(device: Device) {
+    let dtype = dtypes(&device)[0];
+    let model = Outer {
+        inner: Inner {
+            hidden: layer(&device, dtype, (3, 4), 40, Prior::Normal { scale: 1.0 }),
+            plain: LinearConfig::new(4, 4).init(&device),
+        },
+        heads: vec![
+            layer(&device, dtype, (4, 2), 50, Prior::Normal { scale: 0.5 }),
+            layer(&device, dtype, (4, 1), 60, Prior::Normal { scale: 2.0 }),
+        ],
+        extra: Some(layer(
+            &device,
+            dtype,
+            (2, 2),
+            70,
+            Prior::Normal { scale: 1.0 },
+        )),
+        encoder: LinearConfig::new(3, 3).init(&device),
+    };
+    let by_hand = model.inner.hidden.kl()
+        + model.heads[0].kl()
+        + model.heads[1].kl()
+        + model.extra.as_ref().unwrap().kl();
+    let tol = if dtype == FloatDType::F64 {
+        1e-12
+    } else {
+        1e-5
+    };
+    let want = values(by_hand);
+    assert_all_close(
+        "total_kl",
+        &values(total_kl(&model).unwrap()),
+        &want,
+        tol,
+        0.0,
+    );
+    assert!(
+        total_kl(&model.encoder).is_none(),
+        "a plain Linear has no KL"
+    );
+}
+
+/// Finite differences through the layer (mean output and KL) and the families' densities.
+fn gradcheck_blocks(device: Device) {
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    let (i, o) = (3, 2);
+    let x = tensor(noise(80, 4 * i), [4, i], &ad, dtype);
+    let report = gradcheck(
+        |v| {
+            let mut l = layer(&ad, dtype, (i, o), 90, Prior::Normal { scale: 0.7 })
+                .with_estimator(LinearEstimator::Mean);
+            l.weight_loc = param(v[0].clone());
+            l.weight_rho = param(v[1].clone());
+            (l.forward(v[2].clone()).sum() + l.kl()).reshape([1])
+        },
+        &[
+            tensor(noise(91, i * o), [i, o], &ad, dtype),
+            tensor(noise(92, i * o), [i, o], &ad, dtype),
+            x,
+        ],
+        &config,
+    );
+    assert!(report.passed(), "BayesianLinear:\n{report}");
+    let n = 3;
+    let point = tensor(noise(93, 2 * n), [2, n], &ad, dtype);
+    let report = gradcheck(
+        |v| {
+            let mut mf = MeanFieldGaussianConfig::new(n).init(&ad);
+            mf.loc = param(v[0].clone().reshape([n]));
+            mf.rho = param(v[1].clone().reshape([n]));
+            let mut fr = FullRankGaussianConfig::new(n).init(&ad);
+            fr.loc = param(v[0].clone().reshape([n]));
+            fr.scale_raw = param(v[2].clone());
+            let mut lr = LowRankGaussianConfig::new(n, 2).init(&ad);
+            lr.loc = param(v[0].clone().reshape([n]));
+            lr.rho = param(v[1].clone().reshape([n]));
+            lr.factor = param(tensor(noise(97, n * 2), [n, 2], &ad, dtype)); // fixed, not random
+            let (mf, fr, lr) = (
+                mf.distribution().unwrap(),
+                fr.distribution().unwrap(),
+                lr.distribution().unwrap(),
+            );
+            mf.log_prob::<2, 1>(v[3].clone()).unwrap().sum()
+                + fr.log_prob::<2, 1>(v[3].clone()).unwrap().sum()
+                + lr.log_prob::<2, 1>(v[3].clone()).unwrap().sum()
+                + fr.entropy::<1>()
+        },
+        &[
+            tensor(noise(94, n), [1, n], &ad, dtype),
+            tensor(noise(95, n), [1, n], &ad, dtype),
+            tensor(noise(96, n * n), [n, n], &ad, dtype),
+            point,
+        ],
+        &config,
+    );
+    assert!(report.passed(), "families:\n{report}");
+}
+
+/// Saving with Burn's recorder and loading into a freshly initialised model restores every
+/// parameter bit for bit (so the same seed gives the same predictions) and the posterior-mean
+/// predictions.
+fn save_load_round_trip(device: Device) {
+    let dtype = FloatDType::F32;
+    let model = Outer {
+        inner: Inner {
+            hidden: layer(&device, dtype, (3, 4), 100, Prior::Normal { scale: 1.0 }),
+            plain: LinearConfig::new(4, 4).init(&device),
+        },
+        heads: vec![layer(
+            &device,
+            dtype,
+            (4, 2),
+            110,
+            Prior::Normal { scale: 0.5 },
+        )],
+        extra: None,
+        encoder: LinearConfig::new(3, 3).init(&device),
+    };
+    let x = tensor(noise(120, 6), [2, 3], &device, dtype);
+    let predict = |m: &Outer| {
+        let h = m
+            .inner
+            .hidden
+            .clone()
+            .with_estimator(LinearEstimator::Mean)
+            .forward(m.encoder.forward(x.clone()));
+        let h = m.inner.plain.forward(h);
+        values(
+            m.heads[0]
+                .clone()
+                .with_estimator(LinearEstimator::Mean)
+                .forward(h),
+        )
+    };
+    let before = predict(&model);
+    let kl_before = values(total_kl(&model).unwrap());
+    let dir = std::env::temp_dir().join(format!(
+        "vi-blocks-roundtrip-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.bpk");
+    model.clone().save_file(&path).unwrap();
+    let fresh = Outer {
+        inner: Inner {
+            hidden: BayesianLinearConfig::new(3, 4).init(&device),
+            plain: LinearConfig::new(4, 4).init(&device),
+        },
+        heads: vec![
+            BayesianLinearConfig::new(4, 2)
+                .with_prior(Prior::Normal { scale: 0.5 })
+                .init(&device),
+        ],
+        extra: None,
+        encoder: LinearConfig::new(3, 3).init(&device),
+    };
+    assert_ne!(
+        predict(&fresh),
+        before,
+        "a fresh model differs before loading"
+    );
+    let loaded = fresh.load_file(&path);
+    assert_eq!(
+        values(loaded.inner.hidden.weight_rho.val()),
+        values(model.inner.hidden.weight_rho.val())
+    );
+    assert_eq!(
+        values(loaded.heads[0].weight_loc.val()),
+        values(model.heads[0].weight_loc.val())
+    );
+    assert_eq!(
+        predict(&loaded),
+        before,
+        "posterior-mean predictions after loading"
+    );
+    assert_eq!(
+        values(total_kl(&loaded).unwrap()),
+        kl_before,
+        "KL after loading"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

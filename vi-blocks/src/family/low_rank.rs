@@ -1,0 +1,78 @@
+use crate::inverse_softplus;
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Distribution as Noise, Tensor};
+use vi_core::distributions::{DistributionError, LowRankMultivariateNormal};
+use vi_core::special::softplus;
+
+/// Configuration of a [`LowRankGaussian`].
+#[derive(Config, Debug)]
+pub struct LowRankGaussianConfig {
+    /// Dimension `n`.
+    pub size: usize,
+    /// Rank `k` of the factor.
+    pub rank: usize,
+    /// Initial total standard deviation of each coordinate.
+    #[config(default = 0.1)]
+    pub init_scale: f64,
+}
+
+/// `q(ω) = N(μ, W Wᵀ + diag(softplus(ρ)²))`: correlations through a rank-`k` factor at
+/// `O(n k²)` per density.
+///
+/// Initialisation: `W ~ N(0, (s/2)²/k)` elementwise and `softplus(ρ) = s √3/2`, so each
+/// coordinate's variance is `s²` on average, a quarter of it from the factor.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use vi_blocks::family::LowRankGaussianConfig;
+/// use vi_core::distributions::Distribution;
+/// let q = LowRankGaussianConfig::new(100, 5).init(&Device::default()).distribution().unwrap();
+/// assert_eq!(q.variance::<1>().dims(), [100]);
+/// ```
+#[derive(Module, Debug)]
+pub struct LowRankGaussian {
+    /// Mean `μ`.
+    pub loc: Param<Tensor<1>>,
+    /// Factor `W [n, k]`.
+    pub factor: Param<Tensor<2>>,
+    /// Raw diagonal scales `ρ`.
+    pub rho: Param<Tensor<1>>,
+}
+
+impl LowRankGaussianConfig {
+    /// See the type's documentation for the initial values.
+    pub fn init(&self, device: &Device) -> LowRankGaussian {
+        let (n, k, s) = (self.size, self.rank, self.init_scale);
+        let factor_sd = 0.5 * s / (k.max(1) as f64).sqrt();
+        LowRankGaussian {
+            loc: Param::from_tensor(Tensor::zeros([n], device)),
+            factor: Param::from_tensor(Tensor::random(
+                [n, k],
+                Noise::Normal(0.0, factor_sd),
+                device,
+            )),
+            rho: Param::from_tensor(Tensor::full(
+                [n],
+                inverse_softplus(s * 0.75f64.sqrt()),
+                device,
+            )),
+        }
+    }
+}
+
+impl LowRankGaussian {
+    /// The posterior as a [`LowRankMultivariateNormal`].
+    ///
+    /// # Errors
+    /// [`DistributionError::Linalg`] if the capacitance matrix cannot be factorised (not
+    /// reachable with finite parameters).
+    pub fn distribution(&self) -> Result<LowRankMultivariateNormal, DistributionError> {
+        LowRankMultivariateNormal::new_unchecked(
+            self.loc.val(),
+            self.factor.val(),
+            softplus(self.rho.val()).square(),
+        )
+    }
+}

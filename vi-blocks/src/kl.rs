@@ -1,0 +1,97 @@
+//! The KL divergence of a whole model, collected by walking its module tree.
+//!
+//! [`total_kl`] visits every parameter of any Burn module (a user's own struct, nested at any
+//! depth, next to ordinary layers) and sums the mean-field KL of every group of parameters that
+//! follows the convention of this crate's layers: within one module, fields `<name>_loc` and
+//! `<name>_rho` (the posterior `N(loc, softplus(rho)²)`) and a field `prior` (a [`Prior`]
+//! encoded by [`Prior::encode`]). [`crate::nn::BayesianLinear`] follows it; a user's own layer
+//! that does is counted too. No per-layer sum is written by hand.
+//!
+//! [`Prior`]: crate::nn::Prior
+//! [`Prior::encode`]: crate::nn::Prior::encode
+
+use crate::nn::mean_field_kl;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use std::collections::BTreeMap;
+
+/// Sum of the KL divergences of every Bayesian parameter group in `module`, `[1]`
+/// (differentiable), or `None` when the module has none.
+///
+/// # Example
+/// ```
+/// use burn::module::Module;
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::tensor::Device;
+/// use vi_blocks::kl::total_kl;
+/// use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig};
+///
+/// #[derive(Module, Debug)]
+/// struct Net { encoder: Linear, heads: Vec<BayesianLinear> }
+///
+/// let device = Device::default();
+/// let net = Net {
+///     encoder: LinearConfig::new(3, 4).init(&device),
+///     heads: vec![BayesianLinearConfig::new(4, 1).init(&device); 2],
+/// };
+/// let kl = total_kl(&net).unwrap(); // KL(head 0) + KL(head 1)
+/// assert_eq!(kl.dims(), [1]);
+/// ```
+pub fn total_kl<M: Module>(module: &M) -> Option<Tensor<1>> {
+    let mut collector = Collector::default();
+    module.visit(&mut collector);
+    collector
+        .groups
+        .into_values()
+        .filter_map(Group::kl)
+        .reduce(|a, b| a + b)
+}
+
+/// Parameters seen inside one module instance, by field name.
+#[derive(Default)]
+struct Group {
+    fields: BTreeMap<String, Tensor<1>>,
+}
+
+impl Group {
+    fn kl(self) -> Option<Tensor<1>> {
+        let prior = self.fields.get("prior")?.clone();
+        self.fields
+            .iter()
+            .filter_map(|(name, loc)| {
+                let stem = name.strip_suffix("_loc")?;
+                let rho = self.fields.get(&format!("{stem}_rho"))?;
+                Some(mean_field_kl(loc.clone(), rho.clone(), prior.clone()))
+            })
+            .reduce(|a, b| a + b)
+    }
+}
+
+#[derive(Default)]
+struct Collector {
+    path: Vec<String>,
+    groups: BTreeMap<String, Group>,
+}
+
+impl ModuleVisitor for Collector {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let Some((field, owner)) = self.path.split_last() else {
+            return;
+        };
+        if field == "prior" || field.ends_with("_loc") || field.ends_with("_rho") {
+            self.groups
+                .entry(owner.join("."))
+                .or_default()
+                .fields
+                .insert(field.clone(), param.val().reshape([-1]));
+        }
+    }
+}
