@@ -35,7 +35,9 @@ use std::collections::BTreeMap;
 ///     heads: vec![BayesianLinearConfig::new(4, 1).init(&device); 2],
 /// };
 /// let kl = total_kl(&net).unwrap(); // KL(head 0) + KL(head 1)
-/// assert_eq!(kl.dims(), [1]);
+/// let by_hand = net.heads[0].kl() + net.heads[1].kl();
+/// let (kl, by_hand): (f32, f32) = (kl.into_scalar(), by_hand.into_scalar());
+/// assert!((kl - by_hand).abs() <= 1e-5 * by_hand);
 /// ```
 pub fn total_kl<M: Module>(module: &M) -> Option<Tensor<1>> {
     let mut collector = Collector::default();

@@ -86,7 +86,7 @@ impl ElboTerms {
 ///     })
 ///     .unwrap();
 /// let loss = terms.loss(); // backward() on an autodiff device
-/// assert_eq!(loss.dims(), [1]);
+/// assert!(loss.into_scalar::<f32>().is_finite());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Elbo {

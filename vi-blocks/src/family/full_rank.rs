@@ -24,7 +24,8 @@ pub struct FullRankGaussianConfig {
 /// use vi_blocks::family::FullRankGaussianConfig;
 /// use vi_core::distributions::Distribution;
 /// let q = FullRankGaussianConfig::new(3).init(&Device::default()).distribution().unwrap();
-/// assert_eq!(q.entropy::<1>().dims(), [1]);
+/// let h: f32 = q.entropy::<1>().into_scalar();   // (n/2)(1 + ln 2π) + n ln 0.1
+/// assert!((h - (1.5 * (1.0 + (2.0 * std::f32::consts::PI).ln()) + 3.0 * 0.1f32.ln())).abs() < 1e-4);
 /// ```
 #[derive(Module, Debug)]
 pub struct FullRankGaussian {

@@ -29,7 +29,8 @@ pub struct LowRankGaussianConfig {
 /// use vi_blocks::family::LowRankGaussianConfig;
 /// use vi_core::distributions::Distribution;
 /// let q = LowRankGaussianConfig::new(100, 5).init(&Device::default()).distribution().unwrap();
-/// assert_eq!(q.variance::<1>().dims(), [100]);
+/// let var: Vec<f32> = q.variance::<1>().into_data().try_into_vec::<f32>().unwrap();
+/// assert!(var.len() == 100 && var.iter().all(|v| *v > 0.0075 - 1e-6)); // ≥ the diagonal's 0.75 s²
 /// ```
 #[derive(Module, Debug)]
 pub struct LowRankGaussian {

@@ -18,7 +18,8 @@ use burn::tensor::{DType, Device, Int, Tensor};
 /// let device = Device::default();
 /// let q = Delta::new(Tensor::<1>::from_data([1.0, 2.0], &device)).to_event(1).unwrap();
 /// let x: Tensor<2> = q.rsample(3);
-/// assert_eq!(x.dims(), [3, 2]);
+/// let x: Vec<f32> = x.into_data().try_into_vec::<f32>().unwrap();
+/// assert_eq!(x, [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Delta {

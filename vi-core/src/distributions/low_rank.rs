@@ -32,7 +32,8 @@ use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 /// ).unwrap();
 /// let x: Tensor<2> = q.rsample(4);
 /// let lp: Tensor<1> = q.log_prob(x).unwrap();
-/// assert_eq!(lp.dims(), [4]);
+/// let lp: Vec<f32> = lp.into_data().try_into_vec::<f32>().unwrap();
+/// assert!(lp.len() == 4 && lp.iter().all(|v| v.is_finite()));
 /// ```
 #[derive(Debug, Clone)]
 pub struct LowRankMultivariateNormal {

@@ -30,7 +30,8 @@ use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 ///     Tensor::<2>::from_data([[2.0, 0.5], [0.5, 1.0]], &device),
 /// ).unwrap();
 /// let lp: Tensor<1> = q.log_prob(Tensor::<2>::from_data([[0.0, 1.0]], &device)).unwrap();
-/// assert_eq!(lp.dims(), [1]);
+/// let lp: f32 = lp.into_scalar(); // at the mean: −ln 2π − ½ ln|Σ|
+/// assert!((lp + (2.0 * std::f32::consts::PI).ln() + 0.5 * 1.75f32.ln()).abs() < 1e-4);
 /// ```
 #[derive(Debug, Clone)]
 pub struct MultivariateNormal {

@@ -28,7 +28,8 @@ use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 /// ).unwrap().to_event(2).unwrap();          // one density over the 3×2 matrix
 /// let w: Tensor<3> = q.rsample(5);          // [5, 3, 2]
 /// let log_q: Tensor<1> = q.log_prob(w).unwrap(); // [5]
-/// assert_eq!(log_q.dims(), [5]);
+/// let log_q: Vec<f32> = log_q.into_data().try_into_vec::<f32>().unwrap();
+/// assert!(log_q.len() == 5 && log_q.iter().all(|v| v.is_finite()));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Normal {
