@@ -8,8 +8,10 @@ use burn::tensor::{Device, FloatDType};
 use vi_blocks::family::{FullRankGaussianConfig, LowRankGaussianConfig, MeanFieldGaussianConfig};
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{
-    BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropoutConfig, Prior,
+    BayesianLinear, BayesianLinearConfig, BayesianizeConfig, LinearEstimator, McDropoutConfig,
+    Prior, bayesianize,
 };
+use vi_blocks::predict::{predict_mc, predict_mc_classes, predictive_entropy};
 use vi_core::distributions::Distribution;
 use vi_core::gradcheck::gradcheck;
 use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
@@ -23,6 +25,8 @@ device_tests!(
     nested_model_total_kl,
     gradcheck_blocks,
     save_load_round_trip,
+    bayesianize_linear_model,
+    predict_mc_classes_probabilities,
 );
 
 /// A parameter wrapping a tensor as it is (a tracked input of `gradcheck` stays in the graph).
@@ -488,4 +492,104 @@ fn save_load_round_trip(device: Device) {
         "KL after loading"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An ordinary `burn::nn::Linear` made Bayesian with MOPED (σ = δ|w|): its outputs over
+/// `predict_mc` passes have the weight-sampling mean `xW + b` (the trained weights are the
+/// posterior means) and variance `Σᵢ xᵢ² σᵢⱼ² + σ_bⱼ²`; `total_kl` finds the reparameterized
+/// weights and equals the closed form.
+fn bayesianize_linear_model(device: Device) {
+    device.seed(13);
+    let trained = LinearConfig::new(3, 2).init(&device);
+    let (w, b) = (
+        values(trained.weight.val()),
+        values(trained.bias.as_ref().unwrap().val()),
+    );
+    let bnn = bayesianize(
+        trained,
+        &BayesianizeConfig::new().with_moped_delta(Some(0.1)),
+    );
+    let x_row = [0.5, -1.0, 2.0];
+    let x = tensor(x_row.to_vec(), [1, 3], &device, FloatDType::F32);
+    let passes = 2000;
+    let p = predict_mc(|| bnn.forward(x.clone()), passes, true);
+    assert_eq!(p.samples.as_ref().map(|s| s.dims()), Some([passes, 1, 2]));
+    let (mean, var) = (values(p.mean), values(p.variance));
+    let sd = |v: f64| (0.1 * v.abs()).max(1e-6);
+    for j in 0..2 {
+        let want_mean = (0..3).map(|i| x_row[i] * w[i * 2 + j]).sum::<f64>() + b[j];
+        let want_var = (0..3)
+            .map(|i| (x_row[i] * sd(w[i * 2 + j])).powi(2))
+            .sum::<f64>()
+            + sd(b[j]).powi(2);
+        let se_mean = (want_var / passes as f64).sqrt();
+        assert!(
+            (mean[j] - want_mean).abs() <= 5.0 * se_mean + 1e-5,
+            "output {j}: mean {} vs {want_mean}",
+            mean[j]
+        );
+        assert!(
+            (var[j] - want_var).abs() <= 5.0 * want_var * (2.0 / passes as f64).sqrt(),
+            "output {j}: variance {} vs {want_var}",
+            var[j]
+        );
+    }
+    let want_kl: f64 = w
+        .iter()
+        .chain(&b)
+        .map(|&m| {
+            let s = sd(m);
+            -s.ln() + (s * s + m * m) / 2.0 - 0.5
+        })
+        .sum();
+    let got = values(total_kl(&bnn).unwrap())[0];
+    assert!(
+        (got - want_kl).abs() <= 1e-4 * want_kl.abs(),
+        "bayesianized KL {got} vs {want_kl}"
+    );
+    // `include` restricts the parameters made Bayesian.
+    let only_weight = bayesianize(
+        LinearConfig::new(3, 2).init(&device),
+        &BayesianizeConfig::new().with_include(vec!["weight".into()]),
+    );
+    let got = values(predict_mc(|| only_weight.forward(x.clone()), 50, false).variance);
+    assert!(got.iter().all(|v| *v > 0.0), "weights are stochastic");
+}
+
+/// `predict_mc_classes` averages softmax probabilities (rows sum to 1) and their entropy matches
+/// the host formula; deterministic logits give zero variance.
+fn predict_mc_classes_probabilities(device: Device) {
+    device.seed(17);
+    let dtype = dtypes(&device)[0];
+    let dropout = McDropoutConfig::new(0.5).init();
+    let logits = tensor(
+        noise(130, 12).into_iter().map(|v| 3.0 * v).collect(),
+        [3, 4],
+        &device,
+        dtype,
+    );
+    let p = predict_mc_classes(|| dropout.forward(logits.clone()), 200, false);
+    let probs = values(p.mean.clone());
+    for r in 0..3 {
+        let sum: f64 = probs[r * 4..(r + 1) * 4].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5, "row {r} sums to {sum}");
+    }
+    assert!(
+        values(p.variance).iter().any(|v| *v > 1e-4),
+        "dropout makes the probabilities vary"
+    );
+    let entropy = values(predictive_entropy(&p.mean));
+    for r in 0..3 {
+        let want: f64 = -probs[r * 4..(r + 1) * 4]
+            .iter()
+            .map(|q| q * q.ln())
+            .sum::<f64>();
+        assert!(
+            (entropy[r] - want).abs() < 1e-4,
+            "entropy row {r}: {} vs {want}",
+            entropy[r]
+        );
+    }
+    let fixed = predict_mc_classes(|| logits.clone(), 3, false);
+    assert!(values(fixed.variance).iter().all(|v| v.abs() < 1e-12));
 }

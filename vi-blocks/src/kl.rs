@@ -4,13 +4,15 @@
 //! depth, next to ordinary layers) and sums the mean-field KL of every group of parameters that
 //! follows the convention of this crate's layers: within one module, fields `<name>_loc` and
 //! `<name>_rho` (the posterior `N(loc, softplus(rho)²)`) and a field `prior` (a [`Prior`]
-//! encoded by [`Prior::encode`]). [`crate::nn::BayesianLinear`] follows it; a user's own layer
-//! that does is counted too. No per-layer sum is written by hand.
+//! encoded by [`Prior::encode`]). [`crate::nn::BayesianLinear`] follows it, weights made Bayesian
+//! by [`crate::nn::bayesianize`] are found through their reparameterization, and a user's own
+//! layer that follows it is counted too. No per-layer sum is written by hand.
 //!
 //! [`Prior`]: crate::nn::Prior
 //! [`Prior::encode`]: crate::nn::Prior::encode
 
-use crate::nn::mean_field_kl;
+use crate::nn::{MeanFieldWeight, mean_field_kl};
+use burn::module::Reparameterization;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use std::collections::BTreeMap;
@@ -61,8 +63,11 @@ impl Group {
         self.fields
             .iter()
             .filter_map(|(name, loc)| {
-                let stem = name.strip_suffix("_loc")?;
-                let rho = self.fields.get(&format!("{stem}_rho"))?;
+                let stem = name.strip_suffix("loc")?;
+                if !(stem.is_empty() || stem.ends_with('_')) {
+                    return None;
+                }
+                let rho = self.fields.get(&format!("{stem}rho"))?;
                 Some(mean_field_kl(loc.clone(), rho.clone(), prior.clone()))
             })
             .reduce(|a, b| a + b)
@@ -73,11 +78,25 @@ impl Group {
 struct Collector {
     path: Vec<String>,
     groups: BTreeMap<String, Group>,
+    /// The last float parameter visited: the base (posterior mean) of a reparameterization
+    /// entered next.
+    last: Option<Tensor<1>>,
 }
 
 impl ModuleVisitor for Collector {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
         self.path.push(name.to_string());
+        if container_type == "Reparameterization"
+            && name == MeanFieldWeight::NAME
+            && let Some(base) = self.last.take()
+        {
+            let group = self.path.join(".");
+            self.groups
+                .entry(group)
+                .or_default()
+                .fields
+                .insert("loc".into(), base);
+        }
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
@@ -85,10 +104,11 @@ impl ModuleVisitor for Collector {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.last = Some(param.val().reshape([-1]));
         let Some((field, owner)) = self.path.split_last() else {
             return;
         };
-        if field == "prior" || field.ends_with("_loc") || field.ends_with("_rho") {
+        if field == "prior" || field.ends_with("loc") || field.ends_with("rho") {
             self.groups
                 .entry(owner.join("."))
                 .or_default()

@@ -9,6 +9,7 @@
 pub mod family;
 pub mod kl;
 pub mod nn;
+pub mod predict;
 
 pub use vi_core;
 

@@ -105,7 +105,7 @@ impl BayesianLinearConfig {
     }
 }
 
-fn softplus_f64(x: f64) -> f64 {
+pub(crate) fn softplus_f64(x: f64) -> f64 {
     if x > 30.0 { x } else { x.exp().ln_1p() }
 }
 
