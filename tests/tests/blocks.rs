@@ -4,12 +4,13 @@
 
 use burn::module::{Module, Param, ParamId};
 use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, FloatDType};
 use vi_blocks::family::{FullRankGaussianConfig, LowRankGaussianConfig, MeanFieldGaussianConfig};
-use vi_blocks::kl::total_kl;
+use vi_blocks::kl::{total_kl, total_regularizer};
 use vi_blocks::nn::{
-    BayesianLinear, BayesianLinearConfig, BayesianizeConfig, LinearEstimator, McDropoutConfig,
-    Prior, bayesianize,
+    BayesianLinear, BayesianLinearConfig, BayesianizeConfig, ConcreteLinear, ConcreteLinearConfig,
+    LinearEstimator, McDropoutConfig, Prior, bayesianize,
 };
 use vi_blocks::predict::{predict_mc, predict_mc_classes, predictive_entropy};
 use vi_core::distributions::Distribution;
@@ -27,6 +28,8 @@ device_tests!(
     save_load_round_trip,
     bayesianize_linear_model,
     predict_mc_classes_probabilities,
+    concrete_dropout_learns_noise_dependent_rate,
+    bnn_toy_regression,
 );
 
 /// A parameter wrapping a tensor as it is (a tracked input of `gradcheck` stays in the graph).
@@ -592,4 +595,148 @@ fn predict_mc_classes_probabilities(device: Device) {
     }
     let fixed = predict_mc_classes(|| logits.clone(), 3, false);
     assert!(values(fixed.variance).iter().all(|v| v.abs() < 1e-12));
+}
+
+/// `ln √(2π)`.
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// A 1-D toy set: `x` pseudo-uniform on [−1, 1], `y = sin(3x) + noise·ε` (fixed seeds).
+fn toy(seed: u64, n: usize, noise_sd: f64) -> (Vec<f64>, Vec<f64>) {
+    let x = vi_tests::noise(seed, n);
+    let e = vi_tests::noise(seed + 1, 2 * n);
+    // Box–Muller from two uniforms in (0, 1).
+    let y = x
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let (a, b) = ((e[2 * i] + 1.0) / 2.0 + 1e-12, (e[2 * i + 1] + 1.0) / 2.0);
+            let z = (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos();
+            (3.0 * x).sin() + noise_sd * z
+        })
+        .collect();
+    (x, y)
+}
+
+#[derive(Module, Debug)]
+struct ConcreteNet {
+    hidden: Linear,
+    out: ConcreteLinear,
+    log_noise: Param<burn::tensor::Tensor<1>>,
+}
+
+/// Concrete dropout with a learned noise level (Gal et al. 2017, homoscedastic): on noisy data
+/// the likelihood term is down-weighted by the learned noise and the entropy regulariser keeps the
+/// dropout rate high; on noiseless data the fit pushes it down.
+fn concrete_dropout_learns_noise_dependent_rate(device: Device) {
+    device.seed(21);
+    let ad = device.autodiff();
+    let n = 128;
+    let steps = if vi_tests::is_wgpu(&ad) { 150 } else { 300 };
+    let rate = |noise_sd: f64| -> f64 {
+        let (x, y) = toy(200, n, noise_sd);
+        let x = tensor(x, [n, 1], &ad, FloatDType::F32);
+        let y = tensor(y, [n, 1], &ad, FloatDType::F32);
+        let mut model = ConcreteNet {
+            hidden: LinearConfig::new(1, 32).init(&ad),
+            out: ConcreteLinearConfig::new(32, 1, 1e-4 / n as f64, 2.0 / n as f64)
+                .with_init_prob(0.2)
+                .init(&ad),
+            log_noise: Param::from_tensor(burn::tensor::Tensor::zeros([1], &ad)),
+        };
+        let mut optim = AdamConfig::new().init();
+        for _ in 0..steps {
+            let h = burn::tensor::activation::relu(model.hidden.forward(x.clone()));
+            let f = model.out.forward(h);
+            let log_noise = model.log_noise.val().unsqueeze::<2>();
+            let nll = ((y.clone() - f).square() / log_noise.clone().mul_scalar(2.0).exp())
+                .mul_scalar(0.5)
+                + log_noise;
+            let loss = nll.mean() + total_regularizer(&model).unwrap();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(2e-2, model, grads);
+        }
+        values(model.out.dropout_probability())[0]
+    };
+    let (clean, noisy) = (rate(0.0), rate(1.0));
+    assert!(
+        clean < noisy,
+        "learned dropout rate: noiseless {clean} should be below noisy {noisy}"
+    );
+    assert!(
+        clean < 0.2,
+        "noiseless data lowers the rate from 0.2: {clean}"
+    );
+}
+
+#[derive(Module, Debug)]
+struct Bnn {
+    hidden: BayesianLinear,
+    out: BayesianLinear,
+}
+
+/// A mean-field BNN (local reparameterization) trained on a 1-D toy regression with known noise
+/// σ = 0.1 reaches a test log-likelihood within 0.3 nats per point of the best possible,
+/// `−½ ln(2πσ²) − ½` (the likelihood of the true function); a constant predictor is ~20 nats below.
+fn bnn_toy_regression(device: Device) {
+    device.seed(23);
+    let ad = device.clone().autodiff();
+    let (n, noise_sd) = (256, 0.1);
+    let steps = if vi_tests::is_wgpu(&ad) { 400 } else { 1200 };
+    let (x, y) = toy(300, n, noise_sd);
+    let (xt, yt) = toy(400, 128, noise_sd);
+    let x = tensor(x, [n, 1], &ad, FloatDType::F32);
+    let y = tensor(y, [n, 1], &ad, FloatDType::F32);
+    let layer = |i, o| {
+        BayesianLinearConfig::new(i, o)
+            .with_init_rho(-6.0)
+            .init(&ad)
+    };
+    let mut model = Bnn {
+        hidden: layer(1, 50),
+        out: layer(50, 1),
+    };
+    let elbo = vi_core::elbo::Elbo::new(n).with_check_finite(false);
+    let mut optim = AdamConfig::new().init();
+    for _ in 0..steps {
+        let f = model.out.forward(burn::tensor::activation::relu(
+            model.hidden.forward(x.clone()),
+        ));
+        let ll = ((y.clone() - f)
+            .square()
+            .mul_scalar(-0.5 / (noise_sd * noise_sd))
+            - (noise_sd.ln() + HALF_LN_2PI))
+            .sum()
+            .reshape([1]);
+        let terms = elbo.from_terms(ll, total_kl(&model).unwrap()).unwrap();
+        let grads = GradientsParams::from_grads(terms.loss().backward(), &model);
+        model = optim.step(1e-2, model, grads);
+    }
+    // Predictive: N(mean, var_epistemic + σ²) from 64 passes.
+    let model = model.valid();
+    let xt_t = tensor(xt, [128, 1], &device, FloatDType::F32);
+    let p = predict_mc(
+        || {
+            model.out.forward(burn::tensor::activation::relu(
+                model.hidden.forward(xt_t.clone()),
+            ))
+        },
+        64,
+        false,
+    );
+    let (mean, var) = (values(p.mean), values(p.variance));
+    let test_ll = mean
+        .iter()
+        .zip(&var)
+        .zip(&yt)
+        .map(|((m, v), y)| {
+            let s2 = v + noise_sd * noise_sd;
+            -0.5 * (2.0 * std::f64::consts::PI * s2).ln() - (y - m).powi(2) / (2.0 * s2)
+        })
+        .sum::<f64>()
+        / yt.len() as f64;
+    let best = -0.5 * (2.0 * std::f64::consts::PI * noise_sd * noise_sd).ln() - 0.5;
+    assert!(
+        test_ll > best - 0.3,
+        "test log-likelihood {test_ll} per point; best possible {best}"
+    );
 }

@@ -11,7 +11,7 @@
 //! [`Prior`]: crate::nn::Prior
 //! [`Prior::encode`]: crate::nn::Prior::encode
 
-use crate::nn::{MeanFieldWeight, mean_field_kl};
+use crate::nn::{MeanFieldWeight, concrete_regularizer, mean_field_kl};
 use burn::module::Reparameterization;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
@@ -47,7 +47,21 @@ pub fn total_kl<M: Module>(module: &M) -> Option<Tensor<1>> {
     collector
         .groups
         .into_values()
-        .filter_map(Group::kl)
+        .filter_map(|group| group.kl())
+        .reduce(|a, b| a + b)
+}
+
+/// [`total_kl`] plus the regulariser of every concrete-dropout layer
+/// ([`crate::nn::ConcreteLinear`]): the whole penalty of a model trained with variational
+/// layers and concrete dropout, `[1]`, or `None` when there is none.
+pub fn total_regularizer<M: Module>(module: &M) -> Option<Tensor<1>> {
+    let mut collector = Collector::default();
+    module.visit(&mut collector);
+    collector
+        .groups
+        .into_values()
+        .flat_map(|group| [group.concrete(), group.kl()])
+        .flatten()
         .reduce(|a, b| a + b)
 }
 
@@ -55,10 +69,26 @@ pub fn total_kl<M: Module>(module: &M) -> Option<Tensor<1>> {
 #[derive(Default)]
 struct Group {
     fields: BTreeMap<String, Tensor<1>>,
+    /// Input size of a concrete-dropout layer's weight.
+    inputs: Option<usize>,
 }
 
 impl Group {
-    fn kl(self) -> Option<Tensor<1>> {
+    /// The concrete-dropout regulariser of a `ConcreteLinear` (fields `p_logit`,
+    /// `concrete_regularization` and its `linear.weight`/`linear.bias`, recorded under the
+    /// layer's path).
+    fn concrete(&self) -> Option<Tensor<1>> {
+        let p_logit = self.fields.get("p_logit")?.clone();
+        let constants = self.fields.get("concrete_regularization")?.clone();
+        let weight = self.fields.get("linear.weight")?.clone();
+        let d_input = *self.inputs.as_ref()?;
+        let bias = self.fields.get("linear.bias").cloned();
+        Some(concrete_regularizer(
+            p_logit, weight, bias, constants, d_input,
+        ))
+    }
+
+    fn kl(&self) -> Option<Tensor<1>> {
         let prior = self.fields.get("prior")?.clone();
         self.fields
             .iter()
@@ -108,7 +138,26 @@ impl ModuleVisitor for Collector {
         let Some((field, owner)) = self.path.split_last() else {
             return;
         };
-        if field == "prior" || field.ends_with("loc") || field.ends_with("rho") {
+        if (field == "weight" || field == "bias")
+            && let Some((parent, layer)) = owner.split_last()
+            && parent == "linear"
+        {
+            // A ConcreteLinear's wrapped layer: kept under the concrete layer's path.
+            let group = self.groups.entry(layer.join(".")).or_default();
+            if field == "weight" {
+                group.inputs = Some(param.val().dims()[0]);
+            }
+            group
+                .fields
+                .insert(format!("linear.{field}"), param.val().reshape([-1]));
+            return;
+        }
+        if field == "prior"
+            || field == "p_logit"
+            || field == "concrete_regularization"
+            || field.ends_with("loc")
+            || field.ends_with("rho")
+        {
             self.groups
                 .entry(owner.join("."))
                 .or_default()
