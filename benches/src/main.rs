@@ -6,6 +6,7 @@
 //! vi-bench compare PEERS.jsonl OURS.jsonl
 //! ```
 
+mod bnn;
 mod compare;
 mod dist;
 mod linalg;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Cholesky and triangular solve, forward and forward+backward, at the peers' sizes.
     Linalg(linalg::Args),
+    /// One epoch of mean-field BNN training (weight sampling and local reparameterization).
+    Bnn(bnn::Args),
     /// Distribution log densities (LowRank MVN and batched MVN), forward and forward+backward.
     Dist(dist::Args),
     /// Joins a peers' results file with ours and prints time ratios as a markdown table.
@@ -40,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Linalg(args) => linalg::run(&args),
         Command::Dist(args) => dist::run(&args),
+        Command::Bnn(args) => bnn::run(&args),
         Command::Compare { peers, ours } => compare::run(&peers, &ours),
     }
 }

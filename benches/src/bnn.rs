@@ -1,0 +1,170 @@
+//! `vi-bench bnn`: one epoch of mean-field BNN training (Bayes by backprop, with weight sampling
+//! and with local reparameterization), on the work of the `bnn_*` suites of
+//! `shared/peers/bench_peers.py`: its data (`shared/peers/data/bnn_{train,test}.csv`, N = 1000,
+//! d = 8), 8–50–1 with ReLU, N(0, 1) priors, a learned noise `log σ`, one sample per step,
+//! batches of 32 (31 × 32 + 1 × 8 per epoch, reshuffled), Adam at 1e-2, the loss read back every
+//! step as the peers' `loss.item()`.
+
+use crate::linalg::{device, sync};
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Int, Tensor, TensorData, activation::relu};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use vi_blocks::kl::total_kl;
+use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
+use vi_blocks::predict::predict_mc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Worker threads (rayon pool).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Device: flex, ndarray, wgpu or cuda (compiled-in backends only).
+    #[arg(long, default_value = "flex")]
+    device: String,
+    /// Timed epochs per estimator (after one warm-up epoch).
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// `shared/` directory (its `peers/data/bnn_*.csv`).
+    #[arg(long, default_value = "../shared")]
+    shared: PathBuf,
+    /// Also write the JSON lines to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Module, Debug)]
+struct Bnn {
+    l1: BayesianLinear,
+    l2: BayesianLinear,
+    log_sigma: Param<Tensor<1>>,
+}
+
+impl Bnn {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.l2.forward(relu(self.l1.forward(x)))
+    }
+}
+
+/// Features (row-major), targets and feature count of a data file.
+type Table = (Vec<f32>, Vec<f32>, usize);
+
+/// `(X [n, d], y [n], d)` of a peers' CSV (header, then `x0..x{d−1},y` rows).
+fn read_csv(path: &Path) -> Result<Table, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut x, mut y, mut d) = (Vec::new(), Vec::new(), 0);
+    for (line, row) in text.lines().enumerate().skip(1) {
+        let values: Vec<f32> = row
+            .split(',')
+            .map(|v| v.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}:{}: {e}", path.display(), line + 1))?;
+        d = values.len() - 1;
+        x.extend_from_slice(&values[..d]);
+        y.push(values[d]);
+    }
+    Ok((x, y, d))
+}
+
+pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()?;
+    let device = device(&args.device)?;
+    let ad = device.clone().autodiff();
+    let data = args.shared.join("peers").join("data");
+    let (x, y, d) = read_csv(&data.join("bnn_train.csv"))?;
+    let (xt, yt, _) = read_csv(&data.join("bnn_test.csv"))?;
+    let (n, n_test) = (y.len(), yt.len());
+    let x = Tensor::<2>::from_data(TensorData::new(x, [n, d]), &ad);
+    let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &ad);
+    let xt = Tensor::<2>::from_data(TensorData::new(xt, [n_test, d]), &device);
+    let mut out: Option<std::fs::File> =
+        args.json.as_ref().map(std::fs::File::create).transpose()?;
+    for (estimator, name) in [
+        (LinearEstimator::WeightSampling, "bnn_bbb_meanfield_epoch"),
+        (
+            LinearEstimator::LocalReparameterization,
+            "bnn_bbb_local_reparam_epoch",
+        ),
+    ] {
+        ad.seed(0);
+        let layer = |i, o| {
+            BayesianLinearConfig::new(i, o)
+                .with_estimator(estimator)
+                .with_init_rho(vi_core_inverse_softplus(0.1))
+                .init(&ad)
+        };
+        let mut model = Bnn {
+            l1: layer(d, 50),
+            l2: layer(50, 1),
+            log_sigma: Param::from_tensor(Tensor::zeros([1], &ad)),
+        };
+        let mut optim = AdamConfig::new().init();
+        let mut epoch_times = Vec::new();
+        let mut last_loss = f64::NAN;
+        for epoch in 0..=args.epochs {
+            let perm =
+                Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.0, 1.0), &device)
+                    .argsort(0)
+                    .into_data()
+                    .convert::<i64>()
+                    .try_into_vec::<i64>()?;
+            let start = Instant::now();
+            let mut total = 0.0;
+            for batch in perm.chunks(32) {
+                let index = Tensor::<1, Int>::from_data(batch, &ad);
+                let (xb, yb) = (
+                    x.clone().select(0, index.clone()),
+                    y.clone().select(0, index),
+                );
+                let log_sigma = model.log_sigma.val().unsqueeze::<2>();
+                let residual = (yb - model.forward(xb)) / log_sigma.clone().exp();
+                let ll = (residual.square().mul_scalar(-0.5) - log_sigma - 0.918_938_5).sum();
+                let loss = ll.mul_scalar(-(n as f64) / batch.len() as f64)
+                    + total_kl(&model).expect("Bayesian layers");
+                total += loss.clone().into_scalar::<f32>() as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(1e-2, model, grads);
+            }
+            sync(&device);
+            if epoch > 0 {
+                epoch_times.push(start.elapsed().as_secs_f64());
+            }
+            last_loss = total / n.div_ceil(32) as f64;
+        }
+        let trained = model.valid();
+        let prediction = predict_mc(|| trained.forward(xt.clone()), 100, false);
+        let mean = prediction
+            .mean
+            .into_data()
+            .convert::<f64>()
+            .try_into_vec::<f64>()?;
+        let rmse = (mean
+            .iter()
+            .zip(&yt)
+            .map(|(m, y)| (m - *y as f64).powi(2))
+            .sum::<f64>()
+            / n_test as f64)
+            .sqrt();
+        epoch_times.sort_by(f64::total_cmp);
+        let row = json!({"suite": "bnn", "peer": "vi-burn", "bench": name, "dtype": "float32",
+            "N": n, "d": d, "hidden": 50, "batch": 32, "threads": args.threads, "device": args.device,
+            "median_s": epoch_times[epoch_times.len() / 2], "min_s": epoch_times[0],
+            "repeats": epoch_times.len(), "inner": 1,
+            "final_neg_elbo_per_point": last_loss / n as f64, "test_rmse": rmse});
+        println!("{row}");
+        if let Some(file) = out.as_mut() {
+            writeln!(file, "{row}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `softplus⁻¹(y) = ln(eʸ − 1)`.
+fn vi_core_inverse_softplus(y: f64) -> f64 {
+    y.exp_m1().ln()
+}
