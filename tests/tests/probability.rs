@@ -1082,6 +1082,50 @@ fn elbo_estimators_agree(device: Device) {
         5.0 * plain_se + tol,
     );
 
+    // A prior with a smaller batch than the posterior broadcasts: its joint log density is one
+    // value per particle, and the Monte Carlo KL estimates the closed form.
+    let q = Normal::new(
+        tensor(vec![0.1, 0.2, 0.3], [3], &device, dtype),
+        tensor(vec![0.5, 0.6, 0.7], [3], &device, dtype),
+    )
+    .unwrap();
+    let scalar_prior = Normal::new(
+        tensor(vec![0.0], [1], &device, dtype),
+        tensor(vec![1.0], [1], &device, dtype),
+    )
+    .unwrap();
+    let z: Tensor<2> = q.rsample(5);
+    let zs = values(z.clone());
+    let want: Vec<f64> = (0..5)
+        .map(|t| {
+            (0..3)
+                .map(|i| -0.5 * zs[t * 3 + i].powi(2) - HALF_LN_2PI)
+                .sum()
+        })
+        .collect();
+    assert_all_close(
+        "broadcast prior log_prob_joint",
+        &values(scalar_prior.log_prob_joint(z).unwrap()),
+        &want,
+        1e-5,
+        1e-5,
+    );
+    let elbo = Elbo::new(1)
+        .with_num_particles(64)
+        .with_estimator(Estimator::MonteCarloKl);
+    let kl_draws: Vec<f64> = (0..50)
+        .map(|_| {
+            let terms = elbo
+                .estimate_sampled(&q, &scalar_prior, |w: Tensor<2>| {
+                    w.sum_dim(1).squeeze_dim::<1>(1).mul_scalar(0.0)
+                })
+                .unwrap();
+            values(terms.kl)[0]
+        })
+        .collect();
+    let closed = values(q.kl_sum(&scalar_prior).unwrap())[0];
+    assert_within_se("MC KL with a broadcast prior", &kl_draws, closed, tol);
+
     // MAP: a Delta posterior's ELBO is ln p(y | v) + ln p(v).
     let v = tensor(vec![0.2, 0.4], [2], &device, dtype);
     let map = Delta::new(v.clone()).to_event(1).unwrap();

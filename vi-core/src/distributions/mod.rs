@@ -135,8 +135,15 @@ pub trait Distribution: Clone + Sized {
     /// # Errors
     /// As [`Distribution::log_prob`].
     fn log_prob_joint<const S: usize>(&self, x: Tensor<S>) -> Result<Tensor<1>, DistributionError> {
+        let leading = x.dims()[0];
         let (flat, _, dist) = flatten_value(self, x)?;
-        Ok(dist.log_prob_flat(flat)?.sum_dim(1).squeeze_dim(1))
+        // `[s, b]` is row-major over `sample + batch`: everything after the first axis is summed
+        // (also when the distribution's batch is smaller than the value's and broadcasts).
+        Ok(dist
+            .log_prob_flat(flat)?
+            .reshape([leading as i64, -1])
+            .sum_dim(1)
+            .squeeze_dim(1))
     }
 
     /// Entropy of each batch element, shape `batch` (rank `R`).
