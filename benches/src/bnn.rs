@@ -3,18 +3,24 @@
 //! `shared/peers/bench_peers.py`: its data (`shared/peers/data/bnn_{train,test}.csv`, N = 1000,
 //! d = 8), 8–50–1 with ReLU, N(0, 1) priors, a learned noise `log σ`, one sample per step,
 //! batches of 32 (31 × 32 + 1 × 8 per epoch, reshuffled), Adam at 1e-2, the loss read back every
-//! step as the peers' `loss.item()`.
+//! step as the peers' `loss.item()`. Also the `mcdropout` suite: an 8–50–1 ReLU network with
+//! [`McDropout`] (p = 0.05) trained with MSE and Adam (1e-2, weight decay 1e-4), and T = 100
+//! predictive passes over the 500 test rows, one pass at a time (`loop`) and stacked (`batched`).
 
 use crate::linalg::{device, sync};
+use crate::timing::timeit;
 use burn::module::{Module, Param};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vi_blocks::kl::total_kl;
-use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
+use vi_blocks::nn::{
+    BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropout, McDropoutConfig,
+};
 use vi_blocks::predict::predict_mc;
 
 #[derive(clap::Args)]
@@ -41,6 +47,20 @@ struct Bnn {
     l1: BayesianLinear,
     l2: BayesianLinear,
     log_sigma: Param<Tensor<1>>,
+}
+
+#[derive(Module, Debug)]
+struct DropoutNet {
+    hidden: Linear,
+    dropout: McDropout,
+    out: Linear,
+}
+
+impl DropoutNet {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.out
+            .forward(self.dropout.forward(relu(self.hidden.forward(x))))
+    }
 }
 
 impl Bnn {
@@ -161,6 +181,118 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             writeln!(file, "{row}")?;
         }
     }
+    mc_dropout(args, &device, (&x, &y, &xt, d), out.as_mut())
+}
+
+/// The `mcdropout` suite (see the module docs).
+fn mc_dropout(
+    args: &Args,
+    device: &burn::tensor::Device,
+    (x, y, xt, d): (&Tensor<2>, &Tensor<2>, &Tensor<2>, usize),
+    mut out: Option<&mut std::fs::File>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let ad = x.device();
+    let n = x.dims()[0];
+    let n_test = xt.dims()[0];
+    ad.seed(0);
+    let mut model = DropoutNet {
+        hidden: LinearConfig::new(d, 50).init(&ad),
+        dropout: McDropoutConfig::new(0.05).init(),
+        out: LinearConfig::new(50, 1).init(&ad),
+    };
+    let mut optim = AdamConfig::new()
+        .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
+        .init();
+    let mut epoch_times = Vec::new();
+    let mut last = f64::NAN;
+    for epoch in 0..=args.epochs.min(30) {
+        let perm = Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.0, 1.0), device)
+            .argsort(0)
+            .into_data()
+            .convert::<i64>()
+            .try_into_vec::<i64>()?;
+        let start = Instant::now();
+        let mut total = 0.0;
+        for batch in perm.chunks(32) {
+            let index = Tensor::<1, Int>::from_data(batch, &ad);
+            let (xb, yb) = (
+                x.clone().select(0, index.clone()),
+                y.clone().select(0, index),
+            );
+            let loss = (model.forward(xb) - yb).square().mean();
+            total += loss.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-2, model, grads);
+        }
+        sync(device);
+        if epoch > 0 {
+            epoch_times.push(start.elapsed().as_secs_f64());
+        }
+        last = total / n.div_ceil(32) as f64;
+    }
+    epoch_times.sort_by(f64::total_cmp);
+    let base = json!({"suite": "mcdropout", "peer": "vi-burn", "dtype": "float32", "N": n, "d": d,
+        "hidden": 50, "p": 0.05, "batch": 32, "threads": args.threads, "device": args.device});
+    let mut emit = |bench: &str, fields: serde_json::Value| -> std::io::Result<()> {
+        let mut row = base.clone();
+        row["bench"] = json!(bench);
+        for (k, v) in fields.as_object().expect("object") {
+            row[k] = v.clone();
+        }
+        println!("{row}");
+        if let Some(file) = out.as_mut() {
+            writeln!(file, "{row}")?;
+        }
+        Ok(())
+    };
+    emit(
+        "mcdropout_train_epoch",
+        json!({"median_s": epoch_times[epoch_times.len() / 2],
+        "min_s": epoch_times[0], "repeats": epoch_times.len(), "inner": 1, "final_mse": last}),
+    )?;
+    let net = model.valid();
+    let passes = 100;
+    let t = timeit(
+        || {
+            let _ = predict_mc(|| net.forward(xt.clone()), passes, false)
+                .variance
+                .into_data();
+        },
+        7,
+        0.03,
+    );
+    emit(
+        "mcdropout_predict_T100_loop",
+        json!({"n_test": n_test, "T": passes, "median_s": t.median_s,
+        "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner}),
+    )?;
+    let t = timeit(
+        || {
+            let stacked = xt
+                .clone()
+                .unsqueeze::<3>()
+                .expand([passes, n_test, d])
+                .reshape([passes * n_test, d]);
+            let s = net.forward(stacked).reshape([passes, n_test]);
+            let mean = s.clone().mean_dim(0);
+            let _ = (
+                (s - mean.clone())
+                    .square()
+                    .sum_dim(0)
+                    .div_scalar((passes - 1) as f64),
+                mean,
+            )
+                .0
+                .into_data();
+        },
+        7,
+        0.03,
+    );
+    emit(
+        "mcdropout_predict_T100_batched",
+        json!({"n_test": n_test, "T": passes, "median_s": t.median_s,
+        "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner}),
+    )?;
     Ok(())
 }
 
