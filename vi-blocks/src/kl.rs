@@ -54,6 +54,26 @@ pub fn total_kl<M: Module>(module: &M) -> Option<Tensor<1>> {
 /// [`total_kl`] plus the regulariser of every concrete-dropout layer
 /// ([`crate::nn::ConcreteLinear`]): the whole penalty of a model trained with variational
 /// layers and concrete dropout, `[1]`, or `None` when there is none.
+///
+/// # Example
+/// ```
+/// use burn::module::Module;
+/// use burn::tensor::Device;
+/// use vi_blocks::kl::total_regularizer;
+/// use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, ConcreteLinear, ConcreteLinearConfig};
+///
+/// #[derive(Module, Debug)]
+/// struct Net { hidden: ConcreteLinear, out: BayesianLinear }
+///
+/// let device = Device::default();
+/// let net = Net {
+///     hidden: ConcreteLinearConfig::new(3, 8, 1e-4, 1e-3).init(&device),
+///     out: BayesianLinearConfig::new(8, 1).init(&device),
+/// };
+/// let total: f32 = total_regularizer(&net).unwrap().into_scalar();
+/// let by_hand: f32 = (net.hidden.regularizer() + net.out.kl()).into_scalar();
+/// assert!((total - by_hand).abs() <= 1e-5 * by_hand.abs().max(1.0));
+/// ```
 pub fn total_regularizer<M: Module>(module: &M) -> Option<Tensor<1>> {
     let mut collector = Collector::default();
     module.visit(&mut collector);

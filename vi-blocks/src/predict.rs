@@ -53,6 +53,21 @@ where
 ///
 /// # Panics
 /// When `passes < 2`.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_blocks::nn::McDropoutConfig;
+/// use vi_blocks::predict::{predict_mc_classes, predictive_entropy};
+/// let device = Device::default();
+/// let dropout = McDropoutConfig::new(0.5).init();
+/// let logits = Tensor::<2>::from_data([[2.0, 0.0, -1.0]], &device);
+/// let p = predict_mc_classes(|| dropout.forward(logits.clone()), 100, false);
+/// let probs: Vec<f32> = p.mean.clone().into_data().try_into_vec::<f32>().unwrap();
+/// assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+/// let h: f32 = predictive_entropy(&p.mean).into_scalar();
+/// assert!(h > 0.0 && h < 3f32.ln());
+/// ```
 pub fn predict_mc_classes<F>(mut logits: F, passes: usize, keep_samples: bool) -> McPrediction
 where
     F: FnMut() -> Tensor<2>,
