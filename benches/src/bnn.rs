@@ -7,14 +7,13 @@
 //! [`McDropout`] (p = 0.05) trained with MSE and Adam (1e-2, weight decay 1e-4), and T = 100
 //! predictive passes over the 500 test rows, one pass at a time (`loop`) and stacked (`batched`).
 
-use crate::linalg::{device, sync};
+use crate::common::{JsonLines, start, sync};
 use crate::timing::timeit;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vi_blocks::kl::total_kl;
@@ -22,6 +21,7 @@ use vi_blocks::nn::{
     BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropout, McDropoutConfig,
 };
 use vi_blocks::predict::predict_mc;
+use vi_core::special::inverse_softplus_f64;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -72,6 +72,43 @@ impl Bnn {
 /// Features (row-major), targets and feature count of a data file.
 type Table = (Vec<f32>, Vec<f32>, usize);
 
+/// One warm-up epoch, then `epochs` timed ones: each reshuffles the rows and calls `step` on
+/// batches of 32 (the last one shorter), `step` returning the batch loss it read back. Returns
+/// the sorted epoch times and the mean batch loss of the last epoch.
+fn train_epochs(
+    epochs: usize,
+    x: &Tensor<2>,
+    y: &Tensor<2>,
+    device: &burn::tensor::Device,
+    mut step: impl FnMut(Tensor<2>, Tensor<2>) -> f64,
+) -> Result<(Vec<f64>, f64), Box<dyn std::error::Error>> {
+    let n = x.dims()[0];
+    let (mut times, mut last) = (Vec::new(), f64::NAN);
+    for epoch in 0..=epochs {
+        let perm = Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.0, 1.0), device)
+            .argsort(0)
+            .into_data()
+            .convert::<i64>()
+            .try_into_vec::<i64>()?;
+        let start = Instant::now();
+        let mut total = 0.0;
+        for batch in perm.chunks(32) {
+            let index = Tensor::<1, Int>::from_data(batch, &x.device());
+            total += step(
+                x.clone().select(0, index.clone()),
+                y.clone().select(0, index),
+            );
+        }
+        sync(device);
+        if epoch > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+        last = total / n.div_ceil(32) as f64;
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times, last))
+}
+
 /// `(X [n, d], y [n], d)` of a peers' CSV (header, then `x0..x{d−1},y` rows).
 fn read_csv(path: &Path) -> Result<Table, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -90,10 +127,7 @@ fn read_csv(path: &Path) -> Result<Table, Box<dyn std::error::Error>> {
 }
 
 pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build_global()?;
-    let device = device(&args.device)?;
+    let device = start(args.threads, &args.device)?;
     let ad = device.clone().autodiff();
     let data = args.shared.join("peers").join("data");
     let (x, y, d) = read_csv(&data.join("bnn_train.csv"))?;
@@ -102,8 +136,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let x = Tensor::<2>::from_data(TensorData::new(x, [n, d]), &ad);
     let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &ad);
     let xt = Tensor::<2>::from_data(TensorData::new(xt, [n_test, d]), &device);
-    let mut out: Option<std::fs::File> =
-        args.json.as_ref().map(std::fs::File::create).transpose()?;
+    let mut out = JsonLines::new(args.json.as_ref())?;
     for (estimator, name) in [
         (LinearEstimator::WeightSampling, "bnn_bbb_meanfield_epoch"),
         (
@@ -115,7 +148,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let layer = |i, o| {
             BayesianLinearConfig::new(i, o)
                 .with_estimator(estimator)
-                .with_init_rho(vi_core_inverse_softplus(0.1))
+                .with_init_rho(inverse_softplus_f64(0.1))
                 .init(&ad)
         };
         let mut model = Bnn {
@@ -124,38 +157,18 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             log_sigma: Param::from_tensor(Tensor::zeros([1], &ad)),
         };
         let mut optim = AdamConfig::new().init();
-        let mut epoch_times = Vec::new();
-        let mut last_loss = f64::NAN;
-        for epoch in 0..=args.epochs {
-            let perm =
-                Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.0, 1.0), &device)
-                    .argsort(0)
-                    .into_data()
-                    .convert::<i64>()
-                    .try_into_vec::<i64>()?;
-            let start = Instant::now();
-            let mut total = 0.0;
-            for batch in perm.chunks(32) {
-                let index = Tensor::<1, Int>::from_data(batch, &ad);
-                let (xb, yb) = (
-                    x.clone().select(0, index.clone()),
-                    y.clone().select(0, index),
-                );
-                let log_sigma = model.log_sigma.val().unsqueeze::<2>();
-                let residual = (yb - model.forward(xb)) / log_sigma.clone().exp();
-                let ll = (residual.square().mul_scalar(-0.5) - log_sigma - 0.918_938_5).sum();
-                let loss = ll.mul_scalar(-(n as f64) / batch.len() as f64)
-                    + total_kl(&model).expect("Bayesian layers");
-                total += loss.clone().into_scalar::<f32>() as f64;
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optim.step(1e-2, model, grads);
-            }
-            sync(&device);
-            if epoch > 0 {
-                epoch_times.push(start.elapsed().as_secs_f64());
-            }
-            last_loss = total / n.div_ceil(32) as f64;
-        }
+        let (epoch_times, last_loss) = train_epochs(args.epochs, &x, &y, &device, |xb, yb| {
+            let batch = xb.dims()[0];
+            let log_sigma = model.log_sigma.val().unsqueeze::<2>();
+            let residual = (yb - model.forward(xb)) / log_sigma.clone().exp();
+            let ll = (residual.square().mul_scalar(-0.5) - log_sigma - 0.918_938_5).sum();
+            let loss = ll.mul_scalar(-(n as f64) / batch as f64)
+                + total_kl(&model).expect("Bayesian layers");
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-2, model.clone(), grads);
+            value
+        })?;
         let trained = model.valid();
         let prediction = predict_mc(|| trained.forward(xt.clone()), 100, false);
         let mean = prediction
@@ -170,18 +183,14 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             .sum::<f64>()
             / n_test as f64)
             .sqrt();
-        epoch_times.sort_by(f64::total_cmp);
         let row = json!({"suite": "bnn", "peer": "vi-burn", "bench": name, "dtype": "float32",
             "N": n, "d": d, "hidden": 50, "batch": 32, "threads": args.threads, "device": args.device,
             "median_s": epoch_times[epoch_times.len() / 2], "min_s": epoch_times[0],
             "repeats": epoch_times.len(), "inner": 1,
             "final_neg_elbo_per_point": last_loss / n as f64, "test_rmse": rmse});
-        println!("{row}");
-        if let Some(file) = out.as_mut() {
-            writeln!(file, "{row}")?;
-        }
+        out.emit(&row)?;
     }
-    mc_dropout(args, &device, (&x, &y, &xt, d), out.as_mut())
+    mc_dropout(args, &device, (&x, &y, &xt, d), &mut out)
 }
 
 /// The `mcdropout` suite (see the module docs).
@@ -189,7 +198,7 @@ fn mc_dropout(
     args: &Args,
     device: &burn::tensor::Device,
     (x, y, xt, d): (&Tensor<2>, &Tensor<2>, &Tensor<2>, usize),
-    mut out: Option<&mut std::fs::File>,
+    out: &mut JsonLines,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let ad = x.device();
     let n = x.dims()[0];
@@ -203,34 +212,13 @@ fn mc_dropout(
     let mut optim = AdamConfig::new()
         .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
         .init();
-    let mut epoch_times = Vec::new();
-    let mut last = f64::NAN;
-    for epoch in 0..=args.epochs.min(30) {
-        let perm = Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.0, 1.0), device)
-            .argsort(0)
-            .into_data()
-            .convert::<i64>()
-            .try_into_vec::<i64>()?;
-        let start = Instant::now();
-        let mut total = 0.0;
-        for batch in perm.chunks(32) {
-            let index = Tensor::<1, Int>::from_data(batch, &ad);
-            let (xb, yb) = (
-                x.clone().select(0, index.clone()),
-                y.clone().select(0, index),
-            );
-            let loss = (model.forward(xb) - yb).square().mean();
-            total += loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(1e-2, model, grads);
-        }
-        sync(device);
-        if epoch > 0 {
-            epoch_times.push(start.elapsed().as_secs_f64());
-        }
-        last = total / n.div_ceil(32) as f64;
-    }
-    epoch_times.sort_by(f64::total_cmp);
+    let (epoch_times, last) = train_epochs(args.epochs.min(30), x, y, device, |xb, yb| {
+        let loss = (model.forward(xb) - yb).square().mean();
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-2, model.clone(), grads);
+        value
+    })?;
     let base = json!({"suite": "mcdropout", "peer": "vi-burn", "dtype": "float32", "N": n, "d": d,
         "hidden": 50, "p": 0.05, "batch": 32, "threads": args.threads, "device": args.device});
     let mut emit = |bench: &str, fields: serde_json::Value| -> std::io::Result<()> {
@@ -239,11 +227,7 @@ fn mc_dropout(
         for (k, v) in fields.as_object().expect("object") {
             row[k] = v.clone();
         }
-        println!("{row}");
-        if let Some(file) = out.as_mut() {
-            writeln!(file, "{row}")?;
-        }
-        Ok(())
+        out.emit(&row)
     };
     emit(
         "mcdropout_train_epoch",
@@ -294,9 +278,4 @@ fn mc_dropout(
         "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner}),
     )?;
     Ok(())
-}
-
-/// `softplus⁻¹(y) = ln(eʸ − 1)`.
-fn vi_core_inverse_softplus(y: f64) -> f64 {
-    y.exp_m1().ln()
 }

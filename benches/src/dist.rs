@@ -7,11 +7,10 @@
 //!   evaluated at one point.
 //! - `*_fwd_bwd`: the same plus the gradient of `Σ log_prob` w.r.t. every parameter.
 
-use crate::linalg::{device, sync};
+use crate::common::{JsonLines, RunArgs, sync};
 use crate::timing::{Timing, timeit};
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use serde_json::{Value, json};
-use std::io::Write;
 use vi_core::distributions::{Distribution, LowRankMultivariateNormal, MultivariateNormal};
 use vi_tests::noise;
 
@@ -22,21 +21,8 @@ pub const FULL: (usize, usize) = (1024, 64);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Worker threads (rayon pool).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// Device: flex, ndarray, wgpu or cuda (compiled-in backends only).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// f32, f64 or both.
-    #[arg(long, default_value = "both")]
-    dtype: String,
-    /// Three repeats instead of seven.
-    #[arg(long)]
-    quick: bool,
-    /// Also write the JSON lines to this file.
-    #[arg(long)]
-    json: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 fn data<const D: usize>(
@@ -64,28 +50,15 @@ fn scale_tril(b: usize, n: usize, device: &Device, dtype: FloatDType) -> Tensor<
 }
 
 pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build_global()?;
-    let device = device(&args.device)?;
-    let repeats = if args.quick { 3 } else { 7 };
-    let dtypes: Vec<(FloatDType, &str)> = match args.dtype.as_str() {
-        "f32" => vec![(FloatDType::F32, "float32")],
-        "f64" => vec![(FloatDType::F64, "float64")],
-        _ => vec![(FloatDType::F32, "float32"), (FloatDType::F64, "float64")],
-    };
-    let mut out: Option<std::fs::File> =
-        args.json.as_ref().map(std::fs::File::create).transpose()?;
-    let mut emit = |row: Value| -> std::io::Result<()> {
-        println!("{row}");
-        if let Some(file) = out.as_mut() {
-            writeln!(file, "{row}")?;
-        }
-        Ok(())
-    };
+    let run = &args.run;
+    let device = run.start()?;
+    let repeats = run.repeats();
+    let dtypes = run.dtypes();
+    let mut out = JsonLines::new(run.json.as_ref())?;
+    let mut emit = |row: Value| out.emit(&row);
     let row = |bench: &str, dtype: &str, b: usize, n: usize, k: Option<usize>, t: Timing| {
         let mut v = json!({"suite": "dist", "peer": "vi-burn", "bench": bench, "dtype": dtype,
-            "B": b, "n": n, "threads": args.threads, "device": args.device,
+            "B": b, "n": n, "threads": run.threads, "device": run.device,
             "median_s": t.median_s, "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner});
         if let Some(k) = k {
             v["k"] = json!(k);
@@ -94,7 +67,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     for (dtype, dname) in dtypes {
         if !device.supports_dtype(dtype) {
-            eprintln!("{} does not support {dname}; skipped", args.device);
+            eprintln!("{} does not support {dname}; skipped", run.device);
             continue;
         }
         for grad in [false, true] {

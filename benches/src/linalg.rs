@@ -1,11 +1,9 @@
 //! `vi-bench linalg`: Cholesky and triangular solve at `CHOL_SIZES` of `bench_peers.py`.
 
+use crate::common::{JsonLines, RunArgs, sync};
 use crate::timing::{Timing, timeit};
-#[cfg(feature = "wgpu")]
-use burn::tensor::DeviceKind;
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use serde_json::{Value, json};
-use std::io::Write;
 use vi_core::linalg::{Side, Triangle, cholesky, solve_triangular};
 use vi_tests::noise;
 
@@ -24,43 +22,11 @@ pub const RHS_K: usize = 8;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Worker threads (rayon pool).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// Device: flex, ndarray, wgpu or cuda (compiled-in backends only).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// f32, f64 or both.
-    #[arg(long, default_value = "both")]
-    dtype: String,
-    /// Three repeats instead of seven.
-    #[arg(long)]
-    quick: bool,
+    #[command(flatten)]
+    run: RunArgs,
     /// Only these sizes, as `BxN` (e.g. `--sizes 1024x16,256x64`); default: all of `CHOL_SIZES`.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<String>,
-    /// Also write the JSON lines to this file.
-    #[arg(long)]
-    json: Option<std::path::PathBuf>,
-}
-
-#[allow(deprecated)]
-pub(crate) fn device(name: &str) -> Result<Device, String> {
-    Ok(match name {
-        #[cfg(feature = "flex")]
-        "flex" => Device::flex(),
-        #[cfg(feature = "ndarray")]
-        "ndarray" => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
-        #[cfg(feature = "cuda")]
-        "cuda" => Device::cuda(0),
-        other => {
-            return Err(format!(
-                "device {other} is not compiled in (see the Cargo features)"
-            ));
-        }
-    })
 }
 
 /// `A = X Xᵀ / n + I` as in `bench_peers.make_spd`, built on the device.
@@ -73,34 +39,17 @@ fn make_spd(b: usize, n: usize, device: &Device, dtype: FloatDType) -> Tensor<3>
     x.clone().matmul(x.transpose()) / n as f64 + eye
 }
 
-pub(crate) fn sync(device: &Device) {
-    device.sync().expect("device sync");
-}
-
 pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build_global()?;
-    let device = device(&args.device)?;
+    let run = &args.run;
+    let device = run.start()?;
     let ad = device.clone().autodiff();
-    let repeats = if args.quick { 3 } else { 7 };
-    let dtypes: Vec<(FloatDType, &str)> = match args.dtype.as_str() {
-        "f32" => vec![(FloatDType::F32, "float32")],
-        "f64" => vec![(FloatDType::F64, "float64")],
-        _ => vec![(FloatDType::F32, "float32"), (FloatDType::F64, "float64")],
-    };
-    let mut out: Option<std::fs::File> =
-        args.json.as_ref().map(std::fs::File::create).transpose()?;
-    let mut emit = |row: Value| -> std::io::Result<()> {
-        println!("{row}");
-        if let Some(file) = out.as_mut() {
-            writeln!(file, "{row}")?;
-        }
-        Ok(())
-    };
+    let repeats = run.repeats();
+    let dtypes = run.dtypes();
+    let mut out = JsonLines::new(run.json.as_ref())?;
+    let mut emit = |row: Value| out.emit(&row);
     for (dtype, dname) in dtypes {
         if !device.supports_dtype(dtype) {
-            eprintln!("{} does not support {dname}; skipped", args.device);
+            eprintln!("{} does not support {dname}; skipped", run.device);
             continue;
         }
         for (b, n) in CHOL_SIZES {
@@ -119,7 +68,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             let l = cholesky(a.clone())?;
             let row = |bench: &str, t: Timing, k: Option<usize>| {
                 let mut v = json!({"suite": "chol", "peer": "vi-burn", "bench": bench, "dtype": dname,
-                    "B": b, "n": n, "threads": args.threads, "device": args.device,
+                    "B": b, "n": n, "threads": run.threads, "device": run.device,
                     "median_s": t.median_s, "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner});
                 if let Some(k) = k {
                     v["k"] = json!(k);

@@ -7,6 +7,7 @@
 //! ```
 
 mod bnn;
+mod common;
 mod compare;
 mod dist;
 mod linalg;

@@ -15,6 +15,7 @@ use vi_blocks::nn::{
 use vi_blocks::predict::{predict_mc, predict_mc_classes, predictive_entropy};
 use vi_core::distributions::Distribution;
 use vi_core::gradcheck::gradcheck;
+use vi_core::special::softplus_f64 as softplus;
 use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
 
 device_tests!(
@@ -35,11 +36,6 @@ device_tests!(
 /// A parameter wrapping a tensor as it is (a tracked input of `gradcheck` stays in the graph).
 fn param<const D: usize>(t: burn::tensor::Tensor<D>) -> Param<burn::tensor::Tensor<D>> {
     Param::initialized(ParamId::new(), t)
-}
-
-/// Softplus on the host.
-fn softplus(x: f64) -> f64 {
-    if x > 30.0 { x } else { x.exp().ln_1p() }
 }
 
 /// A BayesianLinear with given parameters (row-major `[d_in, d_out]`).

@@ -12,8 +12,3 @@ pub mod nn;
 pub mod predict;
 
 pub use vi_core;
-
-/// `softplus⁻¹(y) = ln(eʸ − 1)`, the raw value a softplus-positive parameter starts from.
-pub(crate) fn inverse_softplus(y: f64) -> f64 {
-    if y > 30.0 { y } else { y.exp_m1().ln() }
-}

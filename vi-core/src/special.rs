@@ -172,6 +172,17 @@ pub fn digamma<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     z.log() - inv.mul_scalar(0.5) + series - reciprocal_sum
 }
 
+/// `softplus(x) = ln(1 + eˣ)` for `f64`.
+pub fn softplus_f64(x: f64) -> f64 {
+    if x > 36.0 { x } else { x.exp().ln_1p() }
+}
+
+/// `softplus⁻¹(y) = ln(eʸ − 1)` for `y > 0` (`f64`): the raw value a softplus-positive parameter
+/// starts from.
+pub fn inverse_softplus_f64(y: f64) -> f64 {
+    if y > 36.0 { y } else { y.exp_m1().ln() }
+}
+
 /// `ln Γ(x)` for `f64` (Lanczos-free: the same shift-and-Stirling scheme as [`lgamma`]), with the
 /// reflection formula for `x < 0.5`. Poles (`0, −1, −2, …`) give `+∞`.
 pub fn lgamma_f64(x: f64) -> f64 {

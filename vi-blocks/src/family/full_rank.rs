@@ -1,8 +1,8 @@
-use crate::inverse_softplus;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use vi_core::distributions::{DistributionError, MultivariateNormal};
+use vi_core::special::inverse_softplus_f64;
 use vi_core::special::softplus;
 
 /// Configuration of a [`FullRankGaussian`].
@@ -39,7 +39,7 @@ impl FullRankGaussianConfig {
     /// Zero mean, `L = init_scale · I`.
     pub fn init(&self, device: &Device) -> FullRankGaussian {
         let n = self.size;
-        let diag = Tensor::<2>::eye(n, device).mul_scalar(inverse_softplus(self.init_scale));
+        let diag = Tensor::<2>::eye(n, device).mul_scalar(inverse_softplus_f64(self.init_scale));
         FullRankGaussian {
             loc: Param::from_tensor(Tensor::zeros([n], device)),
             scale_raw: Param::from_tensor(diag),

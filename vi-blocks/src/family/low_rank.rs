@@ -1,8 +1,8 @@
-use crate::inverse_softplus;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution as Noise, Tensor};
 use vi_core::distributions::{DistributionError, LowRankMultivariateNormal};
+use vi_core::special::inverse_softplus_f64;
 use vi_core::special::softplus;
 
 /// Configuration of a [`LowRankGaussian`].
@@ -56,7 +56,7 @@ impl LowRankGaussianConfig {
             )),
             rho: Param::from_tensor(Tensor::full(
                 [n],
-                inverse_softplus(s * 0.75f64.sqrt()),
+                inverse_softplus_f64(s * 0.75f64.sqrt()),
                 device,
             )),
         }

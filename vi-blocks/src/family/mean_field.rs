@@ -1,8 +1,8 @@
-use crate::inverse_softplus;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use vi_core::distributions::{DistributionError, Normal};
+use vi_core::special::inverse_softplus_f64;
 use vi_core::special::softplus;
 
 /// Configuration of a [`MeanFieldGaussian`].
@@ -42,7 +42,7 @@ impl MeanFieldGaussianConfig {
             loc: Param::from_tensor(Tensor::zeros([self.size], device)),
             rho: Param::from_tensor(Tensor::full(
                 [self.size],
-                inverse_softplus(self.init_scale),
+                inverse_softplus_f64(self.init_scale),
                 device,
             )),
         }

@@ -1,5 +1,4 @@
 use super::prior::{Prior, mean_field_kl};
-use crate::inverse_softplus;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution as Noise, Tensor};
@@ -87,26 +86,21 @@ impl BayesianLinearConfig {
         let bound = 1.0 / (self.d_input as f64).sqrt();
         let uniform = Noise::Uniform(-bound, bound);
         let (i, o) = (self.d_input, self.d_output);
-        let rho = inverse_softplus(softplus_f64(self.init_rho));
         let weight_loc = Tensor::<2>::random([i, o], uniform, device);
         let dtype = weight_loc.dtype().into();
         BayesianLinear {
             weight_loc: Param::from_tensor(weight_loc),
-            weight_rho: Param::from_tensor(Tensor::full([i, o], rho, device)),
+            weight_rho: Param::from_tensor(Tensor::full([i, o], self.init_rho, device)),
             bias_loc: self
                 .bias
                 .then(|| Param::from_tensor(Tensor::random([o], uniform, device))),
             bias_rho: self
                 .bias
-                .then(|| Param::from_tensor(Tensor::full([o], rho, device))),
+                .then(|| Param::from_tensor(Tensor::full([o], self.init_rho, device))),
             prior: Param::from_tensor(self.prior.encode(device, dtype)).set_require_grad(false),
             estimator: self.estimator,
         }
     }
-}
-
-pub(crate) fn softplus_f64(x: f64) -> f64 {
-    if x > 30.0 { x } else { x.exp().ln_1p() }
 }
 
 impl BayesianLinear {

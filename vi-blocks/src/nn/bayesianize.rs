@@ -5,10 +5,10 @@
 //! `w + softplus(ρ) ⊙ ε`. The model's code does not change.
 
 use super::prior::Prior;
-use crate::inverse_softplus;
 use burn::config::Config;
 use burn::module::{Module, Param, Reparameterization, Reparameterizer};
 use burn::tensor::{Distribution as Noise, FloatDType, Tensor, TensorData};
+use vi_core::special::inverse_softplus_f64;
 use vi_core::special::softplus;
 
 /// Options of [`bayesianize`].
@@ -92,13 +92,11 @@ impl Reparameterizer for Bayesianizer<'_> {
                 let n = weights.len();
                 let rho: Vec<f64> = weights
                     .into_iter()
-                    .map(|w| inverse_softplus((delta * w.abs()).max(1e-6)))
+                    .map(|w| inverse_softplus_f64((delta * w.abs()).max(1e-6)))
                     .collect();
                 Tensor::from_data(TensorData::new(rho, [n]), (&device, dtype.into()))
             }
-            None => flat.full_like(inverse_softplus(super::bayesian_linear::softplus_f64(
-                self.config.init_rho,
-            ))),
+            None => flat.full_like(self.config.init_rho),
         };
         let reparameterization = MeanFieldWeight {
             rho: Param::from_tensor(rho),
