@@ -235,12 +235,7 @@ pub(crate) fn flat_param<const D: usize, const K: usize>(
 }
 
 /// `[s, b, e]` → `[b, e, s]`: each batch element's samples as the columns of one matrix, the
-/// right-hand side of a batched solve. With one sample this is a reshape (no strided copy).
+/// right-hand side of a batched solve.
 pub(crate) fn sample_columns(x: Tensor<3>) -> Tensor<3> {
-    let [s, b, e] = x.dims();
-    if s == 1 {
-        x.reshape([b, e, 1])
-    } else {
-        x.permute([1, 2, 0])
-    }
+    x.permute([1, 2, 0])
 }
