@@ -7,14 +7,14 @@
 //! [`McDropout`] (p = 0.05) trained with MSE and Adam (1e-2, weight decay 1e-4), and T = 100
 //! predictive passes over the 500 test rows, one pass at a time (`loop`) and stacked (`batched`).
 
-use crate::common::{JsonLines, start, sync};
+use crate::common::{JsonLines, read_csv, start, sync};
 use crate::timing::timeit;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{
@@ -69,9 +69,6 @@ impl Bnn {
     }
 }
 
-/// Features (row-major), targets and feature count of a data file.
-type Table = (Vec<f32>, Vec<f32>, usize);
-
 /// One warm-up epoch, then `epochs` timed ones: each reshuffles the rows and calls `step` on
 /// batches of 32 (the last one shorter), `step` returning the batch loss it read back. Returns
 /// the sorted epoch times and the mean batch loss of the last epoch.
@@ -107,23 +104,6 @@ fn train_epochs(
     }
     times.sort_by(f64::total_cmp);
     Ok((times, last))
-}
-
-/// `(X [n, d], y [n], d)` of a peers' CSV (header, then `x0..x{d−1},y` rows).
-fn read_csv(path: &Path) -> Result<Table, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (mut x, mut y, mut d) = (Vec::new(), Vec::new(), 0);
-    for (line, row) in text.lines().enumerate().skip(1) {
-        let values: Vec<f32> = row
-            .split(',')
-            .map(|v| v.trim().parse::<f32>())
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}:{}: {e}", path.display(), line + 1))?;
-        d = values.len() - 1;
-        x.extend_from_slice(&values[..d]);
-        y.push(values[d]);
-    }
-    Ok((x, y, d))
 }
 
 pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {

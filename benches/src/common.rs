@@ -99,3 +99,31 @@ impl JsonLines {
         Ok(())
     }
 }
+
+/// Features (row-major), targets and feature count of a data file.
+pub type Table = (Vec<f32>, Vec<f32>, usize);
+
+/// `(X [n, d], y [n], d)` of a peers' CSV (header, then `x0..x{d−1},y` rows).
+pub fn read_csv(path: &std::path::Path) -> Result<Table, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut x, mut y, mut d) = (Vec::new(), Vec::new(), 0);
+    for (line, row) in text.lines().enumerate().skip(1) {
+        let values: Vec<f32> = row
+            .split(',')
+            .map(|v| v.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}:{}: {e}", path.display(), line + 1))?;
+        d = values.len() - 1;
+        x.extend_from_slice(&values[..d]);
+        y.push(values[d]);
+    }
+    Ok((x, y, d))
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-type Key = (String, String, String, u64, u64, u64, u64);
+type Key = (String, String, String, u64, u64, u64, u64, u64);
 
 fn key(row: &Value) -> Key {
     let s = |k: &str| row[k].as_str().unwrap_or("").to_string();
@@ -17,6 +17,7 @@ fn key(row: &Value) -> Key {
         u("B"),
         u("n"),
         u("k"),
+        u("M"),
     )
 }
 
@@ -77,7 +78,9 @@ pub fn run(peers: &Path, ours: &Path) -> Result<(), Box<dyn std::error::Error>> 
         };
         let peers = by_key.get(&k).cloned().unwrap_or_default();
         let best = peers.values().cloned().fold(f64::INFINITY, f64::min);
-        let size = if k.6 > 0 {
+        let size = if k.7 > 0 {
+            format!("N={}, M={}", row["N"], k.7)
+        } else if k.6 > 0 {
             format!("B={}, n={}, k={}", k.4, k.5, k.6)
         } else {
             format!("B={}, n={}", k.4, k.5)

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! vi-bench linalg [--threads T] [--device flex|ndarray|wgpu|cuda] [--dtype f32|f64|both] [--quick] [--json FILE]
+//! vi-bench bnn | dist | svgp [--threads T] [--device D] [--json FILE] ...
 //! vi-bench compare PEERS.jsonl OURS.jsonl
 //! ```
 
@@ -11,6 +12,7 @@ mod common;
 mod compare;
 mod dist;
 mod linalg;
+mod svgp;
 mod timing;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,8 @@ enum Command {
     Bnn(bnn::Args),
     /// Distribution log densities (LowRank MVN and batched MVN), forward and forward+backward.
     Dist(dist::Args),
+    /// SVGP regression: one training step and full epochs at M = 64, 256, 512 (or a scale run).
+    Svgp(svgp::Args),
     /// Joins a peers' results file with ours and prints time ratios as a markdown table.
     Compare {
         /// Peers' JSON lines (e.g. shared/peers/results/peers-cpu.jsonl).
@@ -45,6 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Linalg(args) => linalg::run(&args),
         Command::Dist(args) => dist::run(&args),
         Command::Bnn(args) => bnn::run(&args),
+        Command::Svgp(args) => svgp::run(&args),
         Command::Compare { peers, ours } => compare::run(&peers, &ours),
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use vi_core::gradcheck::GradcheckConfig;
 
 /// Instantiates each listed `fn name(device: Device)` once per compiled backend, as
-/// `flex::name`, `ndarray::name` and `wgpu::name`.
+/// `flex::name`, `ndarray::name`, `wgpu::name` and `cuda::name`.
 #[macro_export]
 macro_rules! device_tests {
     ($($name:ident),* $(,)?) => {
@@ -23,6 +23,10 @@ macro_rules! device_tests {
         mod wgpu {
             $( #[test] fn $name() { super::$name($crate::device("wgpu")) } )*
         }
+        #[cfg(feature = "cuda")]
+        mod cuda {
+            $( #[test] fn $name() { super::$name($crate::device("cuda")) } )*
+        }
     };
 }
 
@@ -36,6 +40,8 @@ pub fn device(name: &str) -> Device {
         "ndarray" => Device::ndarray(),
         #[cfg(feature = "wgpu")]
         "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::cuda(0),
         other => panic!("backend {other} is not compiled in"),
     }
 }

@@ -88,7 +88,7 @@ fn summarize(samples: Tensor<3>, keep_samples: bool) -> McPrediction {
     let variance = (samples.clone() - mean.clone())
         .square()
         .sum_dim(0)
-        .div_scalar(passes - 1.0);
+        .mul_scalar(1.0 / (passes - 1.0));
     McPrediction {
         mean: mean.squeeze_dim(0),
         variance: variance.squeeze_dim(0),

@@ -94,7 +94,8 @@ impl ConcreteLinear {
         );
         let u = x.random_like(Noise::Uniform(1e-7, 1.0 - 1e-7));
         let noise_logit = u.clone().log() - u.neg().add_scalar(1.0).log();
-        let drop = sigmoid((log_p - log_keep.clone() + noise_logit).div_scalar(self.temperature));
+        let drop =
+            sigmoid((log_p - log_keep.clone() + noise_logit).mul_scalar(1.0 / self.temperature));
         let kept = x * drop.neg().add_scalar(1.0) / log_keep.exp();
         self.linear.forward(kept)
     }

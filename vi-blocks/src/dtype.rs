@@ -1,0 +1,34 @@
+//! Moving a whole module to another float precision.
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::{FloatDType, Tensor};
+
+/// Casts every float parameter of `module` (at any depth) to `dtype`, keeping each parameter's
+/// id and whether it is trained. Configs initialise parameters in the device's default float
+/// type; this turns a model into `f64` (or back) before training.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{DType, Device, FloatDType};
+/// use vi_blocks::gp::kernel::RbfConfig;
+/// let device = Device::default();
+/// let k = vi_blocks::dtype::with_dtype(RbfConfig::new(2).init(&device), FloatDType::F64);
+/// assert_eq!(k.lengthscale_raw.val().dtype(), DType::F64);
+/// ```
+pub fn with_dtype<M: Module>(module: M, dtype: FloatDType) -> M {
+    module.map(&mut Cast { dtype })
+}
+
+struct Cast {
+    dtype: FloatDType,
+}
+
+impl ModuleMapper for Cast {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.dtype;
+        param.map(|t| {
+            let trained = t.is_require_grad();
+            t.cast(dtype).detach().set_require_grad(trained)
+        })
+    }
+}

@@ -1,0 +1,78 @@
+use super::{Kernel, batch_of, positive, positive_param, self_squared_distance, squared_distance};
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor};
+
+/// Configuration of an [`Rbf`] kernel.
+#[derive(Config, Debug)]
+pub struct RbfConfig {
+    /// Input dimension `d`.
+    pub input_dim: usize,
+    /// One lengthscale per input dimension (ARD) or one shared.
+    #[config(default = true)]
+    pub ard: bool,
+    /// Initial lengthscale (GPyTorch's default: `softplus(0) = ln 2`).
+    #[config(default = 0.6931471805599453)]
+    pub lengthscale: f64,
+    /// Independent kernels batched along the first dimension (one per output).
+    #[config(default = 1)]
+    pub batch: usize,
+}
+
+/// Squared-exponential kernel with automatic relevance determination,
+/// `k(x, x') = exp(−½ Σ_d (x_d − x'_d)² / ℓ_d²)` (unit variance: wrap it in a
+/// [`super::ScaleKernel`]).
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_blocks::gp::kernel::{Kernel, RbfConfig};
+/// let device = Device::default();
+/// let k = RbfConfig::new(1).with_lengthscale(2.0).init(&device);
+/// let x = Tensor::<3>::from_data([[[0.0], [2.0]]], &device);
+/// let kxx: Vec<f32> = k.gram(x).into_data().to_vec().unwrap();
+/// assert!((kxx[1] - (-0.5f32).exp()).abs() < 1e-6);
+/// ```
+#[derive(Module, Debug)]
+pub struct Rbf {
+    /// `softplus⁻¹(ℓ)`, `[batch, 1, d]` (or `[batch, 1, 1]` without ARD).
+    pub lengthscale_raw: Param<Tensor<3>>,
+}
+
+impl RbfConfig {
+    /// The kernel with every lengthscale at `self.lengthscale`.
+    pub fn init(&self, device: &Device) -> Rbf {
+        let dims = if self.ard { self.input_dim } else { 1 };
+        Rbf {
+            lengthscale_raw: positive_param(self.batch, dims, self.lengthscale, device),
+        }
+    }
+}
+
+impl Rbf {
+    /// The lengthscales `ℓ`, `[batch, 1, d]`.
+    pub fn lengthscale(&self) -> Tensor<3> {
+        positive(&self.lengthscale_raw)
+    }
+}
+
+impl Kernel for Rbf {
+    fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
+        let l = self.lengthscale();
+        squared_distance(x1 / l.clone(), x2 / l)
+            .mul_scalar(-0.5)
+            .exp()
+    }
+
+    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
+        self_squared_distance(x / self.lengthscale())
+            .mul_scalar(-0.5)
+            .exp()
+    }
+
+    fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, n, _] = x.dims();
+        let batch = batch_of(b, self.lengthscale_raw.dims()[0]);
+        Tensor::ones([batch, n], (&x.device(), x.dtype()))
+    }
+}

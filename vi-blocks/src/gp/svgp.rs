@@ -1,0 +1,505 @@
+//! The inducing-point layer (SVGP; Hensman, Matthews & Ghahramani 2015), with the variational
+//! distribution over `U` separate from the strategy that links it to `f`, as in GPyTorch.
+
+use super::error::GpError;
+use super::kernel::Kernel;
+use super::mean::{MeanConfig, MeanFunction, MeanKind};
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
+use serde::{Deserialize, Serialize};
+use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
+use vi_core::kl::KlDivergence;
+use vi_core::linalg::{JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular};
+
+/// The family of `q(U)` (per output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VariationalFamily {
+    /// `q(u) = N(m, L Lᵀ)` with a full lower-triangular `L` (GPyTorch's
+    /// `CholeskyVariationalDistribution`).
+    FullRank,
+    /// `q(u) = N(m, diag(s²))` (GPyTorch's `MeanFieldVariationalDistribution`).
+    MeanField,
+}
+
+/// Configuration of an [`Svgp`] layer.
+#[derive(Config, Debug)]
+pub struct SvgpConfig {
+    /// Input dimension `d`.
+    pub input_dim: usize,
+    /// Number of inducing points `M`.
+    pub num_inducing: usize,
+    /// Number of independent outputs `P` (latent functions).
+    #[config(default = 1)]
+    pub outputs: usize,
+    /// Whitened strategy `u = chol(K_zz) v`, `p(v) = N(0, I)` (GPyTorch's `VariationalStrategy`);
+    /// otherwise `q(u)` directly with `p(u) = N(m(Z), K_zz)` (`UnwhitenedVariationalStrategy`).
+    #[config(default = true)]
+    pub whiten: bool,
+    /// The family of `q`.
+    #[config(default = "VariationalFamily::FullRank")]
+    pub family: VariationalFamily,
+    /// One set of inducing points for all outputs (`[1, M, d]`) or one per output (`[P, M, d]`).
+    #[config(default = true)]
+    pub shared_inducing: bool,
+    /// Whether the inducing locations are trained.
+    #[config(default = true)]
+    pub learn_inducing_locations: bool,
+    /// The prior mean.
+    #[config(default = "MeanKind::Constant")]
+    pub mean: MeanKind,
+    /// Jitter always added to `K_zz` (and, whitened, to `diag K_xx`); `None` is GPyTorch's
+    /// default, `1e-6` in `f64` and `1e-4` otherwise. Should `K_zz + jitter·I` still fail, the
+    /// Cholesky retries with 10×, 100×, 1000× that jitter and reports it.
+    pub jitter: Option<f64>,
+}
+
+/// A sparse variational GP layer with `P` independent outputs:
+/// `q(f(x)) = ∫ p(f(x) | u) q(u) du` per output, with `q(u) = N(m, S)` on `M` inducing points `Z`.
+///
+/// Whitened (`u = L_zz v`, `A = L_zz⁻¹ K_zx`): `μ = m(x) + Aᵀ m`,
+/// `σ² = k(x,x) − diag(AᵀA) + diag(Aᵀ S A)`, `KL = KL(N(m, S) ‖ N(0, I))`.
+/// Unwhitened (`B = K_zz⁻¹ K_zx`): `μ = m(x) + Bᵀ(m − m(Z))`,
+/// `σ² = k(x,x) − diag(AᵀA) + diag(Bᵀ S B)`, `KL = KL(N(m, S) ‖ N(m(Z), K_zz))`.
+/// `K_zz`'s Cholesky is computed once per step ([`Svgp::inducing_prior`]) and shared by the
+/// predictive and the KL.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_blocks::gp::SvgpConfig;
+/// use vi_blocks::gp::kernel::{RbfConfig, ScaleKernelConfig};
+/// let device = Device::default();
+/// let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&device), &device);
+/// let gp = SvgpConfig::new(2, 8).init(kernel, &device);
+/// let out = gp.forward(Tensor::<2>::ones([5, 2], &device)).unwrap();
+/// assert_eq!(out.f.mean.dims(), [5, 1]);
+/// let kl: f32 = out.kl.into_scalar();
+/// assert!(kl.abs() < 1e-4); // q(v) starts at the prior N(0, I)
+/// ```
+#[derive(Module, Debug)]
+pub struct Svgp<K> {
+    /// The prior covariance.
+    pub kernel: K,
+    /// The prior mean.
+    pub mean: MeanFunction,
+    /// `Z`, `[1 or P, M, d]`.
+    pub inducing_points: Param<Tensor<3>>,
+    /// `m`, `[P, M]`.
+    pub variational_mean: Param<Tensor<2>>,
+    /// Full rank: `S = L Lᵀ` with `L = tril(R)`, `R` `[P, M, M]` unconstrained (a column whose
+    /// diagonal entry is negative is flipped, which leaves `S` unchanged).
+    pub variational_scale_tril: Option<Param<Tensor<3>>>,
+    /// Mean field: `S = diag(s²)`, `s` `[P, M]`.
+    pub variational_stddev: Option<Param<Tensor<2>>>,
+    /// Whitened strategy.
+    #[module(skip)]
+    pub whiten: bool,
+    /// Jitter added to `K_zz` (`None`: by dtype).
+    #[module(skip)]
+    pub jitter: Option<f64>,
+}
+
+impl SvgpConfig {
+    /// The layer with inducing points drawn from `N(0, I)` (set them from data with
+    /// [`Svgp::with_inducing_points`]), `m = 0`, and `S = I` (whitened) or `S = K_zz`
+    /// (unwhitened): `q(u)` starts at the prior.
+    pub fn init<K: Kernel>(&self, kernel: K, device: &Device) -> Svgp<K> {
+        let (p, m, d) = (self.outputs, self.num_inducing, self.input_dim);
+        let z_batch = if self.shared_inducing { 1 } else { p };
+        let z = Tensor::<3>::random([z_batch, m, d], Noise::Normal(0.0, 1.0), device);
+        let full_rank = self.family == VariationalFamily::FullRank;
+        let layer = Svgp {
+            kernel,
+            mean: MeanConfig::new(d, p).with_kind(self.mean).init(device),
+            inducing_points: Param::from_tensor(z),
+            variational_mean: Param::from_tensor(Tensor::zeros([p, m], device)),
+            variational_scale_tril: full_rank.then(|| {
+                Param::from_tensor(
+                    Tensor::<2>::eye(m, device)
+                        .unsqueeze::<3>()
+                        .repeat_dim(0, p),
+                )
+            }),
+            variational_stddev: (!full_rank)
+                .then(|| Param::from_tensor(Tensor::ones([p, m], device))),
+            whiten: self.whiten,
+            jitter: self.jitter,
+        };
+        let z = layer.inducing_points.val();
+        let layer = layer.with_inducing_points(z);
+        if self.learn_inducing_locations {
+            layer
+        } else {
+            let z = layer.inducing_points.clone().set_require_grad(false);
+            Svgp {
+                inducing_points: z,
+                ..layer
+            }
+        }
+    }
+}
+
+/// `K_zz`'s factor and the prior mean at `Z`, computed once per step.
+#[derive(Debug, Clone)]
+pub struct InducingPrior {
+    /// `L_zz` with `L_zz L_zzᵀ = K_zz + jitter·I`, `[1 or P, M, M]`.
+    pub cholesky: Tensor<3>,
+    /// `m(Z)`, `[P, M]`.
+    pub mean: Tensor<2>,
+    /// The jitter added to every `K_zz`.
+    pub jitter: f64,
+    /// Further jitter each `K_zz` needed (0 where none), one per batch element.
+    pub extra_jitter: Vec<f64>,
+}
+
+/// Independent Gaussian marginals `q(f_{n,p}) = N(mean, variance)`, each `[N, P]`.
+#[derive(Debug, Clone)]
+pub struct GaussianMarginals {
+    /// Means, `[N, P]`.
+    pub mean: Tensor<2>,
+    /// Variances, `[N, P]`.
+    pub variance: Tensor<2>,
+}
+
+impl GaussianMarginals {
+    /// `S` reparameterized draws `mean + √variance · ε`, `[S, N, P]`.
+    pub fn sample(&self, samples: usize) -> Tensor<3> {
+        let [n, p] = self.mean.dims();
+        let eps = Tensor::<3>::random(
+            [samples, n, p],
+            Noise::Normal(0.0, 1.0),
+            (&self.mean.device(), self.mean.dtype()),
+        );
+        eps * self.variance.clone().sqrt().unsqueeze::<3>() + self.mean.clone().unsqueeze::<3>()
+    }
+}
+
+/// A layer's output for one step.
+#[derive(Debug, Clone)]
+pub struct SvgpOutput {
+    /// `q(f(x))`, `[N, P]`.
+    pub f: GaussianMarginals,
+    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`.
+    pub kl: Tensor<1>,
+    /// Jitter beyond the configured one that `K_zz` needed (0 where none), per batch element.
+    pub extra_jitter: Vec<f64>,
+}
+
+/// A joint predictive over a (small) batch: per output `N(mean, covariance)`.
+#[derive(Debug, Clone)]
+pub struct JointPredictive {
+    /// `[P, N]`.
+    pub mean: Tensor<2>,
+    /// `[P, N, N]`.
+    pub covariance: Tensor<3>,
+}
+
+impl JointPredictive {
+    /// The predictive as a [`MultivariateNormal`] (batch `[P]`, event `[N]`) through the
+    /// jittered Cholesky.
+    ///
+    /// # Errors
+    /// When the covariance is not positive definite even with jitter.
+    pub fn distribution(&self) -> Result<MultivariateNormal, GpError> {
+        Ok(MultivariateNormal::from_covariance(
+            self.mean.clone(),
+            self.covariance.clone(),
+        )?)
+    }
+}
+
+/// `t` `[b, r, c]` broadcast to `p` along the batch.
+fn per_output(t: Tensor<3>, p: usize) -> Tensor<3> {
+    let [b, r, c] = t.dims();
+    if b == p { t } else { t.expand([p, r, c]) }
+}
+
+impl<K: Kernel> Svgp<K> {
+    /// Number of outputs `P`.
+    pub fn outputs(&self) -> usize {
+        self.variational_mean.dims()[0]
+    }
+
+    /// Number of inducing points `M`.
+    pub fn num_inducing(&self) -> usize {
+        self.variational_mean.dims()[1]
+    }
+
+    /// Replaces the inducing points (`[M, d]` is shared, `[1 or P, M, d]` as stored); an
+    /// unwhitened `q(u)` is reset to the prior `N(m(Z), K_zz)` at the new points.
+    pub fn with_inducing_points<const D: usize>(self, z: Tensor<D>) -> Self {
+        let [_, m, d] = self.inducing_points.dims();
+        let z = match D {
+            2 => z.reshape([1, m, d]),
+            _ => z.reshape([0, m, d]),
+        }
+        .detach();
+        let require_grad = self.inducing_points.is_require_grad();
+        let mut layer = Self {
+            inducing_points: Param::from_tensor(z).set_require_grad(require_grad),
+            ..self
+        };
+        if !layer.whiten
+            && let Ok(prior) = layer.inducing_prior()
+        {
+            let p = layer.outputs();
+            layer.variational_mean = Param::from_tensor(prior.mean.clone().detach());
+            let l = per_output(prior.cholesky.detach(), p);
+            if layer.variational_scale_tril.is_some() {
+                layer.variational_scale_tril = Some(Param::from_tensor(l));
+            } else {
+                let diag = (l.clone()
+                    * Tensor::<2>::eye(m, &l.device()).cast(l.dtype()).unsqueeze())
+                .sum_dim(2)
+                .reshape([p, m]);
+                layer.variational_stddev = Some(Param::from_tensor(diag));
+            }
+        }
+        layer
+    }
+
+    /// The jitter always added to `K_zz`.
+    pub fn base_jitter(&self, dtype: DType) -> f64 {
+        self.jitter
+            .unwrap_or(if dtype == DType::F64 { 1e-6 } else { 1e-4 })
+    }
+
+    /// `K_zz`'s Cholesky factor and `m(Z)`: the part of a step that does not depend on `x`.
+    ///
+    /// # Errors
+    /// [`GpError::InducingCovariance`] when `K_zz` is not positive definite even with jitter
+    /// (e.g. duplicated inducing points with a tiny base jitter).
+    pub fn inducing_prior(&self) -> Result<InducingPrior, GpError> {
+        let z = self.inducing_points.val();
+        let m = z.dims()[1];
+        let jitter = self.base_jitter(z.dtype());
+        let eye = Tensor::<2>::eye(m, &z.device())
+            .cast(z.dtype())
+            .unsqueeze::<3>();
+        let kzz = self.kernel.gram(z.clone()) + eye.mul_scalar(jitter);
+        let retry = JitterConfig {
+            initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
+            ..JitterConfig::default()
+        };
+        let factor = cholesky_jittered(kzz, &retry).map_err(GpError::InducingCovariance)?;
+        Ok(InducingPrior {
+            cholesky: factor.factor,
+            mean: self.mean.evaluate(z),
+            jitter,
+            extra_jitter: factor.jitter,
+        })
+    }
+
+    /// `L` of `S = L Lᵀ` for the full-rank family, `[P, M, M]`, diagonal made positive.
+    fn scale_tril(&self) -> Option<Tensor<3>> {
+        let raw = self.variational_scale_tril.as_ref()?.val();
+        let [p, m, _] = raw.dims();
+        let l = raw.tril(0);
+        let eye = Tensor::<2>::eye(m, &l.device())
+            .cast(l.dtype())
+            .unsqueeze::<3>();
+        let diag = (l.clone() * eye).sum_dim(1); // [P, 1, M]
+        let sign = diag
+            .lower_elem(0.0)
+            .float()
+            .cast(l.dtype())
+            .mul_scalar(-2.0)
+            + 1.0;
+        Some(l * sign.reshape([p, 1, m]))
+    }
+
+    /// `|s|` for the mean-field family, `[P, M]`.
+    fn stddev(&self) -> Option<Tensor<2>> {
+        Some(self.variational_stddev.as_ref()?.val().abs())
+    }
+
+    fn check_inputs(&self, x: &Tensor<2>) -> Result<(), GpError> {
+        let d = self.inducing_points.dims()[2];
+        if x.dims()[1] != d {
+            return Err(GpError::ShapeMismatch {
+                block: "Svgp",
+                reason: format!(
+                    "inputs {:?} need {d} columns (the inducing points')",
+                    x.dims()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `(A = L_zz⁻¹ K_zx, P)` with the projection `P = A` (whitened) or `K_zz⁻¹ K_zx`, both
+    /// `[b, M, N]`, and `m(x)` `[P, N]`.
+    fn projections(
+        &self,
+        prior: &InducingPrior,
+        x: Tensor<3>,
+    ) -> Result<(Tensor<3>, Tensor<3>, Tensor<2>), GpError> {
+        let kzx = self.kernel.matrix(self.inducing_points.val(), x.clone());
+        let b = kzx.dims()[0];
+        let chol = per_output(prior.cholesky.clone(), b);
+        let a = solve_triangular(chol.clone(), kzx, Triangle::Lower, false, Side::Left)?;
+        let proj = if self.whiten {
+            a.clone()
+        } else {
+            solve_triangular(chol, a.clone(), Triangle::Lower, true, Side::Left)?
+        };
+        Ok((a, proj, self.mean.evaluate(x)))
+    }
+
+    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`.
+    fn predictive_mean(
+        &self,
+        prior: &InducingPrior,
+        proj: &Tensor<3>,
+        prior_x: Tensor<2>,
+    ) -> Tensor<2> {
+        let p = self.outputs();
+        let mut m = self.variational_mean.val();
+        if !self.whiten {
+            m = m - prior.mean.clone();
+        }
+        let [b, mm, n] = proj.dims();
+        let shift = if b == 1 {
+            m.matmul(proj.clone().reshape([mm, n]))
+        } else {
+            m.reshape([p, 1, mm]).matmul(proj.clone()).reshape([p, n])
+        };
+        prior_x + shift
+    }
+
+    /// `Lᵀ proj` (full rank) or `s ⊙ proj` (mean field), `[P, M, N]`.
+    fn scaled_projection(&self, proj: Tensor<3>) -> Tensor<3> {
+        let p = self.outputs();
+        match (self.scale_tril(), self.stddev()) {
+            (Some(l), _) => l.swap_dims(1, 2).matmul(per_output(proj, p)),
+            (None, Some(s)) => proj * s.unsqueeze_dim::<3>(2),
+            (None, None) => unreachable!("an Svgp holds one variational family"),
+        }
+    }
+
+    /// Marginals `q(f(x))` `[N, P]` at inputs `[N, d]`, given this step's [`InducingPrior`].
+    ///
+    /// # Errors
+    /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
+    pub fn marginals(
+        &self,
+        prior: &InducingPrior,
+        x: Tensor<2>,
+    ) -> Result<GaussianMarginals, GpError> {
+        self.check_inputs(&x)?;
+        let p = self.outputs();
+        let x = x.unsqueeze::<3>();
+        let (a, proj, prior_x) = self.projections(prior, x.clone())?;
+        let n = a.dims()[2];
+        let mean = self.predictive_mean(prior, &proj, prior_x);
+        let mut kxx = self.kernel.diagonal(x);
+        if self.whiten {
+            kxx = kxx.add_scalar(prior.jitter);
+        }
+        let explained = a.square().sum_dim(1).reshape([0, n]);
+        let added = self
+            .scaled_projection(proj)
+            .square()
+            .sum_dim(1)
+            .reshape([p, n]);
+        let variance = (kxx - explained + added).clamp_min(0.0);
+        Ok(GaussianMarginals {
+            mean: mean.swap_dims(0, 1),
+            variance: variance.expand([p, n]).swap_dims(0, 1),
+        })
+    }
+
+    /// The joint predictive over a small batch `[N, d]`: per output mean `[P, N]` and covariance
+    /// `[P, N, N]` (`K_xx − AᵀA + projᵀ S proj`, plus the jitter when whitened).
+    ///
+    /// # Errors
+    /// As [`Svgp::forward`].
+    pub fn predict_joint(&self, x: Tensor<2>) -> Result<JointPredictive, GpError> {
+        self.check_inputs(&x)?;
+        let prior = self.inducing_prior()?;
+        let p = self.outputs();
+        let x = x.unsqueeze::<3>();
+        let (a, proj, prior_x) = self.projections(&prior, x.clone())?;
+        let mean = self.predictive_mean(&prior, &proj, prior_x);
+        let n = a.dims()[2];
+        let mut kxx = self.kernel.gram(x);
+        if self.whiten {
+            let eye = Tensor::<2>::eye(n, &a.device())
+                .cast(a.dtype())
+                .unsqueeze::<3>();
+            kxx = kxx + eye.mul_scalar(prior.jitter);
+        }
+        let scaled = self.scaled_projection(proj);
+        let cov = kxx - a.clone().swap_dims(1, 2).matmul(a)
+            + scaled.clone().swap_dims(1, 2).matmul(scaled);
+        Ok(JointPredictive {
+            mean,
+            covariance: per_output(cov, p),
+        })
+    }
+
+    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`, through vi-core's closed forms (MVN ‖ N(0, I) or
+    /// MVN ‖ MVN sharing `L_zz`).
+    ///
+    /// # Errors
+    /// [`GpError::Distribution`] on inconsistent shapes.
+    pub fn kl(&self, prior: &InducingPrior) -> Result<Tensor<1>, GpError> {
+        let (p, m) = (self.outputs(), self.num_inducing());
+        let loc = self.variational_mean.val();
+        let scale = match (self.scale_tril(), self.stddev()) {
+            (Some(l), _) => l,
+            (None, Some(s)) => {
+                if self.whiten {
+                    let q = Normal::new_unchecked(loc.clone(), s)?.to_event(1)?;
+                    let zero = loc.zeros_like();
+                    let prior =
+                        Normal::new_unchecked(zero.clone(), zero.ones_like())?.to_event(1)?;
+                    return Ok(q.kl_sum(&prior)?);
+                }
+                let eye = Tensor::<2>::eye(m, &s.device())
+                    .cast(s.dtype())
+                    .unsqueeze::<3>();
+                eye * s.unsqueeze_dim::<3>(1)
+            }
+            (None, None) => unreachable!("an Svgp holds one variational family"),
+        };
+        let q = MultivariateNormal::new_unchecked(loc.clone(), scale)?;
+        if self.whiten {
+            let zero = loc.zeros_like();
+            let prior = Normal::new_unchecked(zero.clone(), zero.ones_like())?.to_event(1)?;
+            Ok(q.kl_sum(&prior)?)
+        } else {
+            let chol = per_output(prior.cholesky.clone(), p);
+            let prior = MultivariateNormal::new_unchecked(prior.mean.clone(), chol)?;
+            Ok(q.kl_sum(&prior)?)
+        }
+    }
+
+    /// One step's marginals `q(f(x))` at inputs `[N, d]` and the KL, with one Cholesky of `K_zz`.
+    ///
+    /// # Errors
+    /// [`GpError::InducingCovariance`] when `K_zz` cannot be factorised even with jitter;
+    /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
+    pub fn forward(&self, x: Tensor<2>) -> Result<SvgpOutput, GpError> {
+        let prior = self.inducing_prior()?;
+        let f = self.marginals(&prior, x)?;
+        let kl = self.kl(&prior)?;
+        Ok(SvgpOutput {
+            f,
+            kl,
+            extra_jitter: prior.extra_jitter,
+        })
+    }
+
+    /// As [`Svgp::forward`] at uncertain inputs `X ~ q(X)` (batch `[N, d]`): `S` reparameterized
+    /// draws of `X`, marginals `[S·N, P]` (sample-major: row `s·N + n`).
+    ///
+    /// # Errors
+    /// As [`Svgp::forward`].
+    pub fn forward_sampled(&self, q_x: &Normal, samples: usize) -> Result<SvgpOutput, GpError> {
+        let x = q_x.rsample::<3>(samples);
+        let [s, n, d] = x.dims();
+        self.forward(x.reshape([s * n, d]))
+    }
+}
