@@ -12,7 +12,7 @@
 
 use crate::common::{JsonLines, peak_memory_bytes, read_csv, start, sync};
 use crate::timing::timeit;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, adaptor::OptimizerAdaptor};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::PathBuf;
@@ -56,8 +56,6 @@ struct Model {
     likelihood: GaussianLikelihood,
 }
 
-type Adamw = OptimizerAdaptor<Adam, Model>;
-
 /// The peers' synthetic generator: `x ~ U(−2, 2)^d`,
 /// `y = sin(x · linspace(1, 0.2, d)) + ½ cos(2 x₀) + 0.1 ε` (our own random stream).
 fn synthetic(rows: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
@@ -84,7 +82,7 @@ fn synthetic(rows: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
     (x, y)
 }
 
-fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (Model, Adamw) {
+fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (Model, ModuleOptimizer) {
     let z = Tensor::<2>::from_data(TensorData::new(x[..m * d].to_vec(), [m, d]), device);
     let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
     let model = Model {
@@ -97,7 +95,13 @@ fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (Model, Adamw) {
 }
 
 /// One Adam step on a batch; returns the loss (negative per-point ELBO) read back.
-fn step(model: Model, optim: &mut Adamw, xb: Tensor<2>, yb: Tensor<2>, n: usize) -> (Model, f64) {
+fn step(
+    model: Model,
+    optim: &mut ModuleOptimizer,
+    xb: Tensor<2>,
+    yb: Tensor<2>,
+    n: usize,
+) -> (Model, f64) {
     let batch = xb.dims()[0];
     let out = model.gp.forward(xb).expect("K_zz factorises");
     let ell = model.likelihood.expected_log_likelihood(&out.f, yb).sum();

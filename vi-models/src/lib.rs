@@ -1,7 +1,10 @@
 //! # vi-models
 //!
-//! Complete models (BNN regression and classification, SVGP, deep GP, the categorical latent GP)
-//! and their metrics, assembled from [`vi_blocks`]. This crate is being built up model by model;
-//! today it re-exports the blocks so that downstream crates depend on one path.
+//! Complete models and what experiments need around them, assembled from [`vi_blocks`]:
+//! data sets read with file-and-line errors ([`data`]) and the metrics the papers report
+//! ([`metrics`]).
+
+pub mod data;
+pub mod metrics;
 
 pub use vi_blocks;

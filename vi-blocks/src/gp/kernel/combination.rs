@@ -34,10 +34,6 @@ impl<A: Kernel, B: Kernel> Kernel for SumKernel<A, B> {
         self.first.matrix(x1.clone(), x2.clone()) + self.second.matrix(x1, x2)
     }
 
-    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
-        self.first.gram(x.clone()) + self.second.gram(x)
-    }
-
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
         self.first.diagonal(x.clone()) + self.second.diagonal(x)
     }
@@ -73,10 +69,6 @@ impl<A: Kernel, B: Kernel> ProductKernel<A, B> {
 impl<A: Kernel, B: Kernel> Kernel for ProductKernel<A, B> {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         self.first.matrix(x1.clone(), x2.clone()) * self.second.matrix(x1, x2)
-    }
-
-    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
-        self.first.gram(x.clone()) * self.second.gram(x)
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

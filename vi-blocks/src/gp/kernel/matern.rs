@@ -1,4 +1,4 @@
-use super::{Kernel, batch_of, positive, positive_param, self_squared_distance, squared_distance};
+use super::{Kernel, batch_of, neg_half_squared_distance, positive, positive_param};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -78,11 +78,9 @@ impl Matern {
 impl Kernel for Matern {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
-        self.from_squared_distance(squared_distance(x1 / l.clone(), x2 / l))
-    }
-
-    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
-        self.from_squared_distance(self_squared_distance(x / self.lengthscale()))
+        self.from_squared_distance(
+            neg_half_squared_distance(x1 / l.clone(), x2 / l).mul_scalar(-2.0),
+        )
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

@@ -41,8 +41,7 @@ pub trait Kernel: Module + ModuleDisplay {
     /// `diag K(x, x)`, shape `[b, n]`, without forming the matrix.
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2>;
 
-    /// `K(x, x)`, `[b, n, n]`: `matrix(x, x)` with an exactly symmetric, noise-free diagonal where
-    /// the kernel can provide it.
+    /// `K(x, x)`, `[b, n, n]`.
     fn gram(&self, x: Tensor<3>) -> Tensor<3> {
         self.matrix(x.clone(), x)
     }
@@ -86,28 +85,18 @@ pub(crate) fn expand_batch(x: Tensor<3>, batch: usize) -> Tensor<3> {
     }
 }
 
-/// Pairwise squared distances `‖a_i − b_j‖²`, `[b, n, m]`, through `|a|² + |b|² − 2 a bᵀ`
-/// (one matrix product) after centring both on the mean of `a` (less cancellation), clamped at
-/// 0 against rounding.
-pub(crate) fn squared_distance(a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
+/// `−½ ‖a_i − b_j‖²`, `[b, n, m]`, from one matrix product of augmented inputs,
+/// `[a, −½|a|², 1] · [b, 1, −½|b|²]ᵀ = a·b − ½|a|² − ½|b|²`, after centring both on the mean of
+/// `a` (less cancellation); clamped at ≤ 0 against rounding. No `[n, m]` temporaries besides
+/// the product itself.
+pub(crate) fn neg_half_squared_distance(a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
     let batch = batch_of(a.dims()[0], b.dims()[0]);
     let (a, b) = (expand_batch(a, batch), expand_batch(b, batch));
     let centre = a.clone().mean_dim(1);
     let (a, b) = (a - centre.clone(), b - centre);
-    let a2 = a.clone().powi_scalar(2).sum_dim(2);
-    let b2 = b.clone().powi_scalar(2).sum_dim(2).swap_dims(1, 2);
-    let cross = a.matmul(b.swap_dims(1, 2));
-    (a2 + b2 - cross.mul_scalar(2.0)).clamp_min(0.0)
-}
-
-/// `‖x_i − x_j‖²` of a set with itself: as [`squared_distance`] with an exact zero diagonal (so
-/// the diagonal passes no rounding noise to the gradients, as in GPyTorch).
-pub(crate) fn self_squared_distance(x: Tensor<3>) -> Tensor<3> {
-    let n = x.dims()[1];
-    let off_diagonal = Tensor::<2>::eye(n, &x.device())
-        .cast(x.dtype())
-        .neg()
-        .add_scalar(1.0)
-        .unsqueeze::<3>();
-    squared_distance(x.clone(), x) * off_diagonal
+    let half_a = a.clone().square().sum_dim(2).mul_scalar(-0.5);
+    let half_b = b.clone().square().sum_dim(2).mul_scalar(-0.5);
+    let a_aug = Tensor::cat(vec![a, half_a.clone(), half_a.ones_like()], 2);
+    let b_aug = Tensor::cat(vec![b, half_b.ones_like(), half_b], 2);
+    a_aug.matmul(b_aug.swap_dims(1, 2)).clamp_max(0.0)
 }

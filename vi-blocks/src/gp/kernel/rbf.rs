@@ -1,4 +1,4 @@
-use super::{Kernel, batch_of, positive, positive_param, self_squared_distance, squared_distance};
+use super::{Kernel, batch_of, neg_half_squared_distance, positive, positive_param};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -59,15 +59,7 @@ impl Rbf {
 impl Kernel for Rbf {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
-        squared_distance(x1 / l.clone(), x2 / l)
-            .mul_scalar(-0.5)
-            .exp()
-    }
-
-    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
-        self_squared_distance(x / self.lengthscale())
-            .mul_scalar(-0.5)
-            .exp()
+        neg_half_squared_distance(x1 / l.clone(), x2 / l).exp()
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

@@ -56,10 +56,6 @@ impl<K: Kernel> Kernel for ScaleKernel<K> {
         self.base.matrix(x1, x2) * self.outputscale()
     }
 
-    fn gram(&self, x: Tensor<3>) -> Tensor<3> {
-        self.base.gram(x) * self.outputscale()
-    }
-
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
         let s = self.outputscale();
         let b = s.dims()[0];

@@ -13,6 +13,7 @@ use faer::linalg::cholesky::llt::factor::{
     LltError, LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
 };
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{BlockStructure, matmul as triangular_matmul};
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
@@ -147,11 +148,7 @@ pub(crate) fn cholesky_one<T: HostFloat>(
     par: Par,
     stack: &mut MemStack,
 ) {
-    for i in 0..n {
-        for j in 0..i {
-            block[j * n + i] = block[i * n + j];
-        }
-    }
+    mirror(block, n, true);
     let failed_at = {
         let a = MatMut::from_column_major_slice_mut(block, n, n);
         match cholesky_in_place(
@@ -165,11 +162,7 @@ pub(crate) fn cholesky_one<T: HostFloat>(
             Err(LltError::NonPositivePivot { index }) => Some(index),
         }
     };
-    for i in 0..n {
-        for j in 0..i {
-            block[i * n + j] = block[j * n + i];
-        }
-    }
+    mirror(block, n, false);
     let (zero, nan) = (T::from_f64(0.0), T::from_f64(f64::NAN));
     for i in 0..n {
         let row = &mut block[i * n..(i + 1) * n];
@@ -178,25 +171,6 @@ pub(crate) fn cholesky_one<T: HostFloat>(
             row[..=i].fill(nan);
         }
     }
-}
-
-/// Inner product with eight independent accumulators, so that it vectorises.
-#[inline]
-fn dot<T: HostFloat>(a: &[T], b: &[T]) -> T {
-    let zero = T::from_f64(0.0);
-    let mut acc = [zero; 8];
-    let (chunks_a, chunks_b) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: T = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .fold(zero, |s, (&x, &y)| s + x * y);
-    for (x, y) in chunks_a.zip(chunks_b) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// Batched triangular solve (see [`super::LinalgBackend::solve_triangular`]).
@@ -378,6 +352,7 @@ fn grad_t_batch<T: HostFloat>(
     if n == 0 {
         return out;
     }
+    let par = inner_par(batch, n);
     out.par_chunks_mut(n * n)
         .zip(
             grad_b
@@ -385,15 +360,26 @@ fn grad_t_batch<T: HostFloat>(
                 .zip(x.par_chunks(n * k.max(1))),
         )
         .for_each(|(out, (g, x))| {
-            // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed.
+            // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed: out = −left rightᵀ on
+            // the triangle only. In column-major views (of row-major storage) that is
+            // outᵀ = −right leftᵀ on the opposite triangle, one triangular GEMM.
             let (left, right) = if transpose { (x, g) } else { (g, x) };
-            for i in 0..n {
-                let columns = if upper { i..n } else { 0..i + 1 };
-                let row = &left[i * k..(i + 1) * k];
-                for j in columns {
-                    out[i * n + j] = -dot(row, &right[j * k..(j + 1) * k]);
-                }
-            }
+            let structure = if upper {
+                BlockStructure::TriangularLower
+            } else {
+                BlockStructure::TriangularUpper
+            };
+            triangular_matmul(
+                MatMut::from_column_major_slice_mut(out, n, n),
+                structure,
+                Accum::Replace,
+                MatRef::from_column_major_slice(right, k, n).transpose(),
+                BlockStructure::Rectangular,
+                MatRef::from_column_major_slice(left, k, n),
+                BlockStructure::Rectangular,
+                T::from_f64(-1.0),
+                par,
+            );
         });
     out
 }
@@ -459,18 +445,54 @@ fn cholesky_backward_one<T: HostFloat>(l: &[T], g: &mut [T], work: &mut [T], n: 
     // work (column-major) = X = L⁻ᵀ P
     solve_upper_triangular_in_place(lt, MatMut::from_column_major_slice_mut(work, n, n), par);
     // g (column-major) = Xᵀ, then Y = L⁻ᵀ Xᵀ = Sᵀ
-    for i in 0..n {
-        for j in 0..n {
-            g[j * n + i] = work[i * n + j];
-        }
-    }
+    transpose_into(work, g, n);
     solve_upper_triangular_in_place(lt, MatMut::from_column_major_slice_mut(g, n, n), par);
     // g = ½ (Y + Yᵀ), the same in either layout
-    for i in 0..n {
-        for j in 0..i {
-            let s = (g[i * n + j] + g[j * n + i]) * half;
-            g[i * n + j] = s;
-            g[j * n + i] = s;
+    for (ib, jb) in tiles(n) {
+        for i in ib..(ib + TILE).min(n) {
+            for j in jb..(jb + TILE).min(i) {
+                let s = (g[i * n + j] + g[j * n + i]) * half;
+                g[i * n + j] = s;
+                g[j * n + i] = s;
+            }
+        }
+    }
+}
+
+/// Tile edge of the cache-blocked transposes.
+const TILE: usize = 32;
+
+/// Tile corners `(row, col)` on and below the diagonal of an `n × n` matrix.
+fn tiles(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n)
+        .step_by(TILE)
+        .flat_map(|ib| (0..=ib).step_by(TILE).map(move |jb| (ib, jb)))
+}
+
+/// `dst = srcᵀ` for row-major `n × n` matrices, tile by tile.
+fn transpose_into<T: Copy>(src: &[T], dst: &mut [T], n: usize) {
+    for ib in (0..n).step_by(TILE) {
+        for jb in (0..n).step_by(TILE) {
+            for i in ib..(ib + TILE).min(n) {
+                for j in jb..(jb + TILE).min(n) {
+                    dst[j * n + i] = src[i * n + j];
+                }
+            }
+        }
+    }
+}
+
+/// Copies the strict lower triangle onto the upper one (`lower_to_upper`) or back, tile by tile.
+fn mirror<T: Copy>(block: &mut [T], n: usize, lower_to_upper: bool) {
+    for (ib, jb) in tiles(n) {
+        for i in ib..(ib + TILE).min(n) {
+            for j in jb..(jb + TILE).min(i) {
+                if lower_to_upper {
+                    block[j * n + i] = block[i * n + j];
+                } else {
+                    block[i * n + j] = block[j * n + i];
+                }
+            }
         }
     }
 }
