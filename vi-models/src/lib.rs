@@ -1,10 +1,16 @@
 //! # vi-models
 //!
 //! Complete models and what experiments need around them, assembled from [`vi_blocks`]:
-//! data sets read with file-and-line errors ([`data`]) and the metrics the papers report
-//! ([`metrics`]).
+//! sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
+//! ([`data`]) and the metrics the papers report ([`metrics`]).
 
 pub mod data;
 pub mod metrics;
+mod svgp_regressor;
+
+pub use svgp_regressor::{
+    ModelError, RegressionMetrics, RegressionPrediction, SvgpRegressionModel, SvgpRegressor,
+    SvgpRegressorConfig,
+};
 
 pub use vi_blocks;

@@ -1,0 +1,253 @@
+//! Sparse variational GP regression with minibatches: fit, predict, evaluate.
+
+use crate::data::{Standardizer, Table};
+use crate::metrics::{gaussian_log_likelihood, rmse};
+use burn::config::Config;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use thiserror::Error;
+use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
+use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Likelihood};
+use vi_blocks::gp::{GpError, Svgp, SvgpConfig};
+use vi_core::elbo::{Elbo, ElboError};
+
+/// Why fitting or predicting failed.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// The GP layer refused its input (e.g. `K_zz` not positive definite even with jitter).
+    #[error(transparent)]
+    Gp(#[from] GpError),
+    /// The objective became NaN or infinite (name of the term inside).
+    #[error("training diverged: {0}")]
+    Elbo(#[from] ElboError),
+    /// Inputs of the wrong shape or an empty data set.
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Settings of [`SvgpRegressor`] training.
+#[derive(Config, Debug)]
+pub struct SvgpRegressorConfig {
+    /// Inducing points `M` (at most the number of training rows).
+    #[config(default = 100)]
+    pub num_inducing: usize,
+    /// Passes over the training set.
+    #[config(default = 200)]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[config(default = 256)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[config(default = 0.01)]
+    pub learning_rate: f64,
+    /// Whitened strategy.
+    #[config(default = true)]
+    pub whiten: bool,
+    /// Seed of the shuffling and of the inducing-point choice.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+/// The trained layer and likelihood.
+#[derive(Module, Debug)]
+pub struct SvgpRegressionModel {
+    /// `q(f)`: `ScaleKernel(RBF-ARD)`, constant mean, full-rank `q(u)`.
+    pub gp: Svgp<ScaleKernel<Rbf>>,
+    /// Learned Gaussian noise.
+    pub likelihood: GaussianLikelihood,
+}
+
+/// A fitted SVGP regressor (Hensman, Fusi & Lawrence 2013): inputs and targets standardised with
+/// the training statistics, inducing points initialised at random training rows and learned,
+/// the per-point ELBO `(1/B) Σ E[ln p(yᵢ|fᵢ)] − KL/N` maximised with Adam on minibatches (memory
+/// constant in `N`).
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use vi_models::SvgpRegressorConfig;
+/// use vi_models::data::Table;
+/// let x: Vec<f64> = (0..64).map(|i| i as f64 / 16.0).collect();
+/// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
+/// let config = SvgpRegressorConfig::new().with_num_inducing(8).with_epochs(40).with_batch_size(32);
+/// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
+/// let metrics = model.evaluate(&train).unwrap();
+/// assert!(metrics.rmse < 0.3, "{metrics:?}");
+/// ```
+#[derive(Debug)]
+pub struct SvgpRegressor {
+    /// The trained modules (on the inference device).
+    pub model: SvgpRegressionModel,
+    /// Input standardisation.
+    pub x_scaler: Standardizer,
+    /// Target standardisation.
+    pub y_scaler: Standardizer,
+    /// The device predictions run on.
+    pub device: Device,
+}
+
+/// Predictive mean and variance of `y` in the original units.
+#[derive(Debug, Clone)]
+pub struct RegressionPrediction {
+    /// `E[y*]`.
+    pub mean: Vec<f64>,
+    /// `Var[y*]` (latent variance plus noise).
+    pub variance: Vec<f64>,
+}
+
+/// Test RMSE and mean log predictive density, in the original units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegressionMetrics {
+    /// Root-mean-square error of the predictive mean.
+    pub rmse: f64,
+    /// `1/n Σ ln N(yᵢ | μᵢ, σᵢ²)`.
+    pub test_log_likelihood: f64,
+}
+
+/// SplitMix64: a small, seedable generator for shuffling on the host.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            p.swap(i, (self.next() % (i as u64 + 1)) as usize);
+        }
+        p
+    }
+}
+
+fn rows(x: &[f64], d: usize, index: &[usize]) -> Vec<f64> {
+    index
+        .iter()
+        .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
+        .collect()
+}
+
+impl SvgpRegressorConfig {
+    /// Trains on `train`; `on_epoch(epoch, mean loss)` is called after each epoch (the loss is the
+    /// negative per-point ELBO).
+    ///
+    /// # Errors
+    /// [`ModelError::Data`] for an empty or ragged table; [`ModelError::Gp`] when `K_zz` cannot
+    /// be factorised; [`ModelError::Elbo`] when the objective becomes non-finite.
+    pub fn fit(
+        &self,
+        train: &Table,
+        device: &Device,
+        mut on_epoch: impl FnMut(usize, f64),
+    ) -> Result<SvgpRegressor, ModelError> {
+        let (n, d) = (train.len(), train.d);
+        if n == 0 || d == 0 || train.x.len() != n * d {
+            return Err(ModelError::Data(format!(
+                "training table with {n} rows, {d} features and {} values",
+                train.x.len()
+            )));
+        }
+        let x_scaler = Standardizer::fit(&train.x, d);
+        let y_scaler = Standardizer::fit(&train.y, 1);
+        let (x, y) = (x_scaler.transform(&train.x), y_scaler.transform(&train.y));
+        let ad = device.clone().autodiff();
+        let mut rng = SplitMix(self.seed);
+        let m = self.num_inducing.clamp(1, n);
+        let z = rows(&x, d, &rng.permutation(n)[..m]);
+        let z = Tensor::<2>::from_data(TensorData::new(z, [m, d]).convert::<f32>(), &ad);
+        let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(&ad), &ad);
+        let mut model = SvgpRegressionModel {
+            gp: SvgpConfig::new(d, m)
+                .with_whiten(self.whiten)
+                .init(kernel, &ad)
+                .with_inducing_points(z),
+            likelihood: GaussianLikelihoodConfig::new().init(&ad),
+        };
+        let mut optim = AdamConfig::new().init();
+        let batch = self.batch_size.max(1);
+        for epoch in 0..self.epochs {
+            let mut total = 0.0;
+            let perm = rng.permutation(n);
+            for index in perm.chunks(batch) {
+                let b = index.len();
+                let xb = TensorData::new(rows(&x, d, index), [b, d]).convert::<f32>();
+                let yb = TensorData::new(index.iter().map(|&r| y[r]).collect::<Vec<_>>(), [b, 1])
+                    .convert::<f32>();
+                let out = model.gp.forward(Tensor::from_data(xb, &ad))?;
+                let ell = model
+                    .likelihood
+                    .expected_log_likelihood(&out.f, Tensor::from_data(yb, &ad))
+                    .sum();
+                let terms = Elbo::new(n).with_batch_size(b).from_terms(ell, out.kl)?;
+                let loss = terms.loss().mul_scalar(1.0 / n as f64);
+                total += loss.clone().into_scalar::<f64>();
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(self.learning_rate, model, grads);
+            }
+            on_epoch(epoch, total / n.div_ceil(batch) as f64);
+        }
+        Ok(SvgpRegressor {
+            model: model.valid(),
+            x_scaler,
+            y_scaler,
+            device: device.clone(),
+        })
+    }
+}
+
+impl SvgpRegressor {
+    /// The predictive distribution of `y` at rows of `x` (row-major, `d` features), in the
+    /// original units, computed in chunks of 1024 rows.
+    ///
+    /// # Errors
+    /// [`ModelError::Data`] when `x` is not a whole number of rows.
+    pub fn predict(&self, x: &[f64]) -> Result<RegressionPrediction, ModelError> {
+        let d = self.x_scaler.mean.len();
+        if x.len() % d != 0 {
+            return Err(ModelError::Data(format!(
+                "{} values are not rows of {d} features",
+                x.len()
+            )));
+        }
+        let x = self.x_scaler.transform(x);
+        let prior = self.model.gp.inducing_prior()?;
+        let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
+        let (mut mean, mut variance) = (Vec::new(), Vec::new());
+        for chunk in x.chunks(1024 * d) {
+            let rows = chunk.len() / d;
+            let xt = Tensor::<2>::from_data(
+                TensorData::new(chunk.to_vec(), [rows, d]).convert::<f32>(),
+                &self.device,
+            );
+            let f = self.model.gp.marginals(&prior, xt)?;
+            let y = self.model.likelihood.predictive(&f);
+            let to_vec = |t: Tensor<2>| {
+                t.into_data()
+                    .convert::<f64>()
+                    .try_to_vec::<f64>()
+                    .unwrap_or_default()
+            };
+            mean.extend(to_vec(y.mean).into_iter().map(|m| m * sy + my));
+            variance.extend(to_vec(y.variance).into_iter().map(|v| v * sy * sy));
+        }
+        Ok(RegressionPrediction { mean, variance })
+    }
+
+    /// RMSE and test log-likelihood on `test`.
+    ///
+    /// # Errors
+    /// As [`SvgpRegressor::predict`].
+    pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
+        let p = self.predict(&test.x)?;
+        Ok(RegressionMetrics {
+            rmse: rmse(&p.mean, &test.y),
+            test_log_likelihood: gaussian_log_likelihood(&p.mean, &p.variance, &test.y),
+        })
+    }
+}
