@@ -24,9 +24,30 @@ pub const RHS_K: usize = 8;
 pub struct Args {
     #[command(flatten)]
     run: RunArgs,
-    /// Only these sizes, as `BxN` (e.g. `--sizes 1024x16,256x64`); default: all of `CHOL_SIZES`.
+    /// Sizes as `BxN` (e.g. `--sizes 4096x8,1024x64`); default: `CHOL_SIZES`.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<String>,
+}
+
+/// The `(B, n)` pairs asked for.
+fn sizes(args: &Args) -> Result<Vec<(usize, usize)>, String> {
+    if args.sizes.is_empty() {
+        return Ok(CHOL_SIZES.to_vec());
+    }
+    args.sizes
+        .iter()
+        .map(|s| {
+            let (b, n) = s
+                .split_once('x')
+                .ok_or_else(|| format!("size `{s}` is not BxN"))?;
+            let parse = |v: &str| {
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|e| format!("size `{s}`: {e}"))
+            };
+            Ok((parse(b)?, parse(n)?))
+        })
+        .collect()
 }
 
 /// `A = X Xᵀ / n + I` as in `bench_peers.make_spd`, built on the device.
@@ -45,6 +66,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let ad = device.clone().autodiff();
     let repeats = run.repeats();
     let dtypes = run.dtypes();
+    let sizes = sizes(args)?;
     let mut out = JsonLines::new(run.json.as_ref())?;
     let mut emit = |row: Value| out.emit(&row);
     for (dtype, dname) in dtypes {
@@ -52,10 +74,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{} does not support {dname}; skipped", run.device);
             continue;
         }
-        for (b, n) in CHOL_SIZES {
-            if !args.sizes.is_empty() && !args.sizes.contains(&format!("{b}x{n}")) {
-                continue;
-            }
+        for &(b, n) in &sizes {
             let a = make_spd(b, n, &device, dtype);
             let w = Tensor::<3>::from_data(
                 TensorData::new(noise(7, b * n * n), [b, n, n]),

@@ -14,6 +14,8 @@ use burn::tensor::{FloatDType, Tensor};
 /// let device = Device::default();
 /// let k = vi_blocks::dtype::with_dtype(RbfConfig::new(2).init(&device), FloatDType::F64);
 /// assert_eq!(k.lengthscale_raw.val().dtype(), DType::F64);
+/// let raw: Vec<f64> = k.lengthscale_raw.val().into_data().to_vec().unwrap();
+/// assert!(raw[0].abs() < 1e-6); // softplus⁻¹(ln 2) = 0
 /// ```
 pub fn with_dtype<M: Module>(module: M, dtype: FloatDType) -> M {
     module.map(&mut Cast { dtype })

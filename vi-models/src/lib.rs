@@ -1,13 +1,17 @@
 //! # vi-models
 //!
 //! Complete models and what experiments need around them, assembled from [`vi_blocks`]:
-//! sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
+//! MC-dropout regression ([`McDropoutRegressor`]), sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
 //! ([`data`]) and the metrics the papers report ([`metrics`]).
 
 pub mod data;
+mod mc_dropout_regressor;
 pub mod metrics;
 mod svgp_regressor;
 
+pub use mc_dropout_regressor::{
+    McDropoutNet, McDropoutRegressor, McDropoutRegressorConfig, McRegressionPrediction,
+};
 pub use svgp_regressor::{
     ModelError, RegressionMetrics, RegressionPrediction, SvgpRegressionModel, SvgpRegressor,
     SvgpRegressorConfig,

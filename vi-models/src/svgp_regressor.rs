@@ -1,6 +1,6 @@
 //! Sparse variational GP regression with minibatches: fit, predict, evaluate.
 
-use crate::data::{Standardizer, Table};
+use crate::data::{Standardizer, Table, permutation};
 use crate::metrics::{gaussian_log_likelihood, rmse};
 use burn::config::Config;
 use burn::module::Module;
@@ -105,27 +105,6 @@ pub struct RegressionMetrics {
     pub test_log_likelihood: f64,
 }
 
-/// SplitMix64: a small, seedable generator for shuffling on the host.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut p: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            p.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-        p
-    }
-}
-
 fn rows(x: &[f64], d: usize, index: &[usize]) -> Vec<f64> {
     index
         .iter()
@@ -157,9 +136,9 @@ impl SvgpRegressorConfig {
         let y_scaler = Standardizer::fit(&train.y, 1);
         let (x, y) = (x_scaler.transform(&train.x), y_scaler.transform(&train.y));
         let ad = device.clone().autodiff();
-        let mut rng = SplitMix(self.seed);
+        let mut state = self.seed;
         let m = self.num_inducing.clamp(1, n);
-        let z = rows(&x, d, &rng.permutation(n)[..m]);
+        let z = rows(&x, d, &permutation(n, &mut state)[..m]);
         let z = Tensor::<2>::from_data(TensorData::new(z, [m, d]).convert::<f32>(), &ad);
         let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(&ad), &ad);
         let mut model = SvgpRegressionModel {
@@ -173,7 +152,7 @@ impl SvgpRegressorConfig {
         let batch = self.batch_size.max(1);
         for epoch in 0..self.epochs {
             let mut total = 0.0;
-            let perm = rng.permutation(n);
+            let perm = permutation(n, &mut state);
             for index in perm.chunks(batch) {
                 let b = index.len();
                 let xb = TensorData::new(rows(&x, d, index), [b, d]).convert::<f32>();
@@ -209,7 +188,7 @@ impl SvgpRegressor {
     /// [`ModelError::Data`] when `x` is not a whole number of rows.
     pub fn predict(&self, x: &[f64]) -> Result<RegressionPrediction, ModelError> {
         let d = self.x_scaler.mean.len();
-        if x.len() % d != 0 {
+        if !x.len().is_multiple_of(d) {
             return Err(ModelError::Data(format!(
                 "{} values are not rows of {d} features",
                 x.len()

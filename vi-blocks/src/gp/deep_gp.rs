@@ -41,6 +41,8 @@ pub struct DeepGpConfig {
 /// );
 /// let out = dgp.forward(Tensor::<2>::ones([4, 3], &device), 5).unwrap();
 /// assert_eq!(out.f.mean.dims(), [5 * 4, 1]);
+/// let kl: f32 = out.kl.into_scalar();
+/// assert!(kl >= 0.0);
 /// ```
 #[derive(Module, Debug)]
 pub struct DeepGp<K> {

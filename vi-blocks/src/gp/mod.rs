@@ -20,7 +20,8 @@
 //! let ell = likelihood.expected_log_likelihood(&out.f, y).sum();
 //! let terms = Elbo::new(1000).with_batch_size(32).from_terms(ell, out.kl).unwrap();
 //! let grads = terms.loss().backward();
-//! assert!(gp.variational_mean.grad(&grads).is_some());
+//! let g: Vec<f32> = gp.variational_mean.grad(&grads).unwrap().into_data().to_vec().unwrap();
+//! assert_eq!(g.len(), 16);
 //! ```
 
 mod deep_gp;

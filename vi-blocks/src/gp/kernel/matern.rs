@@ -27,7 +27,7 @@ pub struct MaternConfig {
     #[config(default = true)]
     pub ard: bool,
     /// Initial lengthscale.
-    #[config(default = 0.6931471805599453)]
+    #[config(default = "core::f64::consts::LN_2")]
     pub lengthscale: f64,
     /// Independent kernels batched along the first dimension.
     #[config(default = 1)]
@@ -78,9 +78,7 @@ impl Matern {
 impl Kernel for Matern {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
-        self.from_squared_distance(
-            neg_half_squared_distance(x1 / l.clone(), x2 / l).mul_scalar(-2.0),
-        )
+        self.of_squared_distance(neg_half_squared_distance(x1 / l.clone(), x2 / l).mul_scalar(-2.0))
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
@@ -92,7 +90,7 @@ impl Kernel for Matern {
 
 impl Matern {
     /// `k` as a function of `r²`.
-    fn from_squared_distance(&self, r2: Tensor<3>) -> Tensor<3> {
+    fn of_squared_distance(&self, r2: Tensor<3>) -> Tensor<3> {
         // The floor keeps d r / d r² = 1/(2r) finite where x = x' (there d r²/dx = 0).
         let r = r2.clone().clamp_min(1e-30).sqrt();
         match self.smoothness {

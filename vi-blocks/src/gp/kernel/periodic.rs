@@ -12,10 +12,10 @@ pub struct PeriodicConfig {
     #[config(default = false)]
     pub ard: bool,
     /// Initial lengthscale.
-    #[config(default = 0.6931471805599453)]
+    #[config(default = "core::f64::consts::LN_2")]
     pub lengthscale: f64,
     /// Initial period.
-    #[config(default = 0.6931471805599453)]
+    #[config(default = "core::f64::consts::LN_2")]
     pub period: f64,
     /// Independent kernels batched along the first dimension.
     #[config(default = 1)]

@@ -12,7 +12,7 @@ pub struct RbfConfig {
     #[config(default = true)]
     pub ard: bool,
     /// Initial lengthscale (GPyTorch's default: `softplus(0) = ln 2`).
-    #[config(default = 0.6931471805599453)]
+    #[config(default = "core::f64::consts::LN_2")]
     pub lengthscale: f64,
     /// Independent kernels batched along the first dimension (one per output).
     #[config(default = 1)]

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 #[derive(Config, Debug)]
 pub struct ScaleKernelConfig {
     /// Initial output scale (a variance, as in GPyTorch).
-    #[config(default = 0.6931471805599453)]
+    #[config(default = "core::f64::consts::LN_2")]
     pub outputscale: f64,
     /// Independent scales batched along the first dimension.
     #[config(default = 1)]

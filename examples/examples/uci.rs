@@ -1,0 +1,230 @@
+//! The UCI regression benchmark with Gal & Ghahramani's protocol (2016), on any folder of the
+//! `shared/data/uci/<set>/` layout.
+//!
+//! Per split: standardise inputs and targets with the training statistics; unless `--dropout`
+//! and `--tau` are given, grid-search `dropout_rates.txt × tau_values.txt` on an 80/20 split of
+//! the training set by validation log-likelihood; retrain on the whole training set with one
+//! hidden layer of `n_hidden` ReLU units, batch 128, Adam, `n_epochs × multiplier` epochs and the
+//! weight decay `l² (1 − p) / (2 N τ)`; report the test RMSE of the MC mean and the test
+//! log-likelihood `logsumexp_t(−τ/2 (y − ŷ_t)²) − log T − ½ log 2π + ½ log τ` over `T` passes.
+//! `--model svgp` fits a sparse GP instead (no grid; its noise is learned).
+//!
+//! ```text
+//! cargo run --release -p vi-examples --example uci -- --data ../shared/data/uci/concrete \
+//!     [--model mc-dropout|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
+//!     [--mc-samples S] [--device flex|ndarray|wgpu|cuda] [--json FILE] [--quiet]
+//! ```
+#![allow(deprecated)]
+
+use burn::tensor::Device;
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+use vi_models::data::{Table, UciDataset};
+use vi_models::metrics::mean_and_standard_error;
+use vi_models::{McDropoutRegressorConfig, RegressionMetrics, SvgpRegressorConfig};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Model {
+    McDropout,
+    Svgp,
+}
+
+#[derive(Parser)]
+#[command(about = "UCI regression benchmark (Gal & Ghahramani's protocol)")]
+struct Args {
+    /// Folder in the layout of shared/data/uci/<set>/.
+    #[arg(long)]
+    data: PathBuf,
+    /// Model.
+    #[arg(long, value_enum, default_value = "mc-dropout")]
+    model: Model,
+    /// Number of splits (default: all).
+    #[arg(long)]
+    splits: Option<usize>,
+    /// Epochs (overrides n_epochs.txt × multiplier).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Multiplier of n_epochs.txt (the paper's "new" results use 100).
+    #[arg(long, default_value_t = 10)]
+    epochs_multiplier: usize,
+    /// Dropout probability (skips the grid search together with --tau).
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Model precision τ (skips the grid search together with --dropout).
+    #[arg(long)]
+    tau: Option<f64>,
+    /// Stochastic passes T at test time.
+    #[arg(long, default_value_t = 10_000)]
+    mc_samples: usize,
+    /// Inducing points of the SVGP.
+    #[arg(long, default_value_t = 100)]
+    inducing: usize,
+    /// Device: flex, ndarray, wgpu or cuda (compiled-in backends).
+    #[arg(long, default_value = "flex")]
+    device: String,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn device(name: &str) -> Result<Device, String> {
+    match name {
+        #[cfg(feature = "flex")]
+        "flex" => Ok(Device::flex()),
+        #[cfg(feature = "ndarray")]
+        "ndarray" => Ok(Device::ndarray()),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok(Device::cuda(0)),
+        other => Err(format!(
+            "device {other} is not compiled in (see the crate's features)"
+        )),
+    }
+}
+
+/// Rows `index` of a table.
+fn subset(t: &Table, index: &[usize]) -> Table {
+    Table {
+        x: index
+            .iter()
+            .flat_map(|&r| t.x[r * t.d..(r + 1) * t.d].iter().copied())
+            .collect(),
+        y: index.iter().map(|&r| t.y[r]).collect(),
+        d: t.d,
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let device = device(&args.device)?;
+    let data = UciDataset::load(&args.data)?;
+    let splits = args.splits.unwrap_or(data.splits).min(data.splits);
+    let hidden = data.n_hidden.unwrap_or(50);
+    let epochs = args
+        .epochs
+        .unwrap_or(data.n_epochs.unwrap_or(40) * args.epochs_multiplier);
+    let grid: Vec<(f64, f64)> = match (args.dropout, args.tau) {
+        (Some(p), Some(t)) => vec![(p, t)],
+        (None, None) if !data.dropout_rates.is_empty() && !data.tau_values.is_empty() => data
+            .dropout_rates
+            .iter()
+            .flat_map(|&p| data.tau_values.iter().map(move |&t| (p, t)))
+            .collect(),
+        (None, None) => {
+            return Err("no --dropout/--tau and no dropout_rates.txt/tau_values.txt".into());
+        }
+        _ => return Err("give both --dropout and --tau, or neither".into()),
+    };
+    println!(
+        "{} ({:?}): {} rows, {} features, {splits} splits, {hidden} hidden units, {epochs} epochs",
+        data.name(),
+        args.model,
+        data.rows(),
+        data.features.len()
+    );
+    let bar = |len: usize, what: &str| {
+        if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(len as u64).with_style(
+                ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} {{msg}}"))
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            )
+        }
+    };
+    let split_bar = bar(splits, "splits");
+    let (mut results, mut rmses, mut lls) = (Vec::new(), Vec::new(), Vec::new());
+    for k in 0..splits {
+        let split = data.split(k)?;
+        let start = Instant::now();
+        let epoch_bar = bar(epochs, "  epochs");
+        let (metrics, chosen): (RegressionMetrics, Option<(f64, f64)>) = match args.model {
+            Model::McDropout => {
+                let config = |p: f64, t: f64| {
+                    McDropoutRegressorConfig::new(hidden, p, t)
+                        .with_epochs(epochs)
+                        .with_mc_samples(args.mc_samples)
+                        .with_seed(k as u64)
+                };
+                let (p, t) = if grid.len() == 1 {
+                    grid[0]
+                } else {
+                    let n = split.train.len();
+                    let mut state = 1000 + k as u64;
+                    let perm = vi_models::data::permutation(n, &mut state);
+                    let cut = (n as f64 * 0.8).round() as usize;
+                    let (fit_part, valid_part) = (
+                        subset(&split.train, &perm[..cut]),
+                        subset(&split.train, &perm[cut..]),
+                    );
+                    let mut best = (f64::NEG_INFINITY, grid[0]);
+                    for &(p, t) in &grid {
+                        epoch_bar.set_message(format!("grid p={p} tau={t}"));
+                        epoch_bar.set_position(0);
+                        let model =
+                            config(p, t).fit(&fit_part, &device, |_, _| epoch_bar.inc(1))?;
+                        let ll = model.evaluate(&valid_part)?.test_log_likelihood;
+                        if ll > best.0 {
+                            best = (ll, (p, t));
+                        }
+                    }
+                    best.1
+                };
+                epoch_bar.set_message(format!("final p={p} tau={t}"));
+                epoch_bar.set_position(0);
+                let model = config(p, t).fit(&split.train, &device, |_, _| epoch_bar.inc(1))?;
+                (model.evaluate(&split.test)?, Some((p, t)))
+            }
+            Model::Svgp => {
+                let config = SvgpRegressorConfig::new()
+                    .with_num_inducing(args.inducing)
+                    .with_epochs(epochs)
+                    .with_seed(k as u64);
+                let model = config.fit(&split.train, &device, |_, _| epoch_bar.inc(1))?;
+                (model.evaluate(&split.test)?, None)
+            }
+        };
+        epoch_bar.finish_and_clear();
+        let seconds = start.elapsed().as_secs_f64();
+        split_bar.inc(1);
+        split_bar.println(format!(
+            "split {k:2}: RMSE {:.3}, test LL {:.3}{} ({seconds:.1} s)",
+            metrics.rmse,
+            metrics.test_log_likelihood,
+            chosen.map_or(String::new(), |(p, t)| format!(", p = {p}, tau = {t}"))
+        ));
+        rmses.push(metrics.rmse);
+        lls.push(metrics.test_log_likelihood);
+        results.push(
+            json!({"split": k, "rmse": metrics.rmse, "test_ll": metrics.test_log_likelihood,
+            "dropout": chosen.map(|c| c.0), "tau": chosen.map(|c| c.1), "train_seconds": seconds}),
+        );
+    }
+    split_bar.finish_and_clear();
+    let (rmse, rmse_se) = mean_and_standard_error(&rmses);
+    let (ll, ll_se) = mean_and_standard_error(&lls);
+    println!("| data set | model | splits | RMSE | test LL |\n|---|---|---|---|---|");
+    println!(
+        "| {} | {:?} | {splits} | {rmse:.3} ± {rmse_se:.3} | {ll:.3} ± {ll_se:.3} |",
+        data.name(),
+        args.model
+    );
+    if let Some(path) = args.json {
+        let model = match args.model {
+            Model::McDropout => "mc-dropout",
+            Model::Svgp => "svgp",
+        };
+        let doc = json!({"dataset": data.name(), "model": model, "device": args.device, "epochs": epochs,
+            "mc_samples": args.mc_samples, "splits": results, "rmse_mean": rmse, "rmse_se": rmse_se,
+            "ll_mean": ll, "ll_se": ll_se});
+        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
+    }
+    Ok(())
+}
