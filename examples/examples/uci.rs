@@ -194,12 +194,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         epoch_bar.finish_and_clear();
         let seconds = start.elapsed().as_secs_f64();
         split_bar.inc(1);
-        split_bar.println(format!(
+        let line = format!(
             "split {k:2}: RMSE {:.3}, test LL {:.3}{} ({seconds:.1} s)",
             metrics.rmse,
             metrics.test_log_likelihood,
             chosen.map_or(String::new(), |(p, t)| format!(", p = {p}, tau = {t}"))
-        ));
+        );
+        if args.quiet {
+            println!("{line}");
+        } else {
+            split_bar.println(line);
+        }
         rmses.push(metrics.rmse);
         lls.push(metrics.test_log_likelihood);
         results.push(
