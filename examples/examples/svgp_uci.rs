@@ -62,8 +62,14 @@ fn device(name: &str) -> Result<Device, String> {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn main() {
+    if let Err(error) = run(Args::parse()) {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = device(&args.device)?;
     let data = UciDataset::load(&args.data)?;
     let splits = args.splits.unwrap_or(data.splits).min(data.splits);

@@ -7,11 +7,12 @@
 //! hidden layer of `n_hidden` ReLU units, batch 128, Adam, `n_epochs × multiplier` epochs and the
 //! weight decay `l² (1 − p) / (2 N τ)`; report the test RMSE of the MC mean and the test
 //! log-likelihood `logsumexp_t(−τ/2 (y − ŷ_t)²) − log T − ½ log 2π + ½ log τ` over `T` passes.
-//! `--model svgp` fits a sparse GP instead (no grid; its noise is learned).
+//! `--model bbb` fits a mean-field Bayesian network (local reparameterization, `N(0, 1)` priors,
+//! fixed `τ` chosen on the same grid); `--model svgp` a sparse GP (no grid; its noise is learned).
 //!
 //! ```text
 //! cargo run --release -p vi-examples --example uci -- --data ../shared/data/uci/concrete \
-//!     [--model mc-dropout|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
+//!     [--model mc-dropout|bbb|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
 //!     [--mc-samples S] [--device flex|ndarray|wgpu|cuda] [--json FILE] [--quiet]
 //! ```
 #![allow(deprecated)]
@@ -24,11 +25,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 use vi_models::data::{Table, UciDataset};
 use vi_models::metrics::mean_and_standard_error;
-use vi_models::{McDropoutRegressorConfig, RegressionMetrics, SvgpRegressorConfig};
+use vi_models::{
+    BbbRegressorConfig, McDropoutRegressorConfig, RegressionMetrics, SvgpRegressorConfig,
+};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Model {
     McDropout,
+    Bbb,
     Svgp,
 }
 
@@ -101,8 +105,14 @@ fn subset(t: &Table, index: &[usize]) -> Table {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn main() {
+    if let Err(error) = run(Args::parse()) {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = device(&args.device)?;
     let data = UciDataset::load(&args.data)?;
     let splits = args.splits.unwrap_or(data.splits).min(data.splits);
@@ -146,15 +156,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let epoch_bar = bar(epochs, "  epochs");
         let (metrics, chosen): (RegressionMetrics, Option<(f64, f64)>) = match args.model {
-            Model::McDropout => {
-                let config = |p: f64, t: f64| {
-                    McDropoutRegressorConfig::new(hidden, p, t)
-                        .with_epochs(epochs)
-                        .with_mc_samples(args.mc_samples)
-                        .with_seed(k as u64)
+            Model::McDropout | Model::Bbb => {
+                let model_kind = args.model;
+                let fit = |p: f64,
+                           t: f64,
+                           train: &Table,
+                           bar: &ProgressBar|
+                 -> Result<
+                    Box<dyn Fn(&Table) -> Result<RegressionMetrics, vi_models::ModelError>>,
+                    vi_models::ModelError,
+                > {
+                    Ok(match model_kind {
+                        Model::Bbb => {
+                            let m = BbbRegressorConfig::new(hidden, t)
+                                .with_epochs(epochs)
+                                .with_mc_samples(args.mc_samples)
+                                .with_seed(k as u64)
+                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            Box::new(move |test: &Table| m.evaluate(test))
+                        }
+                        _ => {
+                            let m = McDropoutRegressorConfig::new(hidden, p, t)
+                                .with_epochs(epochs)
+                                .with_mc_samples(args.mc_samples)
+                                .with_seed(k as u64)
+                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            Box::new(move |test: &Table| m.evaluate(test))
+                        }
+                    })
                 };
-                let (p, t) = if grid.len() == 1 {
-                    grid[0]
+                // BBB has no dropout: its grid is over τ only.
+                let mut candidates = grid.clone();
+                if matches!(model_kind, Model::Bbb) {
+                    candidates.dedup_by(|a, b| a.1 == b.1);
+                    candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
+                    candidates.dedup_by(|a, b| a.1 == b.1);
+                }
+                let (p, t) = if candidates.len() == 1 {
+                    candidates[0]
                 } else {
                     let n = split.train.len();
                     let mut state = 1000 + k as u64;
@@ -164,13 +203,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         subset(&split.train, &perm[..cut]),
                         subset(&split.train, &perm[cut..]),
                     );
-                    let mut best = (f64::NEG_INFINITY, grid[0]);
-                    for &(p, t) in &grid {
+                    let mut best = (f64::NEG_INFINITY, candidates[0]);
+                    for &(p, t) in &candidates {
                         epoch_bar.set_message(format!("grid p={p} tau={t}"));
                         epoch_bar.set_position(0);
-                        let model =
-                            config(p, t).fit(&fit_part, &device, |_, _| epoch_bar.inc(1))?;
-                        let ll = model.evaluate(&valid_part)?.test_log_likelihood;
+                        let ll =
+                            fit(p, t, &fit_part, &epoch_bar)?(&valid_part)?.test_log_likelihood;
                         if ll > best.0 {
                             best = (ll, (p, t));
                         }
@@ -179,8 +217,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 epoch_bar.set_message(format!("final p={p} tau={t}"));
                 epoch_bar.set_position(0);
-                let model = config(p, t).fit(&split.train, &device, |_, _| epoch_bar.inc(1))?;
-                (model.evaluate(&split.test)?, Some((p, t)))
+                let metrics = fit(p, t, &split.train, &epoch_bar)?(&split.test)?;
+                let chosen = if matches!(model_kind, Model::Bbb) {
+                    (f64::NAN, t)
+                } else {
+                    (p, t)
+                };
+                (metrics, Some(chosen))
             }
             Model::Svgp => {
                 let config = SvgpRegressorConfig::new()
@@ -198,7 +241,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "split {k:2}: RMSE {:.3}, test LL {:.3}{} ({seconds:.1} s)",
             metrics.rmse,
             metrics.test_log_likelihood,
-            chosen.map_or(String::new(), |(p, t)| format!(", p = {p}, tau = {t}"))
+            chosen.map_or(String::new(), |(p, t)| if p.is_nan() {
+                format!(", tau = {t}")
+            } else {
+                format!(", p = {p}, tau = {t}")
+            })
         );
         if args.quiet {
             println!("{line}");
@@ -209,7 +256,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lls.push(metrics.test_log_likelihood);
         results.push(
             json!({"split": k, "rmse": metrics.rmse, "test_ll": metrics.test_log_likelihood,
-            "dropout": chosen.map(|c| c.0), "tau": chosen.map(|c| c.1), "train_seconds": seconds}),
+            "dropout": chosen.map(|c| c.0).filter(|p| !p.is_nan()), "tau": chosen.map(|c| c.1), "train_seconds": seconds}),
         );
     }
     split_bar.finish_and_clear();
@@ -224,6 +271,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = args.json {
         let model = match args.model {
             Model::McDropout => "mc-dropout",
+            Model::Bbb => "bbb",
             Model::Svgp => "svgp",
         };
         let doc = json!({"dataset": data.name(), "model": model, "device": args.device, "epochs": epochs,

@@ -1,14 +1,16 @@
 //! # vi-models
 //!
 //! Complete models and what experiments need around them, assembled from [`vi_blocks`]:
-//! MC-dropout regression ([`McDropoutRegressor`]), sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
+//! MC-dropout and Bayes-by-backprop regression ([`McDropoutRegressor`], [`BbbRegressor`]), sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
 //! ([`data`]) and the metrics the papers report ([`metrics`]).
 
+mod bbb_regressor;
 pub mod data;
 mod mc_dropout_regressor;
 pub mod metrics;
 mod svgp_regressor;
 
+pub use bbb_regressor::{BbbNet, BbbRegressor, BbbRegressorConfig};
 pub use mc_dropout_regressor::{
     McDropoutNet, McDropoutRegressor, McDropoutRegressorConfig, McRegressionPrediction,
 };

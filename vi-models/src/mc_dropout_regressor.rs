@@ -195,13 +195,53 @@ impl McDropoutRegressorConfig {
 }
 
 impl McDropoutRegressor {
-    /// `T` stochastic passes over the rows of `x` (original units), in chunks of passes; with
-    /// `y`, also the per-row `logsumexp_t(−τ/2 (y − ŷ_t)²)` for the test log-likelihood.
+    /// `T` stochastic passes over the rows of `x` (original units); with `y`, also the per-row
+    /// `logsumexp_t(−τ/2 (y − ŷ_t)²)` for the test log-likelihood.
     ///
     /// # Errors
     /// [`ModelError::Data`] for ragged input.
     pub fn predict(
         &self,
+        x: &[f64],
+        y: Option<&[f64]>,
+    ) -> Result<McRegressionPrediction, ModelError> {
+        let passes = McPasses {
+            x_scaler: &self.x_scaler,
+            y_scaler: &self.y_scaler,
+            tau: self.tau,
+            samples: self.mc_samples,
+            device: &self.device,
+        };
+        passes.run(|x| self.net.forward(x), x, y)
+    }
+
+    /// Test RMSE of the MC mean and Gal's test log-likelihood
+    /// `1/n Σᵢ [logsumexp_t(−τ/2 (yᵢ − ŷᵢₜ)²) − ln T − ½ ln 2π + ½ ln τ]`.
+    ///
+    /// # Errors
+    /// As [`McDropoutRegressor::predict`].
+    pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
+        let p = self.predict(&test.x, Some(&test.y))?;
+        Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
+    }
+}
+
+/// What `T` stochastic passes need: the scalers, `τ` in the original units, `T`, the device.
+pub(crate) struct McPasses<'a> {
+    pub x_scaler: &'a Standardizer,
+    pub y_scaler: &'a Standardizer,
+    pub tau: f64,
+    pub samples: usize,
+    pub device: &'a Device,
+}
+
+impl McPasses<'_> {
+    /// Runs `pass` (standardised `[rows, d] → [rows, 1]`, stochastic) `T` times over `x`,
+    /// stacking as many passes per call as fit in about a million rows; accumulates the mean and,
+    /// with `y`, a streaming log-sum-exp of `−τ/2 (y − ŷ_t)²` per row.
+    pub fn run(
+        &self,
+        pass: impl Fn(Tensor<2>) -> Tensor<2>,
         x: &[f64],
         y: Option<&[f64]>,
     ) -> Result<McRegressionPrediction, ModelError> {
@@ -215,20 +255,20 @@ impl McDropoutRegressor {
         let n = x.len() / d;
         let xs = self.x_scaler.transform(x);
         let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
-        let x = Tensor::<2>::from_data(TensorData::new(xs, [n, d]).convert::<f32>(), &self.device);
-        let chunk = (1 << 20) / n.max(1);
-        let chunk = chunk.clamp(1, self.mc_samples);
+        let x = Tensor::<2>::from_data(TensorData::new(xs, [n, d]).convert::<f32>(), self.device);
+        let samples = self.samples.max(1);
+        let chunk = ((1 << 20) / n.max(1)).clamp(1, samples);
         let mut sum = vec![0.0; n];
         let (mut max, mut acc) = (vec![f64::NEG_INFINITY; n], vec![0.0; n]);
         let mut done = 0;
-        while done < self.mc_samples {
-            let t = chunk.min(self.mc_samples - done);
+        while done < samples {
+            let t = chunk.min(samples - done);
             let stacked = x
                 .clone()
                 .unsqueeze::<3>()
                 .expand([t, n, d])
                 .reshape([t * n, d]);
-            let out = self.net.forward(stacked).into_data().convert::<f64>();
+            let out = pass(stacked).into_data().convert::<f64>();
             let out = out
                 .as_slice::<f64>()
                 .map_err(|e| ModelError::Data(format!("{e:?}")))?;
@@ -237,7 +277,6 @@ impl McDropoutRegressor {
                 let pred = v * sy + my;
                 sum[row] += pred;
                 if let Some(y) = y {
-                    // Streaming log-sum-exp of −τ/2 (y − ŷ)².
                     let e = -0.5 * self.tau * (y[row] - pred).powi(2);
                     if e > max[row] {
                         acc[row] = acc[row] * (max[row] - e).exp() + 1.0;
@@ -249,28 +288,29 @@ impl McDropoutRegressor {
             }
             done += t;
         }
-        let t = self.mc_samples as f64;
         Ok(McRegressionPrediction {
-            mean: sum.into_iter().map(|s| s / t).collect(),
+            mean: sum.into_iter().map(|s| s / samples as f64).collect(),
             log_sum_exp: y.map(|_| max.iter().zip(&acc).map(|(m, a)| m + a.ln()).collect()),
         })
     }
+}
 
-    /// Test RMSE of the MC mean and Gal's test log-likelihood
-    /// `1/n Σᵢ [logsumexp_t(−τ/2 (yᵢ − ŷᵢₜ)²) − ln T − ½ ln 2π + ½ ln τ]`.
-    ///
-    /// # Errors
-    /// As [`McDropoutRegressor::predict`].
-    pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        let p = self.predict(&test.x, Some(&test.y))?;
-        let t = self.mc_samples as f64;
-        let lse = p.log_sum_exp.unwrap_or_default();
-        let n = lse.len().max(1) as f64;
-        let ll = lse.iter().sum::<f64>() / n - t.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
-            + 0.5 * self.tau.ln();
-        Ok(RegressionMetrics {
-            rmse: rmse(&p.mean, &test.y),
-            test_log_likelihood: ll,
-        })
+/// RMSE of the MC mean and the mixture log-likelihood
+/// `1/n Σᵢ [logsumexp_t(−τ/2 (yᵢ − ŷᵢₜ)²) − ln T − ½ ln 2π + ½ ln τ]`.
+pub(crate) fn mixture_metrics(
+    p: &McRegressionPrediction,
+    y: &[f64],
+    tau: f64,
+    samples: usize,
+) -> RegressionMetrics {
+    let lse = p.log_sum_exp.clone().unwrap_or_default();
+    let n = lse.len().max(1) as f64;
+    let ll = lse.iter().sum::<f64>() / n
+        - (samples.max(1) as f64).ln()
+        - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        + 0.5 * tau.ln();
+    RegressionMetrics {
+        rmse: rmse(&p.mean, y),
+        test_log_likelihood: ll,
     }
 }

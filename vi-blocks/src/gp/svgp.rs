@@ -228,13 +228,21 @@ impl<K: Kernel> Svgp<K> {
 
     /// Replaces the inducing points (`[M, d]` is shared, `[1 or P, M, d]` as stored); an
     /// unwhitened `q(u)` is reset to the prior `N(m(Z), K_zz)` at the new points.
+    ///
+    /// # Panics
+    /// When `z` is not `[M, d]` or `[1 or P, M, d]` for this layer's `M`, `d` and `P`.
     pub fn with_inducing_points<const D: usize>(self, z: Tensor<D>) -> Self {
         let [_, m, d] = self.inducing_points.dims();
-        let z = match D {
-            2 => z.reshape([1, m, d]),
-            _ => z.reshape([0, m, d]),
-        }
-        .detach();
+        let p = self.outputs();
+        let dims = z.dims();
+        let batch = match (D, &dims[..]) {
+            (2, [zm, zd]) if (*zm, *zd) == (m, d) => 1,
+            (3, [zb, zm, zd]) if (*zm, *zd) == (m, d) && (*zb == 1 || *zb == p) => *zb,
+            _ => panic!(
+                "Svgp::with_inducing_points: got {dims:?}, need [{m}, {d}] or [1 or {p}, {m}, {d}]"
+            ),
+        };
+        let z = z.reshape([batch, m, d]).detach();
         let require_grad = self.inducing_points.is_require_grad();
         let mut layer = Self {
             inducing_points: Param::from_tensor(z).set_require_grad(require_grad),

@@ -244,3 +244,68 @@ impl UciDataset {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_uci(set: &str) -> PathBuf {
+        let dir = std::env::var("VI_SHARED_DIR").map_or_else(
+            |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+            PathBuf::from,
+        );
+        let dir = dir.join("data").join("uci").join(set);
+        assert!(dir.is_dir(), "shared data not found: {}", dir.display());
+        dir
+    }
+
+    /// A copy of yacht in a fresh folder, with `edit` applied to one file.
+    fn broken(name: &str, file: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let src = shared_uci("yacht");
+        let dir = std::env::temp_dir().join(format!("vi-models-uci-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        std::fs::write(dir.join(file), edit(text)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn loads_the_shared_sets_and_their_splits() {
+        for set in ["bostonHousing", "concrete", "energy", "wine-quality-red", "yacht"] {
+            let data = UciDataset::load(shared_uci(set)).unwrap();
+            assert_eq!(data.splits, 20, "{set}");
+            let split = data.split(0).unwrap();
+            assert_eq!(split.train.len() + split.test.len(), data.rows(), "{set}");
+            assert_eq!(split.train.x.len(), split.train.len() * data.features.len());
+            assert!(!data.features.contains(&data.target), "{set}");
+            assert!(!data.tau_values.is_empty() && !data.dropout_rates.is_empty());
+        }
+    }
+
+    #[test]
+    fn malformed_files_name_file_and_line() {
+        let dir = broken("ragged", "data.txt", |t| {
+            let mut lines: Vec<String> = t.lines().map(String::from).collect();
+            lines[2] = "1 2 3".into();
+            lines.join("\n")
+        });
+        let err = UciDataset::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("data.txt:3") && err.contains("3 columns"), "{err}");
+
+        let dir = broken("index", "index_train_0.txt", |t| format!("{t}\n99999\n"));
+        let err = UciDataset::load(&dir).unwrap().split(0).unwrap_err().to_string();
+        assert!(err.contains("index_train_0.txt") && err.contains("99999"), "{err}");
+
+        let dir = broken("target", "index_target.txt", |_| "0\n1\n".into());
+        let err = UciDataset::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("one target column"), "{err}");
+
+        let err = UciDataset::load(dir.join("missing")).unwrap_err().to_string();
+        assert!(err.contains("missing/data.txt"), "{err}");
+    }
+}
