@@ -77,6 +77,9 @@ struct Args {
     quiet: bool,
 }
 
+/// A fitted model's evaluation on a table.
+type Evaluator = Box<dyn Fn(&Table) -> Result<RegressionMetrics, vi_models::ModelError>>;
+
 fn device(name: &str) -> Result<Device, String> {
     match name {
         #[cfg(feature = "flex")]
@@ -162,10 +165,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                            t: f64,
                            train: &Table,
                            bar: &ProgressBar|
-                 -> Result<
-                    Box<dyn Fn(&Table) -> Result<RegressionMetrics, vi_models::ModelError>>,
-                    vi_models::ModelError,
-                > {
+                 -> Result<Evaluator, vi_models::ModelError> {
                     Ok(match model_kind {
                         Model::Bbb => {
                             let m = BbbRegressorConfig::new(hidden, t)

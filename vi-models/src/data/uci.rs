@@ -276,7 +276,13 @@ mod tests {
 
     #[test]
     fn loads_the_shared_sets_and_their_splits() {
-        for set in ["bostonHousing", "concrete", "energy", "wine-quality-red", "yacht"] {
+        for set in [
+            "bostonHousing",
+            "concrete",
+            "energy",
+            "wine-quality-red",
+            "yacht",
+        ] {
             let data = UciDataset::load(shared_uci(set)).unwrap();
             assert_eq!(data.splits, 20, "{set}");
             let split = data.split(0).unwrap();
@@ -295,17 +301,29 @@ mod tests {
             lines.join("\n")
         });
         let err = UciDataset::load(&dir).unwrap_err().to_string();
-        assert!(err.contains("data.txt:3") && err.contains("3 columns"), "{err}");
+        assert!(
+            err.contains("data.txt:3") && err.contains("3 columns"),
+            "{err}"
+        );
 
         let dir = broken("index", "index_train_0.txt", |t| format!("{t}\n99999\n"));
-        let err = UciDataset::load(&dir).unwrap().split(0).unwrap_err().to_string();
-        assert!(err.contains("index_train_0.txt") && err.contains("99999"), "{err}");
+        let err = UciDataset::load(&dir)
+            .unwrap()
+            .split(0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("index_train_0.txt") && err.contains("99999"),
+            "{err}"
+        );
 
         let dir = broken("target", "index_target.txt", |_| "0\n1\n".into());
         let err = UciDataset::load(&dir).unwrap_err().to_string();
         assert!(err.contains("one target column"), "{err}");
 
-        let err = UciDataset::load(dir.join("missing")).unwrap_err().to_string();
+        let err = UciDataset::load(dir.join("missing"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing/data.txt"), "{err}");
     }
 }
