@@ -1,8 +1,6 @@
 //! What every `vi-bench` suite shares: the run options (threads, device, precision, repeats,
 //! output file), the device by name, and the JSON-lines writer.
 
-#[cfg(feature = "wgpu")]
-use burn::tensor::DeviceKind;
 use burn::tensor::{Device, FloatDType};
 use serde_json::Value;
 use std::io::Write;
@@ -57,23 +55,8 @@ pub fn start(threads: usize, device: &str) -> Result<Device, Box<dyn std::error:
 }
 
 /// The device of a compiled-in backend.
-#[allow(deprecated)]
 pub fn device_by_name(name: &str) -> Result<Device, String> {
-    Ok(match name {
-        #[cfg(feature = "flex")]
-        "flex" => Device::flex(),
-        #[cfg(feature = "ndarray")]
-        "ndarray" => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
-        #[cfg(feature = "cuda")]
-        "cuda" => Device::cuda(0),
-        other => {
-            return Err(format!(
-                "device {other} is not compiled in (see the Cargo features)"
-            ));
-        }
-    })
+    vi_core::device::by_name(name)
 }
 
 /// Waits for the device's queued work.

@@ -17,10 +17,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
-use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
-use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Likelihood};
-use vi_blocks::gp::{Svgp, SvgpConfig};
+use vi_blocks::gp::SvgpConfig;
+use vi_blocks::gp::kernel::{RbfConfig, ScaleKernelConfig};
+use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
 use vi_core::elbo::Elbo;
+use vi_models::SvgpRegressionModel;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,13 +50,6 @@ pub struct Args {
 
 const BATCH: usize = 256;
 
-/// The model and likelihood, trained together.
-#[derive(burn::module::Module, Debug)]
-struct Model {
-    gp: Svgp<ScaleKernel<Rbf>>,
-    likelihood: GaussianLikelihood,
-}
-
 /// The peers' synthetic generator: `x ~ U(−2, 2)^d`,
 /// `y = sin(x · linspace(1, 0.2, d)) + ½ cos(2 x₀) + 0.1 ε` (our own random stream).
 fn synthetic(rows: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
@@ -82,10 +76,10 @@ fn synthetic(rows: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
     (x, y)
 }
 
-fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (Model, ModuleOptimizer) {
+fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (SvgpRegressionModel, ModuleOptimizer) {
     let z = Tensor::<2>::from_data(TensorData::new(x[..m * d].to_vec(), [m, d]), device);
     let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
-    let model = Model {
+    let model = SvgpRegressionModel {
         gp: SvgpConfig::new(d, m)
             .init(kernel, device)
             .with_inducing_points(z),
@@ -96,12 +90,12 @@ fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (Model, ModuleOptimi
 
 /// One Adam step on a batch; returns the loss (negative per-point ELBO) read back.
 fn step(
-    model: Model,
+    model: SvgpRegressionModel,
     optim: &mut ModuleOptimizer,
     xb: Tensor<2>,
     yb: Tensor<2>,
     n: usize,
-) -> (Model, f64) {
+) -> (SvgpRegressionModel, f64) {
     let batch = xb.dims()[0];
     let out = model.gp.forward(xb).expect("K_zz factorises");
     let ell = model.likelihood.expected_log_likelihood(&out.f, yb).sum();

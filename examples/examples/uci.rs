@@ -15,9 +15,7 @@
 //!     [--model mc-dropout|bbb|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
 //!     [--mc-samples S] [--device flex|ndarray|wgpu|cuda] [--json FILE] [--quiet]
 //! ```
-#![allow(deprecated)]
 
-use burn::tensor::Device;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -80,34 +78,6 @@ struct Args {
 /// A fitted model's evaluation on a table.
 type Evaluator = Box<dyn Fn(&Table) -> Result<RegressionMetrics, vi_models::ModelError>>;
 
-fn device(name: &str) -> Result<Device, String> {
-    match name {
-        #[cfg(feature = "flex")]
-        "flex" => Ok(Device::flex()),
-        #[cfg(feature = "ndarray")]
-        "ndarray" => Ok(Device::ndarray()),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
-        other => Err(format!(
-            "device {other} is not compiled in (see the crate's features)"
-        )),
-    }
-}
-
-/// Rows `index` of a table.
-fn subset(t: &Table, index: &[usize]) -> Table {
-    Table {
-        x: index
-            .iter()
-            .flat_map(|&r| t.x[r * t.d..(r + 1) * t.d].iter().copied())
-            .collect(),
-        y: index.iter().map(|&r| t.y[r]).collect(),
-        d: t.d,
-    }
-}
-
 fn main() {
     if let Err(error) = run(Args::parse()) {
         eprintln!("error: {error}");
@@ -116,7 +86,7 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let device = device(&args.device)?;
+    let device = vi_core::device::by_name(&args.device)?;
     let data = UciDataset::load(&args.data)?;
     let splits = args.splits.unwrap_or(data.splits).min(data.splits);
     let hidden = data.n_hidden.unwrap_or(50);
@@ -200,8 +170,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     let perm = vi_models::data::permutation(n, &mut state);
                     let cut = (n as f64 * 0.8).round() as usize;
                     let (fit_part, valid_part) = (
-                        subset(&split.train, &perm[..cut]),
-                        subset(&split.train, &perm[cut..]),
+                        split.train.select(&perm[..cut]),
+                        split.train.select(&perm[cut..]),
                     );
                     let mut best = (f64::NEG_INFINITY, candidates[0]);
                     for &(p, t) in &candidates {

@@ -30,20 +30,9 @@ macro_rules! device_tests {
     };
 }
 
-/// The device of a compiled backend by name (`flex`, `ndarray`, `wgpu`).
-#[allow(deprecated)]
+/// The device of a compiled backend by name (`flex`, `ndarray`, `wgpu`, `cuda`).
 pub fn device(name: &str) -> Device {
-    match name {
-        #[cfg(feature = "flex")]
-        "flex" => Device::flex(),
-        #[cfg(feature = "ndarray")]
-        "ndarray" => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-        #[cfg(feature = "cuda")]
-        "cuda" => Device::cuda(0),
-        other => panic!("backend {other} is not compiled in"),
-    }
+    vi_core::device::by_name(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Float precisions the device computes in: `f64` where it is fully supported, always `f32`.

@@ -9,6 +9,7 @@
 //! Backends are chosen with Cargo features (`flex` by default, `ndarray`, `wgpu`, `cuda`, `fusion`,
 //! `autotune`) and a [`burn::tensor::Device`] at run time; the same code runs on all of them.
 
+pub mod device;
 pub mod distributions;
 pub mod elbo;
 pub mod gradcheck;

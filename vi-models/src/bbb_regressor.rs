@@ -1,14 +1,14 @@
 //! Mean-field Bayes-by-backprop regression (Blundell et al. 2015) with local
 //! reparameterization or flipout, evaluated like MC dropout.
 
-use crate::data::{Standardizer, Table, permutation};
+use crate::data::{StandardizedTable, Standardizer, Table};
 use crate::mc_dropout_regressor::{McPasses, McRegressionPrediction, mixture_metrics};
 use crate::svgp_regressor::{ModelError, RegressionMetrics};
+use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
 
@@ -87,13 +87,6 @@ pub struct BbbRegressor {
     pub device: Device,
 }
 
-fn rows(x: &[f64], d: usize, index: &[usize]) -> Vec<f64> {
-    index
-        .iter()
-        .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
-        .collect()
-}
-
 impl BbbRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch (the loss is the negative
     /// ELBO per data point).
@@ -105,21 +98,15 @@ impl BbbRegressorConfig {
         &self,
         train: &Table,
         device: &Device,
-        mut on_epoch: impl FnMut(usize, f64),
+        on_epoch: impl FnMut(usize, f64),
     ) -> Result<BbbRegressor, ModelError> {
-        let (n, d) = (train.len(), train.d);
-        if n == 0 || d == 0 || train.x.len() != n * d || self.tau <= 0.0 {
-            return Err(ModelError::Data(format!(
-                "training table with {n} rows, {d} features, {} values; tau {}",
-                train.x.len(),
-                self.tau
-            )));
+        if self.tau <= 0.0 {
+            return Err(ModelError::Data(format!("tau {} must be > 0", self.tau)));
         }
-        let x_scaler = Standardizer::fit(&train.x, d);
-        let y_scaler = Standardizer::fit(&train.y, 1);
-        let (x, y) = (x_scaler.transform(&train.x), y_scaler.transform(&train.y));
+        let data = StandardizedTable::new(train)?;
+        let (n, d) = (train.len(), train.d);
         // τ in standardised units: the noise variance 1/τ scales with 1/std_y².
-        let tau_std = self.tau * y_scaler.std[0].powi(2);
+        let tau_std = self.tau * data.y_scaler.std[0].powi(2);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
         let layer = |i, o| {
@@ -127,48 +114,28 @@ impl BbbRegressorConfig {
                 .with_estimator(self.estimator)
                 .init(&ad)
         };
-        let mut net = BbbNet {
+        let net = BbbNet {
             hidden: layer(d, self.hidden),
             output: layer(self.hidden, 1),
         };
-        let mut optim = AdamConfig::new().init();
-        let mut state = self.seed ^ 0xBBB;
-        let batch = self.batch_size.max(1);
         let half_log = 0.5 * (tau_std / (2.0 * std::f64::consts::PI)).ln();
-        for epoch in 0..self.epochs {
-            let mut total = 0.0;
-            for index in permutation(n, &mut state).chunks(batch) {
-                let b = index.len();
-                let xb = Tensor::<2>::from_data(
-                    TensorData::new(rows(&x, d, index), [b, d]).convert::<f32>(),
-                    &ad,
-                );
-                let yb = Tensor::<2>::from_data(
-                    TensorData::new(index.iter().map(|&r| y[r]).collect::<Vec<_>>(), [b, 1])
-                        .convert::<f32>(),
-                    &ad,
-                );
-                let ll =
-                    ((net.forward(xb) - yb).square().mul_scalar(-0.5 * tau_std) + half_log).sum();
-                let kl =
-                    total_kl(&net).ok_or_else(|| ModelError::Data("no Bayesian layers".into()))?;
-                let loss = (ll.mul_scalar(-(n as f64) / b as f64) + kl).mul_scalar(1.0 / n as f64);
-                total += loss.clone().into_scalar::<f64>();
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                net = optim.step(self.learning_rate, net, grads);
-            }
-            let mean = total / n.div_ceil(batch) as f64;
-            if !mean.is_finite() {
-                return Err(ModelError::Data(format!(
-                    "the loss became {mean} in epoch {epoch}"
-                )));
-            }
-            on_epoch(epoch, mean);
-        }
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed ^ 0xBBB,
+        };
+        let loss = |net: &BbbNet, x: Tensor<2>, y: Tensor<2>| {
+            let batch = x.dims()[0];
+            let ll = ((net.forward(x) - y).square().mul_scalar(-0.5 * tau_std) + half_log).sum();
+            let kl = total_kl(net).ok_or_else(|| ModelError::Data("no Bayesian layers".into()))?;
+            Ok((ll.mul_scalar(-(n as f64) / batch as f64) + kl).mul_scalar(1.0 / n as f64))
+        };
+        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(BbbRegressor {
             net: net.valid(),
-            x_scaler,
-            y_scaler,
+            x_scaler: data.x_scaler,
+            y_scaler: data.y_scaler,
             tau: self.tau,
             mc_samples: self.mc_samples.max(1),
             device: device.clone(),

@@ -9,6 +9,7 @@ pub mod data;
 mod mc_dropout_regressor;
 pub mod metrics;
 mod svgp_regressor;
+mod training;
 
 pub use bbb_regressor::{BbbNet, BbbRegressor, BbbRegressorConfig};
 pub use mc_dropout_regressor::{

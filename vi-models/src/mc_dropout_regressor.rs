@@ -1,13 +1,13 @@
 //! MC-dropout regression (Gal & Ghahramani 2016) with the UCI protocol's training and
 //! evaluation.
 
-use crate::data::{Standardizer, Table, permutation};
+use crate::data::{StandardizedTable, Standardizer, Table};
 use crate::metrics::rmse;
 use crate::svgp_regressor::{ModelError, RegressionMetrics};
+use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use vi_blocks::nn::{McDropout, McDropoutConfig};
@@ -109,13 +109,6 @@ pub struct McRegressionPrediction {
     pub log_sum_exp: Option<Vec<f64>>,
 }
 
-fn rows(x: &[f64], d: usize, index: &[usize]) -> Vec<f64> {
-    index
-        .iter()
-        .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
-        .collect()
-}
-
 impl McDropoutRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
     ///
@@ -126,67 +119,39 @@ impl McDropoutRegressorConfig {
         &self,
         train: &Table,
         device: &Device,
-        mut on_epoch: impl FnMut(usize, f64),
+        on_epoch: impl FnMut(usize, f64),
     ) -> Result<McDropoutRegressor, ModelError> {
-        let (n, d) = (train.len(), train.d);
-        if n == 0 || d == 0 || train.x.len() != n * d {
-            return Err(ModelError::Data(format!(
-                "training table with {n} rows, {d} features and {} values",
-                train.x.len()
-            )));
-        }
         if !(0.0..1.0).contains(&self.dropout) || self.tau <= 0.0 {
             return Err(ModelError::Data(format!(
                 "dropout {} must be in [0, 1) and tau {} > 0",
                 self.dropout, self.tau
             )));
         }
-        let x_scaler = Standardizer::fit(&train.x, d);
-        let y_scaler = Standardizer::fit(&train.y, 1);
-        let (x, y) = (x_scaler.transform(&train.x), y_scaler.transform(&train.y));
+        let data = StandardizedTable::new(train)?;
+        let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let mut net = McDropoutNet {
+        let net = McDropoutNet {
             input_dropout: McDropoutConfig::new(self.dropout).init(),
             hidden: LinearConfig::new(d, self.hidden).init(&ad),
             hidden_dropout: McDropoutConfig::new(self.dropout).init(),
             output: LinearConfig::new(self.hidden, 1).init(&ad),
         };
         let decay = self.lengthscale.powi(2) * (1.0 - self.dropout) / (2.0 * n as f64 * self.tau);
-        let mut optim = AdamConfig::new().init();
-        let mut state = self.seed ^ 0xD1CE;
-        let batch = self.batch_size.max(1);
-        for epoch in 0..self.epochs {
-            let mut total = 0.0;
-            for index in permutation(n, &mut state).chunks(batch) {
-                let b = index.len();
-                let xb = Tensor::<2>::from_data(
-                    TensorData::new(rows(&x, d, index), [b, d]).convert::<f32>(),
-                    &ad,
-                );
-                let yb = Tensor::<2>::from_data(
-                    TensorData::new(index.iter().map(|&r| y[r]).collect::<Vec<_>>(), [b, 1])
-                        .convert::<f32>(),
-                    &ad,
-                );
-                let loss =
-                    (net.forward(xb) - yb).square().mean() + net.weight_norm().mul_scalar(decay);
-                total += loss.clone().into_scalar::<f64>();
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                net = optim.step(self.learning_rate, net, grads);
-            }
-            let mean = total / n.div_ceil(batch) as f64;
-            if !mean.is_finite() {
-                return Err(ModelError::Data(format!(
-                    "the loss became {mean} in epoch {epoch}"
-                )));
-            }
-            on_epoch(epoch, mean);
-        }
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed ^ 0xD1CE,
+        };
+        let loss = |net: &McDropoutNet, x: Tensor<2>, y: Tensor<2>| {
+            Ok((net.forward(x) - y).square().mean() + net.weight_norm().mul_scalar(decay))
+        };
+        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(McDropoutRegressor {
             net: net.valid(),
-            x_scaler,
-            y_scaler,
+            x_scaler: data.x_scaler,
+            y_scaler: data.y_scaler,
             tau: self.tau,
             mc_samples: self.mc_samples.max(1),
             device: device.clone(),

@@ -1,10 +1,10 @@
 //! Sparse variational GP regression with minibatches: fit, predict, evaluate.
 
-use crate::data::{Standardizer, Table, permutation};
+use crate::data::{StandardizedTable, Standardizer, Table, permutation};
 use crate::metrics::{gaussian_log_likelihood, rmse};
+use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use thiserror::Error;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
@@ -24,6 +24,9 @@ pub enum ModelError {
     /// Inputs of the wrong shape or an empty data set.
     #[error("{0}")]
     Data(String),
+    /// A data set that cannot be trained on.
+    #[error(transparent)]
+    Table(#[from] crate::data::DataError),
 }
 
 /// Settings of [`SvgpRegressor`] training.
@@ -105,13 +108,6 @@ pub struct RegressionMetrics {
     pub test_log_likelihood: f64,
 }
 
-fn rows(x: &[f64], d: usize, index: &[usize]) -> Vec<f64> {
-    index
-        .iter()
-        .flat_map(|&r| x[r * d..(r + 1) * d].iter().copied())
-        .collect()
-}
-
 impl SvgpRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` is called after each epoch (the loss is the
     /// negative per-point ELBO).
@@ -123,58 +119,42 @@ impl SvgpRegressorConfig {
         &self,
         train: &Table,
         device: &Device,
-        mut on_epoch: impl FnMut(usize, f64),
+        on_epoch: impl FnMut(usize, f64),
     ) -> Result<SvgpRegressor, ModelError> {
+        let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
-        if n == 0 || d == 0 || train.x.len() != n * d {
-            return Err(ModelError::Data(format!(
-                "training table with {n} rows, {d} features and {} values",
-                train.x.len()
-            )));
-        }
-        let x_scaler = Standardizer::fit(&train.x, d);
-        let y_scaler = Standardizer::fit(&train.y, 1);
-        let (x, y) = (x_scaler.transform(&train.x), y_scaler.transform(&train.y));
         let ad = device.clone().autodiff();
         let mut state = self.seed;
         let m = self.num_inducing.clamp(1, n);
-        let z = rows(&x, d, &permutation(n, &mut state)[..m]);
-        let z = Tensor::<2>::from_data(TensorData::new(z, [m, d]).convert::<f32>(), &ad);
+        let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
         let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(&ad), &ad);
-        let mut model = SvgpRegressionModel {
+        let model = SvgpRegressionModel {
             gp: SvgpConfig::new(d, m)
                 .with_whiten(self.whiten)
                 .init(kernel, &ad)
                 .with_inducing_points(z),
             likelihood: GaussianLikelihoodConfig::new().init(&ad),
         };
-        let mut optim = AdamConfig::new().init();
-        let batch = self.batch_size.max(1);
-        for epoch in 0..self.epochs {
-            let mut total = 0.0;
-            let perm = permutation(n, &mut state);
-            for index in perm.chunks(batch) {
-                let b = index.len();
-                let xb = TensorData::new(rows(&x, d, index), [b, d]).convert::<f32>();
-                let yb = TensorData::new(index.iter().map(|&r| y[r]).collect::<Vec<_>>(), [b, 1])
-                    .convert::<f32>();
-                let out = model.gp.forward(Tensor::from_data(xb, &ad))?;
-                let ell = model
-                    .likelihood
-                    .expected_log_likelihood(&out.f, Tensor::from_data(yb, &ad))
-                    .sum();
-                let terms = Elbo::new(n).with_batch_size(b).from_terms(ell, out.kl)?;
-                let loss = terms.loss().mul_scalar(1.0 / n as f64);
-                total += loss.clone().into_scalar::<f64>();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optim.step(self.learning_rate, model, grads);
-            }
-            on_epoch(epoch, total / n.div_ceil(batch) as f64);
-        }
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: state,
+        };
+        let loss = |model: &SvgpRegressionModel, x: Tensor<2>, y: Tensor<2>| {
+            let batch = x.dims()[0];
+            let out = model.gp.forward(x)?;
+            let ell = model.likelihood.expected_log_likelihood(&out.f, y).sum();
+            let terms = Elbo::new(n)
+                .with_batch_size(batch)
+                .from_terms(ell, out.kl)?;
+            Ok(terms.loss().mul_scalar(1.0 / n as f64))
+        };
+        let model = train_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(SvgpRegressor {
             model: model.valid(),
-            x_scaler,
-            y_scaler,
+            x_scaler: data.x_scaler,
+            y_scaler: data.y_scaler,
             device: device.clone(),
         })
     }

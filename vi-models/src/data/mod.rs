@@ -2,10 +2,12 @@
 
 mod error;
 mod standardize;
+mod standardized;
 mod uci;
 
 pub use error::DataError;
 pub use standardize::Standardizer;
+pub use standardized::StandardizedTable;
 pub use uci::{Split, Table, UciDataset};
 
 /// A seeded random permutation of `0..n` (Fisher–Yates driven by SplitMix64; `state` advances),

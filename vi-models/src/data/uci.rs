@@ -51,6 +51,19 @@ impl Table {
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
+
+    /// The rows `index`, in that order.
+    pub fn select(&self, index: &[usize]) -> Table {
+        let d = self.d;
+        Table {
+            x: index
+                .iter()
+                .flat_map(|&r| self.x[r * d..(r + 1) * d].iter().copied())
+                .collect(),
+            y: index.iter().map(|&r| self.y[r]).collect(),
+            d,
+        }
+    }
 }
 
 /// One train/test split.

@@ -70,6 +70,14 @@ pub(crate) fn positive(raw: &Param<Tensor<3>>) -> Tensor<3> {
     softplus(raw.val())
 }
 
+/// `diag K = 1`, `[b, n]`, of a unit-variance stationary kernel whose hyper-parameter `param`
+/// sets the kernel batch.
+pub(crate) fn unit_diagonal(x: &Tensor<3>, param: &Param<Tensor<3>>) -> Tensor<2> {
+    let [b, n, _] = x.dims();
+    let batch = batch_of(b, param.dims()[0]);
+    Tensor::ones([batch, n], (&x.device(), x.dtype()))
+}
+
 /// The larger of two broadcastable batch sizes.
 pub(crate) fn batch_of(a: usize, b: usize) -> usize {
     if a == 1 { b } else { a }

@@ -1,4 +1,4 @@
-use super::{Kernel, batch_of, positive, positive_param};
+use super::{Kernel, positive, positive_param, unit_diagonal};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -85,8 +85,6 @@ impl Kernel for Periodic {
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
-        let [b, n, _] = x.dims();
-        let batch = batch_of(b, self.lengthscale_raw.dims()[0]);
-        Tensor::ones([batch, n], (&x.device(), x.dtype()))
+        unit_diagonal(&x, &self.lengthscale_raw)
     }
 }

@@ -80,7 +80,7 @@ impl Likelihood for BernoulliLikelihood {
     fn expected_log_likelihood(&self, f: &GaussianMarginals, y: Tensor<2>) -> Tensor<1> {
         let y3 = y.unsqueeze::<3>();
         let ell = match self.monte_carlo_samples {
-            None => GaussHermite::new(20).expectation(f, |t| self.log_prob(t, y3.clone())),
+            None => GaussHermite::twenty().expectation(f, |t| self.log_prob(t, y3.clone())),
             Some(s) => {
                 let [n, p] = f.mean.dims();
                 let eps = Tensor::<3>::random(
@@ -102,7 +102,7 @@ impl Likelihood for BernoulliLikelihood {
                 let z = f.mean.clone() / f.variance.clone().add_scalar(1.0).sqrt();
                 log_normal_cdf(z).exp()
             }
-            Link::Logit => GaussHermite::new(20).expectation(f, |t| log_sigmoid(t).exp()),
+            Link::Logit => GaussHermite::twenty().expectation(f, |t| log_sigmoid(t).exp()),
         }
     }
 

@@ -59,7 +59,7 @@ impl Likelihood for PoissonLikelihood {
     fn log_predictive_density(&self, f: &GaussianMarginals, y: Tensor<2>) -> Tensor<1> {
         let log_fact = lgamma(y.clone().add_scalar(1.0)).unsqueeze::<3>();
         let y3 = y.unsqueeze::<3>();
-        let lpd = GaussHermite::new(20)
+        let lpd = GaussHermite::twenty()
             .log_expectation(f, |t| y3.clone() * t.clone() - t.exp() - log_fact.clone());
         lpd.sum_dim(1).squeeze_dim(1)
     }

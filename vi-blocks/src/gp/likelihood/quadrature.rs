@@ -59,6 +59,12 @@ impl GaussHermite {
         Self { nodes, weights }
     }
 
+    /// The 20-point rule (GPyTorch's default), computed once per process.
+    pub fn twenty() -> &'static Self {
+        static RULE: std::sync::OnceLock<GaussHermite> = std::sync::OnceLock::new();
+        RULE.get_or_init(|| Self::new(20))
+    }
+
     /// The points `μ + √2 σ t_i`, `[Q, N, P]`.
     pub fn points(&self, f: &GaussianMarginals) -> Tensor<3> {
         let q = self.nodes.len();
