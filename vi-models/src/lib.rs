@@ -1,10 +1,11 @@
 //! # vi-models
 //!
 //! Complete models and what experiments need around them, assembled from [`vi_blocks`]:
-//! MC-dropout and Bayes-by-backprop regression ([`McDropoutRegressor`], [`BbbRegressor`]), sparse GP regression ([`SvgpRegressor`]), data sets read with file-and-line errors
+//! MC-dropout and Bayes-by-backprop regression ([`McDropoutRegressor`], [`BbbRegressor`]), sparse GP regression ([`SvgpRegressor`]), the Categorical Latent GP ([`clgp`]), data sets read with file-and-line errors
 //! ([`data`]) and the metrics the papers report ([`metrics`]).
 
 mod bbb_regressor;
+pub mod clgp;
 pub mod data;
 mod mc_dropout_regressor;
 pub mod metrics;

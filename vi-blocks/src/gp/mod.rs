@@ -27,12 +27,14 @@
 mod deep_gp;
 mod error;
 pub mod kernel;
+mod latent;
 pub mod likelihood;
 mod mean;
 mod svgp;
 
 pub use deep_gp::{DeepGp, DeepGpConfig, DeepGpOutput};
 pub use error::GpError;
+pub use latent::{LatentInputs, LatentInputsConfig};
 pub use mean::{MeanConfig, MeanFunction, MeanKind};
 pub use svgp::{
     GaussianMarginals, InducingPrior, JointPredictive, Svgp, SvgpConfig, SvgpOutput,
