@@ -14,13 +14,13 @@
 //!     [--plot FILE] [--device flex|ndarray|wgpu|cuda] [--quiet]
 //! ```
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
-use vi_blocks::gp::kernel::{Kernel, LinearConfig, RbfConfig, ScaleKernelConfig};
+use vi_blocks::gp::kernel::{Kernel, LinearConfig, RbfConfig, ScaleKernelConfig, SumKernel};
 use vi_models::clgp::{
     CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, ImputationSplit, Imputer,
     MixtureImputer, MultinomialImputer, UniformImputer, imputation_split, train_clgp,
@@ -40,17 +40,24 @@ struct Args {
     /// Latent dimension Q.
     #[arg(long, default_value_t = 2)]
     latent_dim: usize,
+    /// The CLGP's kernel: RBF-ARD (the paper's), or RBF-ARD plus a linear kernel (which
+    /// contains the LLGM).
+    #[arg(long, value_enum, default_value = "rbf")]
+    kernel: KernelChoice,
+    /// Initial RBF lengthscale (latent means start with unit variance).
+    #[arg(long, default_value_t = 1.0)]
+    lengthscale: f64,
     /// Inducing points M of the CLGP.
     #[arg(long, default_value_t = 20)]
     inducing: usize,
     /// Adam iterations (full batch) of the CLGP and the LLGM.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 1000)]
     iterations: usize,
     /// Monte Carlo draws per ELBO estimate.
     #[arg(long, default_value_t = 4)]
     samples: usize,
     /// Adam's step size.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.05)]
     learning_rate: f64,
     /// Monte Carlo draws for the predictive distributions.
     #[arg(long, default_value_t = 2000)]
@@ -76,6 +83,12 @@ struct Args {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum KernelChoice {
+    Rbf,
+    RbfLinear,
 }
 
 const MODELS: [&str; 5] = ["uniform", "multinomial", "mixture", "llgm", "clgp"];
@@ -157,17 +170,30 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 )?
             } else {
                 let config = config.with_num_inducing(args.inducing);
-                let kernel =
-                    ScaleKernelConfig::new().init(RbfConfig::new(args.latent_dim).init(&ad), &ad);
-                fit_and_score(
-                    config,
-                    kernel,
-                    &split,
-                    &training,
-                    &iteration_bar,
-                    &ad,
-                    &args,
-                )?
+                let rbf = RbfConfig::new(args.latent_dim)
+                    .with_lengthscale(args.lengthscale)
+                    .init(&ad);
+                let rbf = ScaleKernelConfig::new().init(rbf, &ad);
+                match args.kernel {
+                    KernelChoice::Rbf => {
+                        fit_and_score(config, rbf, &split, &training, &iteration_bar, &ad, &args)?
+                    }
+                    KernelChoice::RbfLinear => {
+                        let kernel = SumKernel {
+                            first: rbf,
+                            second: LinearConfig::new().init(&ad),
+                        };
+                        fit_and_score(
+                            config,
+                            kernel,
+                            &split,
+                            &training,
+                            &iteration_bar,
+                            &ad,
+                            &args,
+                        )?
+                    }
+                }
             };
             iteration_bar.finish_and_clear();
             Ok((result, start.elapsed().as_secs_f64()))
@@ -251,17 +277,22 @@ fn fit_and_score<K: Kernel>(
 ) -> Result<(f64, Vec<f64>), Box<dyn std::error::Error>> {
     let model: Clgp<K> = config.init(kernel, &split.train, ad);
     let data = CategoricalObservations::new(&split.train, ad);
+    let mut recent = Vec::new();
     let model = train_clgp(model, &data, training, |i, loss| {
         bar.inc(1);
-        if i % 50 == 0 {
-            bar.set_message(format!("-ELBO per entry {loss:.3}"));
+        recent.push(loss);
+        if i % 50 == 49 {
+            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+            bar.set_message(format!("-ELBO per entry {mean:.4}"));
+            recent.clear();
         }
     })?;
     let imputer = ClgpImputer::new(&model, &split.hidden, args.predictive_samples)?;
     Ok((imputer.perplexity(&split.hidden), model.latent_means()))
 }
 
-/// Scatter of the first two latent coordinates, coloured by the class level.
+/// Scatter of the first two latent coordinates, coloured by the class level (blue: the first
+/// level, red: the second; grey: no class).
 fn plot_latent(
     path: &PathBuf,
     latent: &[f64],
@@ -285,12 +316,8 @@ fn plot_latent(
     let root = BitMapBackend::new(path, (700, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("CLGP latent means (colour: class)", ("sans-serif", 20))
         .margin(15)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
         .build_cartesian_2d(range(|p| p.0), range(|p| p.1))?;
-    chart.configure_mesh().x_desc("x₁").y_desc("x₂").draw()?;
     let palette = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     chart.draw_series(points.iter().zip(labels).map(|(p, l)| {
         let colour = l.map_or(BLACK.mix(0.3), |c| palette[c % palette.len()].mix(0.6));

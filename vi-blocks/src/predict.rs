@@ -17,6 +17,16 @@ pub struct McPrediction {
     pub samples: Option<Tensor<3>>,
 }
 
+/// The passes' mean and variance as Gaussian marginals (e.g. for a likelihood's predictive).
+impl From<McPrediction> for crate::gp::GaussianMarginals {
+    fn from(p: McPrediction) -> Self {
+        Self {
+            mean: p.mean,
+            variance: p.variance,
+        }
+    }
+}
+
 /// Runs `forward` `passes` times (each call must draw fresh noise: Bayesian layers with a
 /// stochastic estimator, [`crate::nn::McDropout`]) and returns the mean and variance.
 ///

@@ -9,6 +9,7 @@ pub mod clgp;
 pub mod data;
 mod mc_dropout_regressor;
 pub mod metrics;
+pub mod plot;
 mod svgp_regressor;
 mod training;
 

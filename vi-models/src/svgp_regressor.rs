@@ -27,6 +27,9 @@ pub enum ModelError {
     /// A data set that cannot be trained on.
     #[error(transparent)]
     Table(#[from] crate::data::DataError),
+    /// A figure could not be drawn or written.
+    #[error("plot {0}")]
+    Plot(String),
 }
 
 /// Settings of [`SvgpRegressor`] training.
@@ -97,6 +100,16 @@ pub struct RegressionPrediction {
     pub mean: Vec<f64>,
     /// `Var[y*]` (latent variance plus noise).
     pub variance: Vec<f64>,
+}
+
+impl RegressionPrediction {
+    /// RMSE of the mean and mean Gaussian log predictive density at the targets `y`.
+    pub fn evaluate(&self, y: &[f64]) -> RegressionMetrics {
+        RegressionMetrics {
+            rmse: rmse(&self.mean, y),
+            test_log_likelihood: gaussian_log_likelihood(&self.mean, &self.variance, y),
+        }
+    }
 }
 
 /// Test RMSE and mean log predictive density, in the original units.
@@ -203,10 +216,6 @@ impl SvgpRegressor {
     /// # Errors
     /// As [`SvgpRegressor::predict`].
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        let p = self.predict(&test.x)?;
-        Ok(RegressionMetrics {
-            rmse: rmse(&p.mean, &test.y),
-            test_log_likelihood: gaussian_log_likelihood(&p.mean, &p.variance, &test.y),
-        })
+        Ok(self.predict(&test.x)?.evaluate(&test.y))
     }
 }

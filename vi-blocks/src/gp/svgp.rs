@@ -163,6 +163,15 @@ pub struct GaussianMarginals {
 }
 
 impl GaussianMarginals {
+    /// A point mass at `mean` (zero variance), e.g. one sampled output of a Bayesian network, so
+    /// that a likelihood's expected log-likelihood is its log-density at `mean`.
+    pub fn point(mean: Tensor<2>) -> Self {
+        Self {
+            variance: mean.zeros_like(),
+            mean,
+        }
+    }
+
     /// `S` reparameterized draws `mean + √variance · ε`, `[S, N, P]`.
     pub fn sample(&self, samples: usize) -> Tensor<3> {
         let [n, p] = self.mean.dims();

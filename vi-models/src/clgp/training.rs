@@ -13,10 +13,10 @@ use vi_blocks::gp::kernel::Kernel;
 #[derive(Config, Debug)]
 pub struct ClgpTraining {
     /// Adam steps over the whole table.
-    #[config(default = 1500)]
+    #[config(default = 1000)]
     pub iterations: usize,
     /// Adam's step size.
-    #[config(default = 0.02)]
+    #[config(default = 0.05)]
     pub learning_rate: f64,
     /// Draws of `X` and `F` per ELBO estimate.
     #[config(default = 4)]

@@ -1,5 +1,7 @@
 use super::{DataError, Standardizer, Table};
+use crate::svgp_regressor::RegressionPrediction;
 use burn::tensor::{Device, Tensor, TensorData};
+use vi_blocks::gp::GaussianMarginals;
 
 /// A training table standardised with its own statistics and served as minibatch tensors.
 #[derive(Debug, Clone)]
@@ -47,5 +49,31 @@ impl StandardizedTable {
             Tensor::from_data(TensorData::new(rows.x, [b, d]).convert::<f32>(), device),
             Tensor::from_data(TensorData::new(rows.y, [b, 1]).convert::<f32>(), device),
         )
+    }
+
+    /// The inputs of another table (e.g. the test rows) standardised with the training
+    /// statistics, `[rows, d]` in `f32`.
+    pub fn inputs(&self, table: &Table, device: &Device) -> Tensor<2> {
+        let x = self.x_scaler.transform(&table.x);
+        Tensor::from_data(
+            TensorData::new(x, [table.len(), table.d]).convert::<f32>(),
+            device,
+        )
+    }
+
+    /// A predictive `N(mean, variance)` of the standardised target (`[rows, 1]`) in the
+    /// original units: `mean · s + m`, `variance · s²`.
+    pub fn prediction(&self, y: &GaussianMarginals) -> RegressionPrediction {
+        let (s, m) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
+        let host = |t: &Tensor<2>| {
+            t.to_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .unwrap_or_default()
+        };
+        RegressionPrediction {
+            mean: host(&y.mean).iter().map(|v| v * s + m).collect(),
+            variance: host(&y.variance).iter().map(|v| v * s * s).collect(),
+        }
     }
 }

@@ -1,0 +1,69 @@
+//! PNG figures of predictions (plotters' bitmap backend; no text, so no font is needed).
+
+use crate::svgp_regressor::{ModelError, RegressionPrediction};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Observed targets (x axis) against predicted means (y axis) with `±2σ` bars and the diagonal:
+/// a calibrated regressor's bars cross the diagonal for about 95 % of the points.
+///
+/// # Errors
+/// [`ModelError::Plot`] when the file cannot be written, [`ModelError::Data`] when the lengths
+/// differ.
+///
+/// # Example
+/// ```
+/// use vi_models::RegressionPrediction;
+/// let p = RegressionPrediction { mean: vec![1.0, 2.1], variance: vec![0.1, 0.2] };
+/// let path = std::env::temp_dir().join("vi_models_plot_doc.png");
+/// vi_models::plot::predicted_vs_observed(&path, &[1.0, 2.0], &p).unwrap();
+/// assert!(std::fs::metadata(&path).unwrap().len() > 0);
+/// ```
+pub fn predicted_vs_observed(
+    path: impl AsRef<Path>,
+    observed: &[f64],
+    prediction: &RegressionPrediction,
+) -> Result<(), ModelError> {
+    if observed.len() != prediction.mean.len() || observed.len() != prediction.variance.len() {
+        return Err(ModelError::Data(format!(
+            "{} targets for {} predicted means and {} variances",
+            observed.len(),
+            prediction.mean.len(),
+            prediction.variance.len()
+        )));
+    }
+    let plot = |e: String| ModelError::Plot(format!("{}: {e}", path.as_ref().display()));
+    let bars: Vec<(f64, f64, f64, f64)> = observed
+        .iter()
+        .zip(&prediction.mean)
+        .zip(&prediction.variance)
+        .map(|((&y, &m), &v)| (y, m - 2.0 * v.sqrt(), m, m + 2.0 * v.sqrt()))
+        .collect();
+    let (lo, hi) = bars
+        .iter()
+        .flat_map(|b| [b.0, b.1, b.3])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    let pad = 0.05 * (hi - lo).max(1e-9);
+    let range = (lo - pad)..(hi + pad);
+    let root = BitMapBackend::new(path.as_ref(), (600, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(20)
+        .build_cartesian_2d(range.clone(), range)
+        .map_err(|e| plot(e.to_string()))?;
+    chart
+        .draw_series(LineSeries::new(
+            [(lo - pad, lo - pad), (hi + pad, hi + pad)],
+            BLACK.mix(0.4),
+        ))
+        .map_err(|e| plot(e.to_string()))?;
+    chart
+        .draw_series(
+            bars.iter()
+                .map(|&(y, l, m, u)| ErrorBar::new_vertical(y, l, m, u, BLUE.mix(0.5), 4)),
+        )
+        .map_err(|e| plot(e.to_string()))?;
+    root.present().map_err(|e| plot(e.to_string()))
+}
