@@ -33,44 +33,40 @@ impl Bnn {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let device = Device::default(); // the compiled-in backend; BURN_DEVICE overrides
+    let (device, epochs) = (Device::default(), 400); // the compiled-in backend (BURN_DEVICE)
     let ad = device.clone().autodiff();
     let split = UciDataset::load("../shared/data/uci/concrete")?.split(0)?;
-    let train = StandardizedTable::new(&split.train)?;
-    let (n, d) = (split.train.len(), split.train.d);
+    let (train, n, d) = (
+        StandardizedTable::new(&split.train)?,
+        split.train.len(),
+        split.train.d,
+    );
     let mut model = Bnn {
         hidden: BayesianLinearConfig::new(d, 50).init(&ad),
         output: BayesianLinearConfig::new(50, 1).init(&ad),
         likelihood: GaussianLikelihoodConfig::new().init(&ad),
     };
-    let (mut optim, mut seed, epochs) = (AdamConfig::new().init(), 0, 400);
-    let bar = ProgressBar::new(epochs);
+    let (mut optim, mut seed, bar) = (AdamConfig::new().init(), 0, ProgressBar::new(epochs));
     for _ in 0..epochs {
         for batch in permutation(n, &mut seed).chunks(32) {
             let (x, y) = train.batch(batch, &ad);
             let f = GaussianMarginals::point(model.forward(x));
             let ell = model.likelihood.expected_log_likelihood(&f, y).sum();
-            let kl = total_kl(&model).expect("Bayesian layers");
-            let elbo = Elbo::new(n)
-                .with_batch_size(batch.len())
-                .from_terms(ell, kl)?;
-            let grads =
-                GradientsParams::from_grads(elbo.loss().div_scalar(n as f32).backward(), &model);
+            let elbo = Elbo::new(n).with_batch_size(batch.len());
+            let loss = elbo.from_terms(ell, total_kl(&model).unwrap())?.loss();
+            let grads = GradientsParams::from_grads(loss.div_scalar(n as f32).backward(), &model);
             model = optim.step(1e-2, model, grads);
         }
         bar.inc(1);
     }
-    bar.finish();
     let (model, x_test) = (model.valid(), train.inputs(&split.test, &device));
     let f = predict_mc(|| model.forward(x_test.clone()), 500, false);
-    let y = model.likelihood.predictive(&GaussianMarginals::from(f));
-    let prediction = train.prediction(&y);
-    let metrics = prediction.evaluate(&split.test.y);
+    let prediction = train.prediction(&model.likelihood.predictive(&f.into()));
+    let m = prediction.evaluate(&split.test.y);
     println!(
-        "Concrete, split 0: test RMSE {:.2}, test log-likelihood {:.2}",
-        metrics.rmse, metrics.test_log_likelihood
+        "\ntest RMSE {:.2}, test log-likelihood {:.2}",
+        m.rmse, m.test_log_likelihood
     );
     vi_models::plot::predicted_vs_observed("quickstart.png", &split.test.y, &prediction)?;
-    println!("observed vs predicted, ±2σ: quickstart.png");
-    Ok(())
+    Ok(()) // quickstart.png: observed vs predicted with ±2σ bars
 }

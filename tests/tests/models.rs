@@ -152,7 +152,7 @@ fn dense_elbo(v: &[Vec<f64>], table: &CategoricalTable, eps_x: &[f64], eps_f: &[
                 .map(|q| loc[n * Q + q] + softplus(rho[n * Q + q]) * eps_x[(s * N + n) * Q + q])
                 .collect();
             // a = L⁻¹ k(Z, x) by forward substitution.
-            let mut a = vec![0.0; M];
+            let mut a = [0.0; M];
             for i in 0..M {
                 let kzx = k(&z[i * Q..i * Q + Q], &x);
                 a[i] = (kzx - (0..i).map(|j| lzz[i * M + j] * a[j]).sum::<f64>()) / lzz[i * M + i];
