@@ -15,7 +15,7 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use plotters::prelude::*;
 use serde_json::json;
 use std::path::PathBuf;
@@ -123,16 +123,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         args.inducing,
         args.iterations
     );
-    let bar = |len: usize, what: &str| {
-        if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(len as u64).with_style(
-                ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} {{msg}}"))
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
-        }
-    };
+    let bar = |len: usize, what: &str| vi_examples::progress_bar(args.quiet, len, what);
     let training = ClgpTraining::new()
         .with_iterations(args.iterations)
         .with_learning_rate(args.learning_rate)
@@ -155,45 +146,33 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let config = ClgpConfig::new()
                 .with_latent_dim(args.latent_dim)
                 .with_seed(k as u64);
-            let result = if kernel_is_linear {
+            let run = Fit {
+                split: &split,
+                training: &training,
+                bar: &iteration_bar,
+                device: &ad,
+                predictive_samples: args.predictive_samples,
+            };
+            let rbf = || {
+                let rbf = RbfConfig::new(args.latent_dim).with_lengthscale(args.lengthscale);
+                ScaleKernelConfig::new().init(rbf.init(&ad), &ad)
+            };
+            let result = match (kernel_is_linear, args.kernel) {
                 // The LLGM: a linear kernel is exact with M = Q inducing points.
-                let config = config.with_num_inducing(args.latent_dim);
-                let kernel = LinearConfig::new().init(&ad);
-                fit_and_score(
-                    config,
-                    kernel,
-                    &split,
-                    &training,
-                    &iteration_bar,
-                    &ad,
-                    &args,
-                )?
-            } else {
-                let config = config.with_num_inducing(args.inducing);
-                let rbf = RbfConfig::new(args.latent_dim)
-                    .with_lengthscale(args.lengthscale)
-                    .init(&ad);
-                let rbf = ScaleKernelConfig::new().init(rbf, &ad);
-                match args.kernel {
-                    KernelChoice::Rbf => {
-                        fit_and_score(config, rbf, &split, &training, &iteration_bar, &ad, &args)?
-                    }
-                    KernelChoice::RbfLinear => {
-                        let kernel = SumKernel {
-                            first: rbf,
-                            second: LinearConfig::new().init(&ad),
-                        };
-                        fit_and_score(
-                            config,
-                            kernel,
-                            &split,
-                            &training,
-                            &iteration_bar,
-                            &ad,
-                            &args,
-                        )?
-                    }
+                (true, _) => run.score(
+                    config.with_num_inducing(args.latent_dim),
+                    LinearConfig::new().init(&ad),
+                )?,
+                (false, KernelChoice::Rbf) => {
+                    run.score(config.with_num_inducing(args.inducing), rbf())?
                 }
+                (false, KernelChoice::RbfLinear) => run.score(
+                    config.with_num_inducing(args.inducing),
+                    SumKernel {
+                        first: rbf(),
+                        second: LinearConfig::new().init(&ad),
+                    },
+                )?,
             };
             iteration_bar.finish_and_clear();
             Ok((result, start.elapsed().as_secs_f64()))
@@ -264,31 +243,38 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Trains a CLGP (or LLGM) on the split's training table; returns the test perplexity and the
-/// latent means.
-fn fit_and_score<K: Kernel>(
-    config: ClgpConfig,
-    kernel: K,
-    split: &ImputationSplit,
-    training: &ClgpTraining,
-    bar: &ProgressBar,
-    ad: &burn::tensor::Device,
-    args: &Args,
-) -> Result<(f64, Vec<f64>), Box<dyn std::error::Error>> {
-    let model: Clgp<K> = config.init(kernel, &split.train, ad);
-    let data = CategoricalObservations::new(&split.train, ad);
-    let mut recent = Vec::new();
-    let model = train_clgp(model, &data, training, |i, loss| {
-        bar.inc(1);
-        recent.push(loss);
-        if i % 50 == 49 {
-            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
-            bar.set_message(format!("-ELBO per entry {mean:.4}"));
-            recent.clear();
-        }
-    })?;
-    let imputer = ClgpImputer::new(&model, &split.hidden, args.predictive_samples)?;
-    Ok((imputer.perplexity(&split.hidden), model.latent_means()))
+/// What fitting one model on one split needs.
+struct Fit<'a> {
+    split: &'a ImputationSplit,
+    training: &'a ClgpTraining,
+    bar: &'a ProgressBar,
+    device: &'a burn::tensor::Device,
+    predictive_samples: usize,
+}
+
+impl Fit<'_> {
+    /// Trains a CLGP (or LLGM) on the split's training table; returns the test perplexity and
+    /// the latent means.
+    fn score<K: Kernel>(
+        &self,
+        config: ClgpConfig,
+        kernel: K,
+    ) -> Result<(f64, Vec<f64>), Box<dyn std::error::Error>> {
+        let model: Clgp<K> = config.init(kernel, &self.split.train, self.device);
+        let data = CategoricalObservations::new(&self.split.train, self.device);
+        let mut recent = Vec::new();
+        let model = train_clgp(model, &data, self.training, |i, loss| {
+            self.bar.inc(1);
+            recent.push(loss);
+            if i % 50 == 49 {
+                let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+                self.bar.set_message(format!("-ELBO per entry {mean:.4}"));
+                recent.clear();
+            }
+        })?;
+        let imputer = ClgpImputer::new(&model, &self.split.hidden, self.predictive_samples)?;
+        Ok((imputer.perplexity(&self.split.hidden), model.latent_means()))
+    }
 }
 
 /// Scatter of the first two latent coordinates, coloured by the class level (blue: the first

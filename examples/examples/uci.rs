@@ -17,7 +17,7 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -112,16 +112,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         data.rows(),
         data.features.len()
     );
-    let bar = |len: usize, what: &str| {
-        if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(len as u64).with_style(
-                ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} {{msg}}"))
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
-        }
-    };
+    let bar = |len: usize, what: &str| vi_examples::progress_bar(args.quiet, len, what);
     let split_bar = bar(splits, "splits");
     let (mut results, mut rmses, mut lls) = (Vec::new(), Vec::new(), Vec::new());
     for k in 0..splits {

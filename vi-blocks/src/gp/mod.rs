@@ -38,5 +38,5 @@ pub use latent::{LatentInputs, LatentInputsConfig};
 pub use mean::{MeanConfig, MeanFunction, MeanKind};
 pub use svgp::{
     GaussianMarginals, InducingPrior, JointPredictive, Svgp, SvgpConfig, SvgpOutput,
-    VariationalFamily,
+    VariationalFamily, VariationalScale,
 };

@@ -151,6 +151,18 @@ pub struct InducingPrior {
     pub jitter: f64,
     /// Further jitter each `K_zz` needed (0 where none), one per batch element.
     pub extra_jitter: Vec<f64>,
+    /// `q(u)`'s scale, built once per step and shared by the predictive and the KL.
+    pub q_scale: VariationalScale,
+}
+
+/// The scale of `q(u)`: a lower-triangular factor with a positive diagonal (full rank) or the
+/// standard deviations (mean field).
+#[derive(Debug, Clone)]
+pub enum VariationalScale {
+    /// `L`, `[P, M, M]`, `S = L Lᵀ`.
+    Tril(Tensor<3>),
+    /// `s`, `[P, M]`, `S = diag(s²)`.
+    Diagonal(Tensor<2>),
 }
 
 /// Independent Gaussian marginals `q(f_{n,p}) = N(mean, variance)`, each `[N, P]`.
@@ -305,30 +317,34 @@ impl<K: Kernel> Svgp<K> {
             mean: self.mean.evaluate(z),
             jitter,
             extra_jitter: factor.jitter,
+            q_scale: self.variational_scale(),
         })
     }
 
     /// `L` of `S = L Lᵀ` for the full-rank family, `[P, M, M]`, diagonal made positive.
-    fn scale_tril(&self) -> Option<Tensor<3>> {
-        let raw = self.variational_scale_tril.as_ref()?.val();
-        let [p, m, _] = raw.dims();
-        let l = raw.tril(0);
-        let eye = Tensor::<2>::eye(m, &l.device())
-            .cast(l.dtype())
-            .unsqueeze::<3>();
-        let diag = (l.clone() * eye).sum_dim(1); // [P, 1, M]
-        let sign = diag
-            .lower_elem(0.0)
-            .float()
-            .cast(l.dtype())
-            .mul_scalar(-2.0)
-            + 1.0;
-        Some(l * sign.reshape([p, 1, m]))
-    }
-
-    /// `|s|` for the mean-field family, `[P, M]`.
-    fn stddev(&self) -> Option<Tensor<2>> {
-        Some(self.variational_stddev.as_ref()?.val().abs())
+    /// `q(u)`'s scale from the raw parameters: `tril(R)` with negative-diagonal columns flipped,
+    /// or `|s|`.
+    fn variational_scale(&self) -> VariationalScale {
+        if let Some(raw) = &self.variational_scale_tril {
+            let raw = raw.val();
+            let [p, m, _] = raw.dims();
+            let l = raw.tril(0);
+            let eye = Tensor::<2>::eye(m, &l.device())
+                .cast(l.dtype())
+                .unsqueeze::<3>();
+            let diag = (l.clone() * eye).sum_dim(1); // [P, 1, M]
+            let sign = diag
+                .lower_elem(0.0)
+                .float()
+                .cast(l.dtype())
+                .mul_scalar(-2.0)
+                + 1.0;
+            VariationalScale::Tril(l * sign.reshape([p, 1, m]))
+        } else if let Some(s) = &self.variational_stddev {
+            VariationalScale::Diagonal(s.val().abs())
+        } else {
+            unreachable!("an Svgp holds one variational family")
+        }
     }
 
     fn check_inputs(&self, x: &Tensor<2>) -> Result<(), GpError> {
@@ -386,12 +402,13 @@ impl<K: Kernel> Svgp<K> {
     }
 
     /// `Lᵀ proj` (full rank) or `s ⊙ proj` (mean field), `[P, M, N]`.
-    fn scaled_projection(&self, proj: Tensor<3>) -> Tensor<3> {
-        let p = self.outputs();
-        match (self.scale_tril(), self.stddev()) {
-            (Some(l), _) => l.swap_dims(1, 2).matmul(per_output(proj, p)),
-            (None, Some(s)) => proj * s.unsqueeze_dim::<3>(2),
-            (None, None) => unreachable!("an Svgp holds one variational family"),
+    fn scaled_projection(&self, prior: &InducingPrior, proj: Tensor<3>) -> Tensor<3> {
+        match &prior.q_scale {
+            VariationalScale::Tril(l) => l
+                .clone()
+                .swap_dims(1, 2)
+                .matmul(per_output(proj, self.outputs())),
+            VariationalScale::Diagonal(s) => proj * s.clone().unsqueeze_dim::<3>(2),
         }
     }
 
@@ -416,7 +433,7 @@ impl<K: Kernel> Svgp<K> {
         }
         let explained = a.square().sum_dim(1).reshape([0, n]);
         let added = self
-            .scaled_projection(proj)
+            .scaled_projection(prior, proj)
             .square()
             .sum_dim(1)
             .reshape([p, n]);
@@ -447,7 +464,7 @@ impl<K: Kernel> Svgp<K> {
                 .unsqueeze::<3>();
             kxx = kxx + eye.mul_scalar(prior.jitter);
         }
-        let scaled = self.scaled_projection(proj);
+        let scaled = self.scaled_projection(&prior, proj);
         let cov = kxx - a.clone().swap_dims(1, 2).matmul(a)
             + scaled.clone().swap_dims(1, 2).matmul(scaled);
         Ok(JointPredictive {
@@ -464,9 +481,9 @@ impl<K: Kernel> Svgp<K> {
     pub fn kl(&self, prior: &InducingPrior) -> Result<Tensor<1>, GpError> {
         let (p, m) = (self.outputs(), self.num_inducing());
         let loc = self.variational_mean.val();
-        let scale = match (self.scale_tril(), self.stddev()) {
-            (Some(l), _) => l,
-            (None, Some(s)) => {
+        let scale = match prior.q_scale.clone() {
+            VariationalScale::Tril(l) => l,
+            VariationalScale::Diagonal(s) => {
                 if self.whiten {
                     let q = Normal::new_unchecked(loc.clone(), s)?.to_event(1)?;
                     let zero = loc.zeros_like();
@@ -479,7 +496,6 @@ impl<K: Kernel> Svgp<K> {
                     .unsqueeze::<3>();
                 eye * s.unsqueeze_dim::<3>(1)
             }
-            (None, None) => unreachable!("an Svgp holds one variational family"),
         };
         let q = MultivariateNormal::new_unchecked(loc.clone(), scale)?;
         if self.whiten {

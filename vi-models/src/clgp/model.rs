@@ -283,10 +283,12 @@ impl<K: Kernel> Clgp<K> {
         let f = out.f.mean + out.f.variance.sqrt() * eps_f;
         let log_p = log_probabilities(f, &self.categories, data.targets.clone().repeat_dim(0, s));
         let dtype = self.latent.loc.dtype();
-        let observed = data.mask.clone().cast(dtype).repeat_dim(0, s);
+        let observed = data.mask.clone().cast(dtype).unsqueeze::<3>(); // [1, N, D]
         let kl_latent = self.latent.kl_to_prior()? * data.observed_rows.clone().cast(dtype);
         Ok(ClgpElbo {
-            expected_log_likelihood: (log_p * observed).sum().mul_scalar(1.0 / s as f64),
+            expected_log_likelihood: (log_p.reshape([s, n, d]) * observed)
+                .sum()
+                .mul_scalar(1.0 / s as f64),
             kl_inducing: out.kl.sum(),
             kl_latent: kl_latent.sum(),
         })
