@@ -7,12 +7,13 @@
 //! hidden layer of `n_hidden` ReLU units, batch 128, Adam, `n_epochs × multiplier` epochs and the
 //! weight decay `l² (1 − p) / (2 N τ)`; report the test RMSE of the MC mean and the test
 //! log-likelihood `logsumexp_t(−τ/2 (y − ŷ_t)²) − log T − ½ log 2π + ½ log τ` over `T` passes.
-//! `--model bbb` fits a mean-field Bayesian network (local reparameterization, `N(0, 1)` priors,
-//! fixed `τ` chosen on the same grid); `--model svgp` a sparse GP (no grid; its noise is learned).
+//! `--model concrete` learns the dropout rates (concrete dropout, Gal, Hron & Kendall 2017) with
+//! `τ` chosen on the grid's `tau_values`; `--model bbb` fits a mean-field Bayesian network (local
+//! reparameterization, `N(0, 1)` priors, fixed `τ` chosen on the same values); `--model svgp` a sparse GP (no grid; its noise is learned).
 //!
 //! ```text
 //! cargo run --release -p vi-examples --example uci -- --data ../shared/data/uci/concrete \
-//!     [--model mc-dropout|bbb|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
+//!     [--model mc-dropout|concrete|bbb|svgp] [--splits K] [--epochs E | --epochs-multiplier M] [--dropout P --tau T] \
 //!     [--mc-samples S] [--device flex|ndarray|wgpu|cuda] [--json FILE] [--quiet]
 //! ```
 
@@ -24,12 +25,14 @@ use std::time::Instant;
 use vi_models::data::{Table, UciDataset};
 use vi_models::metrics::mean_and_standard_error;
 use vi_models::{
-    BbbRegressorConfig, McDropoutRegressorConfig, RegressionMetrics, SvgpRegressorConfig,
+    BbbRegressorConfig, ConcreteDropoutRegressorConfig, McDropoutRegressorConfig,
+    RegressionMetrics, SvgpRegressorConfig,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Model {
     McDropout,
+    Concrete,
     Bbb,
     Svgp,
 }
@@ -93,8 +96,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let epochs = args
         .epochs
         .unwrap_or(data.n_epochs.unwrap_or(40) * args.epochs_multiplier);
+    let learns_dropout = matches!(args.model, Model::Bbb | Model::Concrete | Model::Svgp);
     let grid: Vec<(f64, f64)> = match (args.dropout, args.tau) {
         (Some(p), Some(t)) => vec![(p, t)],
+        (None, Some(t)) if learns_dropout => vec![(f64::NAN, t)],
         (None, None) if !data.dropout_rates.is_empty() && !data.tau_values.is_empty() => data
             .dropout_rates
             .iter()
@@ -103,7 +108,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         (None, None) => {
             return Err("no --dropout/--tau and no dropout_rates.txt/tau_values.txt".into());
         }
-        _ => return Err("give both --dropout and --tau, or neither".into()),
+        _ => {
+            return Err(
+                "give both --dropout and --tau, or neither (--tau alone for concrete and bbb)"
+                    .into(),
+            );
+        }
     };
     println!(
         "{} ({:?}): {} rows, {} features, {splits} splits, {hidden} hidden units, {epochs} epochs",
@@ -120,7 +130,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let epoch_bar = bar(epochs, "  epochs");
         let (metrics, chosen): (RegressionMetrics, Option<(f64, f64)>) = match args.model {
-            Model::McDropout | Model::Bbb => {
+            Model::McDropout | Model::Concrete | Model::Bbb => {
                 let model_kind = args.model;
                 let fit = |p: f64,
                            t: f64,
@@ -130,6 +140,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     Ok(match model_kind {
                         Model::Bbb => {
                             let m = BbbRegressorConfig::new(hidden, t)
+                                .with_epochs(epochs)
+                                .with_mc_samples(args.mc_samples)
+                                .with_seed(k as u64)
+                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            Box::new(move |test: &Table| m.evaluate(test))
+                        }
+                        Model::Concrete => {
+                            let m = ConcreteDropoutRegressorConfig::new(hidden, t)
                                 .with_epochs(epochs)
                                 .with_mc_samples(args.mc_samples)
                                 .with_seed(k as u64)
@@ -146,9 +164,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                         }
                     })
                 };
-                // BBB has no dropout: its grid is over τ only.
+                // BBB has no dropout and concrete dropout learns it: their grid is over τ only.
+                let tau_only = matches!(model_kind, Model::Bbb | Model::Concrete);
                 let mut candidates = grid.clone();
-                if matches!(model_kind, Model::Bbb) {
+                if tau_only {
                     candidates.dedup_by(|a, b| a.1 == b.1);
                     candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
                     candidates.dedup_by(|a, b| a.1 == b.1);
@@ -179,11 +198,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 epoch_bar.set_message(format!("final p={p} tau={t}"));
                 epoch_bar.set_position(0);
                 let metrics = fit(p, t, &split.train, &epoch_bar)?(&split.test)?;
-                let chosen = if matches!(model_kind, Model::Bbb) {
-                    (f64::NAN, t)
-                } else {
-                    (p, t)
-                };
+                let chosen = if tau_only { (f64::NAN, t) } else { (p, t) };
                 (metrics, Some(chosen))
             }
             Model::Svgp => {
@@ -232,6 +247,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = args.json {
         let model = match args.model {
             Model::McDropout => "mc-dropout",
+            Model::Concrete => "concrete",
             Model::Bbb => "bbb",
             Model::Svgp => "svgp",
         };

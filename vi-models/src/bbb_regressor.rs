@@ -1,14 +1,17 @@
 //! Mean-field Bayes-by-backprop regression (Blundell et al. 2015) with local
 //! reparameterization or flipout, evaluated like MC dropout.
 
+use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table};
 use crate::mc_dropout_regressor::{McPasses, McRegressionPrediction, mixture_metrics};
+use crate::noise::{NoisePrecision, gaussian_nll};
 use crate::svgp_regressor::{ModelError, RegressionMetrics};
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use std::path::Path;
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
 
@@ -17,9 +20,12 @@ use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
 pub struct BbbRegressorConfig {
     /// Hidden units of the single ReLU layer.
     pub hidden: usize,
-    /// Model precision `τ` in the targets' original units (the noise is fixed, as in Gal's
-    /// protocol).
+    /// Model precision `τ` in the targets' original units: fixed (as in Gal's protocol), or the
+    /// starting value when `learn_noise` is set.
     pub tau: f64,
+    /// Learn `τ` by maximising the ELBO instead of fixing it.
+    #[config(default = false)]
+    pub learn_noise: bool,
     /// Gradient estimator of the Bayesian layers.
     #[config(default = "LinearEstimator::LocalReparameterization")]
     pub estimator: LinearEstimator,
@@ -40,13 +46,16 @@ pub struct BbbRegressorConfig {
     pub seed: u64,
 }
 
-/// `x → BayesianLinear(d, h) → ReLU → BayesianLinear(h, 1)` with `N(0, 1)` priors.
+/// `x → BayesianLinear(d, h) → ReLU → BayesianLinear(h, 1)` with `N(0, 1)` priors, and the
+/// noise precision (standardised units).
 #[derive(Module, Debug)]
 pub struct BbbNet {
     /// Hidden layer.
     pub hidden: BayesianLinear,
     /// Output layer.
     pub output: BayesianLinear,
+    /// `ln τ` (trainable only when the noise is learned).
+    pub noise: NoisePrecision,
 }
 
 impl BbbNet {
@@ -57,7 +66,7 @@ impl BbbNet {
 }
 
 /// A fitted mean-field BNN regressor: standardised data, the ELBO
-/// `(N/B) Σ ln N(y | f(x), 1/τ) − KL(q ‖ p)` maximised with Adam on minibatches, `T`-pass
+/// `(N/B) Σ ln N(y | f(x), 1/τ) − KL(q ‖ p)` (`τ` fixed or learned) maximised with Adam on minibatches, `T`-pass
 /// predictions and the mixture test log-likelihood.
 ///
 /// # Example
@@ -73,13 +82,15 @@ impl BbbNet {
 /// ```
 #[derive(Debug)]
 pub struct BbbRegressor {
+    /// The settings it was fitted with.
+    pub config: BbbRegressorConfig,
     /// The trained network (on the inference device).
     pub net: BbbNet,
     /// Input standardisation.
     pub x_scaler: Standardizer,
     /// Target standardisation.
     pub y_scaler: Standardizer,
-    /// Model precision `τ` (original units).
+    /// Model precision `τ` in the original units (learned or fixed).
     pub tau: f64,
     /// Passes `T` at prediction.
     pub mc_samples: usize,
@@ -88,6 +99,20 @@ pub struct BbbRegressor {
 }
 
 impl BbbRegressorConfig {
+    /// The untrained network for `d` inputs, noise precision `tau_std` in standardised units.
+    pub fn init(&self, d: usize, tau_std: f64, device: &Device) -> BbbNet {
+        let layer = |i, o| {
+            BayesianLinearConfig::new(i, o)
+                .with_estimator(self.estimator)
+                .init(device)
+        };
+        BbbNet {
+            hidden: layer(d, self.hidden),
+            output: layer(self.hidden, 1),
+            noise: NoisePrecision::new(tau_std, self.learn_noise, device),
+        }
+    }
+
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch (the loss is the negative
     /// ELBO per data point).
     ///
@@ -109,16 +134,7 @@ impl BbbRegressorConfig {
         let tau_std = self.tau * data.y_scaler.std[0].powi(2);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let layer = |i, o| {
-            BayesianLinearConfig::new(i, o)
-                .with_estimator(self.estimator)
-                .init(&ad)
-        };
-        let net = BbbNet {
-            hidden: layer(d, self.hidden),
-            output: layer(self.hidden, 1),
-        };
-        let half_log = 0.5 * (tau_std / (2.0 * std::f64::consts::PI)).ln();
+        let net = self.init(d, tau_std, &ad);
         let schedule = Schedule {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -126,17 +142,18 @@ impl BbbRegressorConfig {
             seed: self.seed ^ 0xBBB,
         };
         let loss = |net: &BbbNet, x: Tensor<2>, y: Tensor<2>| {
-            let batch = x.dims()[0];
-            let ll = ((net.forward(x) - y).square().mul_scalar(-0.5 * tau_std) + half_log).sum();
+            let nll = gaussian_nll(net.forward(x), y, net.noise.log_precision()).mean();
             let kl = total_kl(net).ok_or_else(|| ModelError::Data("no Bayesian layers".into()))?;
-            Ok((ll.mul_scalar(-(n as f64) / batch as f64) + kl).mul_scalar(1.0 / n as f64))
+            Ok(nll + kl.mul_scalar(1.0 / n as f64))
         };
         let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
+        let std = data.y_scaler.std[0];
         Ok(BbbRegressor {
+            config: self.clone(),
+            tau: net.noise.precision() / (std * std),
             net: net.valid(),
             x_scaler: data.x_scaler,
             y_scaler: data.y_scaler,
-            tau: self.tau,
             mc_samples: self.mc_samples.max(1),
             device: device.clone(),
         })
@@ -170,5 +187,34 @@ impl BbbRegressor {
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
         let p = self.predict(&test.x, Some(&test.y))?;
         Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
+    }
+}
+
+impl Checkpoint for BbbRegressor {
+    fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
+        let fitted = Fitted {
+            kind: "BbbRegressor".into(),
+            config: self.config.clone(),
+            x_scaler: self.x_scaler.clone(),
+            y_scaler: Some(self.y_scaler.clone()),
+            tau: Some(self.tau),
+            sizes: vec![],
+        };
+        checkpoint::save(dir.as_ref(), &self.net, &fitted)
+    }
+
+    fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let f: Fitted<BbbRegressorConfig> = checkpoint::load_fitted(dir, "BbbRegressor")?;
+        let skeleton = f.config.init(f.x_scaler.mean.len(), 1.0, device);
+        Ok(Self {
+            net: checkpoint::load_module(dir, skeleton)?,
+            x_scaler: f.x_scaler,
+            y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
+            tau: f.tau.ok_or_else(|| missing(dir, "tau"))?,
+            mc_samples: f.config.mc_samples.max(1),
+            config: f.config,
+            device: device.clone(),
+        })
     }
 }

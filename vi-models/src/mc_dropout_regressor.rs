@@ -1,6 +1,7 @@
 //! MC-dropout regression (Gal & Ghahramani 2016) with the UCI protocol's training and
 //! evaluation.
 
+use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table};
 use crate::metrics::rmse;
 use crate::svgp_regressor::{ModelError, RegressionMetrics};
@@ -10,6 +11,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::path::Path;
 use vi_blocks::nn::{McDropout, McDropoutConfig};
 
 /// Settings of [`McDropoutRegressor`] training.
@@ -85,6 +87,8 @@ impl McDropoutNet {
 /// ```
 #[derive(Debug)]
 pub struct McDropoutRegressor {
+    /// The settings it was fitted with.
+    pub config: McDropoutRegressorConfig,
     /// The trained network (on the inference device).
     pub net: McDropoutNet,
     /// Input standardisation.
@@ -110,6 +114,16 @@ pub struct McRegressionPrediction {
 }
 
 impl McDropoutRegressorConfig {
+    /// The untrained network for `d` inputs.
+    pub fn init(&self, d: usize, device: &Device) -> McDropoutNet {
+        McDropoutNet {
+            input_dropout: McDropoutConfig::new(self.dropout).init(),
+            hidden: LinearConfig::new(d, self.hidden).init(device),
+            hidden_dropout: McDropoutConfig::new(self.dropout).init(),
+            output: LinearConfig::new(self.hidden, 1).init(device),
+        }
+    }
+
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
     ///
     /// # Errors
@@ -131,12 +145,7 @@ impl McDropoutRegressorConfig {
         let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let net = McDropoutNet {
-            input_dropout: McDropoutConfig::new(self.dropout).init(),
-            hidden: LinearConfig::new(d, self.hidden).init(&ad),
-            hidden_dropout: McDropoutConfig::new(self.dropout).init(),
-            output: LinearConfig::new(self.hidden, 1).init(&ad),
-        };
+        let net = self.init(d, &ad);
         let decay = self.lengthscale.powi(2) * (1.0 - self.dropout) / (2.0 * n as f64 * self.tau);
         let schedule = Schedule {
             epochs: self.epochs,
@@ -149,6 +158,7 @@ impl McDropoutRegressorConfig {
         };
         let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(McDropoutRegressor {
+            config: self.clone(),
             net: net.valid(),
             x_scaler: data.x_scaler,
             y_scaler: data.y_scaler,
@@ -188,6 +198,36 @@ impl McDropoutRegressor {
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
         let p = self.predict(&test.x, Some(&test.y))?;
         Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
+    }
+}
+
+impl Checkpoint for McDropoutRegressor {
+    fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
+        let fitted = Fitted {
+            kind: "McDropoutRegressor".into(),
+            config: self.config.clone(),
+            x_scaler: self.x_scaler.clone(),
+            y_scaler: Some(self.y_scaler.clone()),
+            tau: Some(self.tau),
+            sizes: vec![],
+        };
+        checkpoint::save(dir.as_ref(), &self.net, &fitted)
+    }
+
+    fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let f: Fitted<McDropoutRegressorConfig> =
+            checkpoint::load_fitted(dir, "McDropoutRegressor")?;
+        let skeleton = f.config.init(f.x_scaler.mean.len(), device);
+        Ok(Self {
+            net: checkpoint::load_module(dir, skeleton)?,
+            x_scaler: f.x_scaler,
+            y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
+            tau: f.tau.ok_or_else(|| missing(dir, "tau"))?,
+            mc_samples: f.config.mc_samples.max(1),
+            config: f.config,
+            device: device.clone(),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! PNG figures of predictions (plotters' bitmap backend; no text, so no font is needed).
 
+use crate::metrics::ReliabilityBin;
 use crate::svgp_regressor::{ModelError, RegressionPrediction};
 use plotters::prelude::*;
 use std::path::Path;
@@ -64,6 +65,54 @@ pub fn predicted_vs_observed(
             bars.iter()
                 .map(|&(y, l, m, u)| ErrorBar::new_vertical(y, l, m, u, BLUE.mix(0.5), 4)),
         )
+        .map_err(|e| plot(e.to_string()))?;
+    root.present().map_err(|e| plot(e.to_string()))
+}
+
+/// A reliability diagram: for each confidence bin, a bar up to the accuracy of its rows (blue)
+/// and the gap to their mean confidence (red), over the diagonal of perfect calibration; the
+/// unit square, confidence on the x axis. Empty bins are left blank.
+///
+/// # Errors
+/// [`ModelError::Plot`] when the file cannot be written.
+///
+/// # Example
+/// ```
+/// let m = vi_models::metrics::classification_metrics(&[0.9, 0.1, 0.3, 0.7], 2, &[0, 0], 15);
+/// let path = std::env::temp_dir().join("vi_models_reliability_doc.png");
+/// vi_models::plot::reliability_diagram(&path, &m.reliability).unwrap();
+/// assert!(std::fs::metadata(&path).unwrap().len() > 0);
+/// ```
+pub fn reliability_diagram(
+    path: impl AsRef<Path>,
+    bins: &[ReliabilityBin],
+) -> Result<(), ModelError> {
+    let plot = |e: String| ModelError::Plot(format!("{}: {e}", path.as_ref().display()));
+    let root = BitMapBackend::new(path.as_ref(), (500, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(20)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(|e| plot(e.to_string()))?;
+    let filled: Vec<&ReliabilityBin> = bins.iter().filter(|b| b.count > 0).collect();
+    chart
+        .draw_series(filled.iter().map(|b| {
+            Rectangle::new(
+                [(b.lower, 0.0), (b.upper, b.accuracy)],
+                BLUE.mix(0.6).filled(),
+            )
+        }))
+        .map_err(|e| plot(e.to_string()))?;
+    chart
+        .draw_series(filled.iter().map(|b| {
+            Rectangle::new(
+                [(b.lower, b.accuracy), (b.upper, b.confidence)],
+                RED.mix(0.3).filled(),
+            )
+        }))
+        .map_err(|e| plot(e.to_string()))?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.6)))
         .map_err(|e| plot(e.to_string()))?;
     root.present().map_err(|e| plot(e.to_string()))
 }

@@ -1,11 +1,13 @@
 //! Sparse variational GP regression with minibatches: fit, predict, evaluate.
 
+use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table, permutation};
 use crate::metrics::{gaussian_log_likelihood, rmse};
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::path::Path;
 use thiserror::Error;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Likelihood};
@@ -30,6 +32,9 @@ pub enum ModelError {
     /// A figure could not be drawn or written.
     #[error("plot {0}")]
     Plot(String),
+    /// A checkpoint could not be written or read (the file and the reason).
+    #[error("checkpoint {0}")]
+    Checkpoint(String),
 }
 
 /// Settings of [`SvgpRegressor`] training.
@@ -83,6 +88,8 @@ pub struct SvgpRegressionModel {
 /// ```
 #[derive(Debug)]
 pub struct SvgpRegressor {
+    /// The settings it was fitted with.
+    pub config: SvgpRegressorConfig,
     /// The trained modules (on the inference device).
     pub model: SvgpRegressionModel,
     /// Input standardisation.
@@ -122,6 +129,18 @@ pub struct RegressionMetrics {
 }
 
 impl SvgpRegressorConfig {
+    /// The untrained model for `d` inputs and `m` inducing points (drawn from `N(0, I)`; `fit`
+    /// starts them at training rows).
+    pub fn init(&self, d: usize, m: usize, device: &Device) -> SvgpRegressionModel {
+        let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
+        SvgpRegressionModel {
+            gp: SvgpConfig::new(d, m)
+                .with_whiten(self.whiten)
+                .init(kernel, device),
+            likelihood: GaussianLikelihoodConfig::new().init(device),
+        }
+    }
+
     /// Trains on `train`; `on_epoch(epoch, mean loss)` is called after each epoch (the loss is the
     /// negative per-point ELBO).
     ///
@@ -140,14 +159,8 @@ impl SvgpRegressorConfig {
         let mut state = self.seed;
         let m = self.num_inducing.clamp(1, n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
-        let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(&ad), &ad);
-        let model = SvgpRegressionModel {
-            gp: SvgpConfig::new(d, m)
-                .with_whiten(self.whiten)
-                .init(kernel, &ad)
-                .with_inducing_points(z),
-            likelihood: GaussianLikelihoodConfig::new().init(&ad),
-        };
+        let mut model = self.init(d, m, &ad);
+        model.gp = model.gp.with_inducing_points(z);
         let schedule = Schedule {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -165,6 +178,7 @@ impl SvgpRegressorConfig {
         };
         let model = train_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(SvgpRegressor {
+            config: self.clone(),
             model: model.valid(),
             x_scaler: data.x_scaler,
             y_scaler: data.y_scaler,
@@ -217,5 +231,36 @@ impl SvgpRegressor {
     /// As [`SvgpRegressor::predict`].
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
         Ok(self.predict(&test.x)?.evaluate(&test.y))
+    }
+}
+
+impl Checkpoint for SvgpRegressor {
+    fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
+        let fitted = Fitted {
+            kind: "SvgpRegressor".into(),
+            config: self.config.clone(),
+            x_scaler: self.x_scaler.clone(),
+            y_scaler: Some(self.y_scaler.clone()),
+            tau: None,
+            sizes: vec![self.model.gp.inducing_points.dims()[1]],
+        };
+        checkpoint::save(dir.as_ref(), &self.model, &fitted)
+    }
+
+    fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let f: Fitted<SvgpRegressorConfig> = checkpoint::load_fitted(dir, "SvgpRegressor")?;
+        let m = *f
+            .sizes
+            .first()
+            .ok_or_else(|| missing(dir, "inducing size"))?;
+        let skeleton = f.config.init(f.x_scaler.mean.len(), m, device);
+        Ok(Self {
+            model: checkpoint::load_module(dir, skeleton)?,
+            x_scaler: f.x_scaler,
+            y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
+            config: f.config,
+            device: device.clone(),
+        })
     }
 }

@@ -23,27 +23,50 @@ pub(crate) struct Schedule {
 /// The loss function's errors, and [`ModelError::Data`] naming the epoch when the mean loss
 /// becomes non-finite.
 pub(crate) fn train_minibatches<M: Module>(
-    mut model: M,
+    model: M,
     data: &StandardizedTable,
     ad: &Device,
     schedule: &Schedule,
     loss: impl Fn(&M, Tensor<2>, Tensor<2>) -> Result<Tensor<1>, ModelError>,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<M, ModelError> {
+    train_on_batches(
+        model,
+        data.table.len(),
+        schedule,
+        |index| data.batch(index, ad),
+        |model, (x, y)| loss(model, x, y),
+        on_epoch,
+    )
+}
+
+/// Trains `model` with Adam over `n` rows in reshuffled minibatches: `batch(rows)` builds a
+/// batch, `loss(model, batch)` its loss, whose value is read back every step;
+/// `on_epoch(epoch, mean loss)` after each epoch.
+///
+/// # Errors
+/// The loss function's errors, and [`ModelError::Data`] naming the epoch when the mean loss
+/// becomes non-finite.
+pub(crate) fn train_on_batches<M: Module, B>(
+    mut model: M,
+    n: usize,
+    schedule: &Schedule,
+    batch: impl Fn(&[usize]) -> B,
+    loss: impl Fn(&M, B) -> Result<Tensor<1>, ModelError>,
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<M, ModelError> {
-    let n = data.table.len();
-    let batch = schedule.batch_size.max(1);
+    let size = schedule.batch_size.max(1);
     let mut optim = AdamConfig::new().init();
     let mut state = schedule.seed;
     for epoch in 0..schedule.epochs {
         let mut total = 0.0;
-        for index in permutation(n, &mut state).chunks(batch) {
-            let (xb, yb) = data.batch(index, ad);
-            let value = loss(&model, xb, yb)?;
+        for index in permutation(n, &mut state).chunks(size) {
+            let value = loss(&model, batch(index))?;
             total += value.clone().into_scalar::<f64>();
             let grads = GradientsParams::from_grads(value.backward(), &model);
             model = optim.step(schedule.learning_rate, model, grads);
         }
-        let mean = total / n.div_ceil(batch) as f64;
+        let mean = total / n.div_ceil(size) as f64;
         if !mean.is_finite() {
             return Err(ModelError::Data(format!(
                 "the loss became {mean} in epoch {epoch}"

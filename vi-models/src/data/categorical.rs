@@ -1,6 +1,6 @@
 //! Multivariate categorical data with missing entries (e.g. the Wisconsin breast-cancer file).
 
-use super::DataError;
+use super::{DataError, data_file};
 use std::path::{Path, PathBuf};
 
 /// `N` rows of `D` categorical variables; entry `(n, d)` is a level index in `0..K_d` or missing.
@@ -36,7 +36,7 @@ impl CategoricalTable {
     /// [`DataError::Inconsistent`] for a file without rows, a `drop` name absent from the header,
     /// or a variable that is never observed.
     pub fn load(path: impl AsRef<Path>, drop: &[&str]) -> Result<Self, DataError> {
-        let path = data_file(path.as_ref())?;
+        let path = data_file(path.as_ref(), &["data", "csv"])?;
         let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
             path: path.clone(),
             source,
@@ -188,33 +188,6 @@ impl CategoricalTable {
     /// The index of the variable called `name`.
     pub fn variable(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
-    }
-}
-
-fn data_file(path: &Path) -> Result<PathBuf, DataError> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
-    }
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let p = entry.map_err(io)?.path();
-        if matches!(p.extension().and_then(|e| e.to_str()), Some("data" | "csv")) {
-            files.push(p);
-        }
-    }
-    match files.as_slice() {
-        [one] => Ok(one.clone()),
-        _ => Err(io(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!(
-                "expected exactly one *.data or *.csv file in the folder, found {}",
-                files.len()
-            ),
-        ))),
     }
 }
 

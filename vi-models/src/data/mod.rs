@@ -1,12 +1,14 @@
 //! Data sets in the layouts the experiments use, read with errors that name the file and line.
 
 mod categorical;
+mod classification;
 mod error;
 mod standardize;
 mod standardized;
 mod uci;
 
 pub use categorical::CategoricalTable;
+pub use classification::ClassificationTable;
 pub use error::DataError;
 pub use standardize::Standardizer;
 pub use standardized::StandardizedTable;
@@ -44,4 +46,39 @@ pub(crate) fn split_mix64(state: &mut u64) -> u64 {
 /// A uniform draw in `[0, 1)` from SplitMix64.
 pub(crate) fn uniform01(state: &mut u64) -> f64 {
     (split_mix64(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `path` itself, or the single file in the folder `path` whose name ends in one of
+/// `extensions` (a `.gz` file counts by the extension before it too).
+pub(crate) fn data_file(
+    path: &std::path::Path,
+    extensions: &[&str],
+) -> Result<std::path::PathBuf, DataError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let p = entry.map_err(io)?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(name);
+        if extensions.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+            files.push(p);
+        }
+    }
+    match files.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "expected exactly one data file (*.{}) in the folder, found {}",
+                extensions.join(", *."),
+                files.len()
+            ),
+        ))),
+    }
 }

@@ -1,6 +1,6 @@
 /// Per-column standardisation `(x − mean) / std` with statistics of a training set; columns with
 /// zero spread are left centred (std taken as 1), as in Gal's UCI code.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Standardizer {
     /// Column means.
     pub mean: Vec<f64>,

@@ -1,0 +1,242 @@
+//! Concrete-dropout regression (Gal, Hron & Kendall 2017): Gal's one-hidden-layer network with
+//! the dropout rates learned, evaluated like MC dropout.
+
+use crate::checkpoint::{self, Checkpoint, Fitted, missing};
+use crate::data::{StandardizedTable, Standardizer, Table};
+use crate::mc_dropout_regressor::{McPasses, McRegressionPrediction, mixture_metrics};
+use crate::noise::{NoisePrecision, gaussian_nll};
+use crate::svgp_regressor::{ModelError, RegressionMetrics};
+use crate::training::{Schedule, train_minibatches};
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+use std::path::Path;
+use vi_blocks::kl::total_regularizer;
+use vi_blocks::nn::{ConcreteLinear, ConcreteLinearConfig};
+
+/// Settings of [`ConcreteDropoutRegressor`] training.
+#[derive(Config, Debug)]
+pub struct ConcreteDropoutRegressorConfig {
+    /// Hidden units of the single ReLU layer.
+    pub hidden: usize,
+    /// Model precision `τ` in the targets' original units: fixed, or the starting value when
+    /// `learn_noise` is set.
+    pub tau: f64,
+    /// Learn `τ` by maximising the objective instead of fixing it.
+    #[config(default = false)]
+    pub learn_noise: bool,
+    /// Initial dropout probability of both layers.
+    #[config(default = 0.1)]
+    pub init_dropout: f64,
+    /// Temperature of the concrete relaxation.
+    #[config(default = 0.1)]
+    pub temperature: f64,
+    /// Prior lengthscale `l` of the weight term `l² ‖W‖² / (2 N (1 − p))`.
+    #[config(default = 1e-2)]
+    pub lengthscale: f64,
+    /// Passes over the training set.
+    #[config(default = 400)]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Stochastic forward passes `T` at prediction.
+    #[config(default = 10_000)]
+    pub mc_samples: usize,
+    /// Seed of the shuffling, the initial weights and the dropout masks.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+/// `x → concrete dropout → Linear(d, h) → ReLU → concrete dropout → Linear(h, 1)` and the noise
+/// precision, all in standardised units.
+#[derive(Module, Debug)]
+pub struct ConcreteDropoutNet {
+    /// Hidden layer with concrete dropout on its inputs.
+    pub hidden: ConcreteLinear,
+    /// Output layer with concrete dropout on the hidden units.
+    pub output: ConcreteLinear,
+    /// `ln τ` in standardised units (trainable only when the noise is learned).
+    pub noise: NoisePrecision,
+}
+
+impl ConcreteDropoutNet {
+    /// One stochastic pass, `[n, d] → [n, 1]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.output.forward(relu(self.hidden.forward(x)))
+    }
+
+    /// The learned dropout probabilities `[p_input, p_hidden]`.
+    pub fn dropout_probabilities(&self) -> [f64; 2] {
+        let p = |layer: &ConcreteLinear| layer.dropout_probability().into_scalar::<f64>();
+        [p(&self.hidden), p(&self.output)]
+    }
+}
+
+/// A fitted concrete-dropout regressor: standardised data; the per-point objective
+/// `1/B Σ −ln N(y | f(x), 1/τ) + 1/N Σ_layers [l² ‖W‖² / (2 (1 − p)) − K H(p)]`
+/// (the dropout KL of Gal et al. with `K` the layer's inputs and `H` the Bernoulli entropy)
+/// minimised with Adam over the weights and the dropout logits (and `τ` when learned);
+/// predictions average `T` passes with the learned rates.
+///
+/// # Example
+/// ```
+/// use burn::tensor::Device;
+/// use vi_models::ConcreteDropoutRegressorConfig;
+/// use vi_models::data::Table;
+/// let x: Vec<f64> = (0..128).map(|i| i as f64 / 32.0).collect();
+/// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
+/// let config = ConcreteDropoutRegressorConfig::new(32, 100.0).with_epochs(60).with_batch_size(32)
+///     .with_learning_rate(1e-2).with_mc_samples(50);
+/// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
+/// assert!(model.evaluate(&train).unwrap().rmse < 0.3);
+/// let [p_in, p_hidden] = model.net.dropout_probabilities();
+/// assert!(p_in > 0.0 && p_hidden < 1.0);
+/// ```
+#[derive(Debug)]
+pub struct ConcreteDropoutRegressor {
+    /// The settings it was fitted with.
+    pub config: ConcreteDropoutRegressorConfig,
+    /// The trained network (on the inference device).
+    pub net: ConcreteDropoutNet,
+    /// Input standardisation.
+    pub x_scaler: Standardizer,
+    /// Target standardisation.
+    pub y_scaler: Standardizer,
+    /// Model precision `τ` in the original units (learned or fixed).
+    pub tau: f64,
+    /// Passes `T` at prediction.
+    pub mc_samples: usize,
+    /// The device predictions run on.
+    pub device: Device,
+}
+
+impl ConcreteDropoutRegressorConfig {
+    /// The untrained network for `d` inputs and `n` training rows whose targets have standard
+    /// deviation `y_std`.
+    pub fn init(&self, d: usize, n: usize, y_std: f64, device: &Device) -> ConcreteDropoutNet {
+        let n = n.max(1) as f64;
+        let layer = |i, o| {
+            ConcreteLinearConfig::new(i, o, self.lengthscale.powi(2) / (2.0 * n), 1.0 / n)
+                .with_init_prob(self.init_dropout)
+                .with_temperature(self.temperature)
+                .init(device)
+        };
+        ConcreteDropoutNet {
+            hidden: layer(d, self.hidden),
+            output: layer(self.hidden, 1),
+            noise: NoisePrecision::new(self.tau * y_std * y_std, self.learn_noise, device),
+        }
+    }
+
+    /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
+    ///
+    /// # Errors
+    /// [`ModelError::Data`] for an empty or ragged table, `τ ≤ 0`, an initial dropout outside
+    /// `(0, 1)`, or a non-finite loss (naming the epoch).
+    pub fn fit(
+        &self,
+        train: &Table,
+        device: &Device,
+        on_epoch: impl FnMut(usize, f64),
+    ) -> Result<ConcreteDropoutRegressor, ModelError> {
+        if self.tau <= 0.0 || !(self.init_dropout > 0.0 && self.init_dropout < 1.0) {
+            return Err(ModelError::Data(format!(
+                "tau {} must be > 0 and the initial dropout {} in (0, 1)",
+                self.tau, self.init_dropout
+            )));
+        }
+        let data = StandardizedTable::new(train)?;
+        let ad = device.clone().autodiff();
+        ad.seed(self.seed);
+        let net = self.init(train.d, train.len(), data.y_scaler.std[0], &ad);
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed ^ 0xC0C0,
+        };
+        let loss = |net: &ConcreteDropoutNet, x: Tensor<2>, y: Tensor<2>| {
+            let nll = gaussian_nll(net.forward(x), y, net.noise.log_precision()).mean();
+            let penalty = total_regularizer(net)
+                .ok_or_else(|| ModelError::Data("no concrete-dropout layers".into()))?;
+            Ok(nll + penalty)
+        };
+        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
+        let std = data.y_scaler.std[0];
+        Ok(ConcreteDropoutRegressor {
+            config: self.clone(),
+            tau: net.noise.precision() / (std * std),
+            net: net.valid(),
+            x_scaler: data.x_scaler,
+            y_scaler: data.y_scaler,
+            mc_samples: self.mc_samples.max(1),
+            device: device.clone(),
+        })
+    }
+}
+
+impl ConcreteDropoutRegressor {
+    /// `T` stochastic passes over the rows of `x` (original units); with `y`, also the per-row
+    /// `logsumexp_t(−τ/2 (y − ŷ_t)²)`.
+    ///
+    /// # Errors
+    /// [`ModelError::Data`] for ragged input.
+    pub fn predict(
+        &self,
+        x: &[f64],
+        y: Option<&[f64]>,
+    ) -> Result<McRegressionPrediction, ModelError> {
+        let passes = McPasses {
+            x_scaler: &self.x_scaler,
+            y_scaler: &self.y_scaler,
+            tau: self.tau,
+            samples: self.mc_samples,
+            device: &self.device,
+        };
+        passes.run(|x| self.net.forward(x), x, y)
+    }
+
+    /// Test RMSE of the MC mean and the mixture test log-likelihood.
+    ///
+    /// # Errors
+    /// As [`ConcreteDropoutRegressor::predict`].
+    pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
+        let p = self.predict(&test.x, Some(&test.y))?;
+        Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
+    }
+}
+
+impl Checkpoint for ConcreteDropoutRegressor {
+    fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
+        let fitted = Fitted {
+            kind: "ConcreteDropoutRegressor".into(),
+            config: self.config.clone(),
+            x_scaler: self.x_scaler.clone(),
+            y_scaler: Some(self.y_scaler.clone()),
+            tau: Some(self.tau),
+            sizes: vec![],
+        };
+        checkpoint::save(dir.as_ref(), &self.net, &fitted)
+    }
+
+    fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let f: Fitted<ConcreteDropoutRegressorConfig> =
+            checkpoint::load_fitted(dir, "ConcreteDropoutRegressor")?;
+        let skeleton = f.config.init(f.x_scaler.mean.len(), 1, 1.0, device);
+        Ok(Self {
+            net: checkpoint::load_module(dir, skeleton)?,
+            x_scaler: f.x_scaler,
+            y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
+            tau: f.tau.ok_or_else(|| missing(dir, "tau"))?,
+            mc_samples: f.config.mc_samples.max(1),
+            config: f.config,
+            device: device.clone(),
+        })
+    }
+}
