@@ -16,6 +16,8 @@ pub mod metrics;
 mod noise;
 pub mod plot;
 mod svgp_regressor;
+#[cfg(feature = "train")]
+pub mod train;
 mod training;
 
 pub use bbb_regressor::{BbbNet, BbbRegressor, BbbRegressorConfig};
