@@ -1,17 +1,15 @@
 //! Mean-field Bayes-by-backprop regression (Blundell et al. 2015) with local
 //! reparameterization or flipout, evaluated like MC dropout.
 
-use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{StandardizedTable, Standardizer, Table};
-use crate::mc_dropout_regressor::{McPasses, McRegressionPrediction, mixture_metrics};
+use crate::data::{StandardizedTable, Table};
+use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
 use crate::noise::{NoisePrecision, gaussian_nll};
-use crate::svgp_regressor::{ModelError, RegressionMetrics};
+use crate::svgp_regressor::ModelError;
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use std::path::Path;
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
 
@@ -80,23 +78,7 @@ impl BbbNet {
 /// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
 /// assert!(model.evaluate(&train).unwrap().rmse < 0.35);
 /// ```
-#[derive(Debug)]
-pub struct BbbRegressor {
-    /// The settings it was fitted with.
-    pub config: BbbRegressorConfig,
-    /// The trained network (on the inference device).
-    pub net: BbbNet,
-    /// Input standardisation.
-    pub x_scaler: Standardizer,
-    /// Target standardisation.
-    pub y_scaler: Standardizer,
-    /// Model precision `τ` in the original units (learned or fixed).
-    pub tau: f64,
-    /// Passes `T` at prediction.
-    pub mc_samples: usize,
-    /// The device predictions run on.
-    pub device: Device,
-}
+pub type BbbRegressor = McRegressor<BbbNet>;
 
 impl BbbRegressorConfig {
     /// The untrained network for `d` inputs, noise precision `tau_std` in standardised units.
@@ -148,73 +130,27 @@ impl BbbRegressorConfig {
         };
         let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         let std = data.y_scaler.std[0];
-        Ok(BbbRegressor {
-            config: self.clone(),
-            tau: net.noise.precision() / (std * std),
-            net: net.valid(),
-            x_scaler: data.x_scaler,
-            y_scaler: data.y_scaler,
-            mc_samples: self.mc_samples.max(1),
-            device: device.clone(),
-        })
+        let tau = net.noise.precision() / (std * std);
+        Ok(McRegressor::trained(
+            self.clone(),
+            net,
+            data,
+            tau,
+            self.mc_samples,
+            device,
+        ))
     }
 }
 
-impl BbbRegressor {
-    /// `T` passes (weights resampled each pass) over the rows of `x`, original units.
-    ///
-    /// # Errors
-    /// [`ModelError::Data`] for ragged input.
-    pub fn predict(
-        &self,
-        x: &[f64],
-        y: Option<&[f64]>,
-    ) -> Result<McRegressionPrediction, ModelError> {
-        let passes = McPasses {
-            x_scaler: &self.x_scaler,
-            y_scaler: &self.y_scaler,
-            tau: self.tau,
-            samples: self.mc_samples,
-            device: &self.device,
-        };
-        passes.run(|x| self.net.forward(x), x, y)
+impl StochasticRegressionNet for BbbNet {
+    type Config = BbbRegressorConfig;
+    const KIND: &'static str = "BbbRegressor";
+
+    fn pass(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward(x)
     }
 
-    /// Test RMSE of the MC mean and the mixture test log-likelihood.
-    ///
-    /// # Errors
-    /// As [`BbbRegressor::predict`].
-    pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        let p = self.predict(&test.x, Some(&test.y))?;
-        Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
-    }
-}
-
-impl Checkpoint for BbbRegressor {
-    fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        let fitted = Fitted {
-            kind: "BbbRegressor".into(),
-            config: self.config.clone(),
-            x_scaler: self.x_scaler.clone(),
-            y_scaler: Some(self.y_scaler.clone()),
-            tau: Some(self.tau),
-            sizes: vec![],
-        };
-        checkpoint::save(dir.as_ref(), &self.net, &fitted)
-    }
-
-    fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
-        let dir = dir.as_ref();
-        let f: Fitted<BbbRegressorConfig> = checkpoint::load_fitted(dir, "BbbRegressor")?;
-        let skeleton = f.config.init(f.x_scaler.mean.len(), 1.0, device);
-        Ok(Self {
-            net: checkpoint::load_module(dir, skeleton)?,
-            x_scaler: f.x_scaler,
-            y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
-            tau: f.tau.ok_or_else(|| missing(dir, "tau"))?,
-            mc_samples: f.config.mc_samples.max(1),
-            config: f.config,
-            device: device.clone(),
-        })
+    fn skeleton(config: &BbbRegressorConfig, d: usize, device: &Device) -> Self {
+        config.init(d, 1.0, device)
     }
 }

@@ -12,6 +12,7 @@ pub mod clgp;
 mod concrete_dropout_regressor;
 pub mod data;
 mod mc_dropout_regressor;
+mod mc_regressor;
 pub mod metrics;
 mod noise;
 pub mod plot;
@@ -29,9 +30,8 @@ pub use classification::{
 pub use concrete_dropout_regressor::{
     ConcreteDropoutNet, ConcreteDropoutRegressor, ConcreteDropoutRegressorConfig,
 };
-pub use mc_dropout_regressor::{
-    McDropoutNet, McDropoutRegressor, McDropoutRegressorConfig, McRegressionPrediction,
-};
+pub use mc_dropout_regressor::{McDropoutNet, McDropoutRegressor, McDropoutRegressorConfig};
+pub use mc_regressor::{McRegressionPrediction, McRegressor, StochasticRegressionNet};
 pub use noise::NoisePrecision;
 pub use svgp_regressor::{
     ModelError, RegressionMetrics, RegressionPrediction, SvgpRegressionModel, SvgpRegressor,
