@@ -40,10 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = Device::default();
     let split = UciDataset::load(&args.data)?.split(args.split)?;
-    let (train, test) = (
-        StandardizedTable::new(&split.train)?,
-        StandardizedTable::new(&split.test)?,
-    );
+    let train = StandardizedTable::new(&split.train)?;
     // The test rows standardised with the training statistics, for the validation loss.
     let valid = StandardizedTable {
         table: vi_models::data::Table {
@@ -51,7 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             y: train.y_scaler.transform(&split.test.y),
             d: split.test.d,
         },
-        ..test
+        x_scaler: train.x_scaler.clone(),
+        y_scaler: train.y_scaler.clone(),
     };
     let loader = |data: &StandardizedTable, shuffle: Option<u64>| {
         let builder = DataLoaderBuilder::new(RegressionBatcher).batch_size(32);

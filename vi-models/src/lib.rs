@@ -17,6 +17,7 @@ pub mod metrics;
 mod noise;
 pub mod plot;
 mod svgp_regressor;
+mod tensors;
 #[cfg(feature = "train")]
 pub mod train;
 mod training;

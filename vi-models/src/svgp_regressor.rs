@@ -3,10 +3,11 @@
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table, permutation};
 use crate::metrics::{gaussian_log_likelihood, rmse};
+use crate::tensors::{host_values, input_chunks};
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use std::path::Path;
 use thiserror::Error;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
@@ -194,33 +195,14 @@ impl SvgpRegressor {
     /// # Errors
     /// [`ModelError::Data`] when `x` is not a whole number of rows.
     pub fn predict(&self, x: &[f64]) -> Result<RegressionPrediction, ModelError> {
-        let d = self.x_scaler.mean.len();
-        if !x.len().is_multiple_of(d) {
-            return Err(ModelError::Data(format!(
-                "{} values are not rows of {d} features",
-                x.len()
-            )));
-        }
-        let x = self.x_scaler.transform(x);
         let prior = self.model.gp.inducing_prior()?;
         let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
         let (mut mean, mut variance) = (Vec::new(), Vec::new());
-        for chunk in x.chunks(1024 * d) {
-            let rows = chunk.len() / d;
-            let xt = Tensor::<2>::from_data(
-                TensorData::new(chunk.to_vec(), [rows, d]).convert::<f32>(),
-                &self.device,
-            );
-            let f = self.model.gp.marginals(&prior, xt)?;
+        for x in input_chunks(&self.x_scaler, x, 1024, &self.device)? {
+            let f = self.model.gp.marginals(&prior, x)?;
             let y = self.model.likelihood.predictive(&f);
-            let to_vec = |t: Tensor<2>| {
-                t.into_data()
-                    .convert::<f64>()
-                    .try_to_vec::<f64>()
-                    .unwrap_or_default()
-            };
-            mean.extend(to_vec(y.mean).into_iter().map(|m| m * sy + my));
-            variance.extend(to_vec(y.variance).into_iter().map(|v| v * sy * sy));
+            mean.extend(host_values(y.mean)?.into_iter().map(|m| m * sy + my));
+            variance.extend(host_values(y.variance)?.into_iter().map(|v| v * sy * sy));
         }
         Ok(RegressionPrediction { mean, variance })
     }

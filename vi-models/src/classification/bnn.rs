@@ -1,7 +1,7 @@
 //! Bayesian neural-network classifiers: deterministic, MC dropout, concrete dropout and
 //! mean-field Bayes-by-backprop, one network shape.
 
-use super::{ClassProbabilities, LabelledData, host_probabilities, input_chunks};
+use super::{ClassProbabilities, LabelledData, host_values, input_chunks};
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{ClassificationTable, Standardizer};
 use crate::metrics::ClassificationMetrics;
@@ -310,7 +310,7 @@ impl BnnClassifier {
                 done += t;
             }
             if let Some(sum) = sum {
-                probabilities.extend(host_probabilities(sum.div_scalar(self.mc_samples as f64))?);
+                probabilities.extend(host_values(sum.div_scalar(self.mc_samples as f64))?);
             }
         }
         Ok(ClassProbabilities {

@@ -13,6 +13,7 @@ pub use svgp::{SvgpClassificationModel, SvgpClassifier, SvgpClassifierConfig};
 use crate::data::{ClassificationTable, Standardizer};
 use crate::metrics::{ClassificationMetrics, classification_metrics};
 use crate::svgp_regressor::ModelError;
+pub(crate) use crate::tensors::{host_values, input_chunks};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// Bins of the expected calibration error reported by `evaluate`.
@@ -91,40 +92,4 @@ impl LabelledData {
             Tensor::from_data(TensorData::new(y, [index.len()]), device),
         )
     }
-}
-
-/// Standardised rows of `x` (original units) as `[n, d]` chunks of at most `rows` rows.
-///
-/// # Errors
-/// [`ModelError::Data`] when `x` is not a whole number of rows.
-pub(crate) fn input_chunks(
-    scaler: &Standardizer,
-    x: &[f64],
-    rows: usize,
-    device: &Device,
-) -> Result<Vec<Tensor<2>>, ModelError> {
-    let d = scaler.mean.len();
-    if d == 0 || !x.len().is_multiple_of(d) {
-        return Err(ModelError::Data(format!(
-            "{} values are not rows of {d} features",
-            x.len()
-        )));
-    }
-    Ok(scaler
-        .transform(x)
-        .chunks(rows.max(1) * d)
-        .map(|c| {
-            let c: Vec<f32> = c.iter().map(|&v| v as f32).collect();
-            let n = c.len() / d;
-            Tensor::from_data(TensorData::new(c, [n, d]), device)
-        })
-        .collect())
-}
-
-/// A `[n, classes]` probability tensor on the host.
-pub(crate) fn host_probabilities(p: Tensor<2>) -> Result<Vec<f64>, ModelError> {
-    p.into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .map_err(|e| ModelError::Data(format!("{e:?}")))
 }

@@ -1,6 +1,6 @@
 //! Sparse variational GP classification: one latent GP per class, a softmax likelihood.
 
-use super::{ClassProbabilities, LabelledData, host_probabilities, input_chunks};
+use super::{ClassProbabilities, LabelledData, host_values, input_chunks};
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{ClassificationTable, Standardizer, permutation};
 use crate::metrics::ClassificationMetrics;
@@ -175,7 +175,7 @@ impl SvgpClassifier {
         let mut probabilities = Vec::new();
         for x in input_chunks(&self.x_scaler, x, rows, &self.device)? {
             let f = self.model.gp.marginals(&prior, x)?;
-            probabilities.extend(host_probabilities(likelihood.predictive(&f))?);
+            probabilities.extend(host_values(likelihood.predictive(&f))?);
         }
         Ok(ClassProbabilities {
             probabilities,

@@ -1,6 +1,6 @@
 //! Labelled feature tables for classification, read from scikit-learn's CSV layout.
 
-use super::{DataError, Table, data_file, permutation};
+use super::{DataError, data_file, permutation};
 use std::io::Read;
 use std::path::Path;
 
@@ -177,16 +177,6 @@ impl ClassificationTable {
             d: self.d,
             labels: index.iter().map(|&i| self.labels[i]).collect(),
             class_names: self.class_names.clone(),
-        }
-    }
-
-    /// The features as a regression [`Table`] whose target is the label (for standardising
-    /// and batching the inputs).
-    pub fn features(&self) -> Table {
-        Table {
-            x: self.x.clone(),
-            y: self.labels.iter().map(|&l| l as f64).collect(),
-            d: self.d,
         }
     }
 
