@@ -286,3 +286,56 @@ pub fn gradcheck_config(device: &Device) -> GradcheckConfig {
         GradcheckConfig::f32()
     }
 }
+
+/// Standard normal draws (Box–Muller on the shared uniform stream).
+pub fn gaussian(seed: u64, len: usize) -> Vec<f64> {
+    noise(seed, len + len % 2)
+        .chunks(2)
+        .flat_map(|u| {
+            let (u1, u2) = ((u[0] + 1.0) / 2.0 * 0.999_999 + 1e-7, (u[1] + 1.0) / 2.0);
+            let r = (-2.0 * u1.ln()).sqrt();
+            let t = std::f64::consts::TAU * u2;
+            [r * t.cos(), r * t.sin()]
+        })
+        .take(len)
+        .collect()
+}
+
+/// Three equiprobable classes `x | c ~ N(μ_c, I)` in 2-D, centres on a circle of radius 1.5,
+/// and the Bayes posterior `p(c | x) ∝ exp(−½‖x − μ_c‖²)` of each row.
+pub fn three_blobs(seed: u64, n: usize) -> (vi_models::data::ClassificationTable, Vec<f64>) {
+    let centre = |c: usize| {
+        let t = std::f64::consts::TAU * c as f64 / 3.0;
+        [1.5 * t.cos(), 1.5 * t.sin()]
+    };
+    let z = gaussian(seed, 2 * n);
+    let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let x: Vec<f64> = (0..n)
+        .flat_map(|i| {
+            let m = centre(labels[i]);
+            [m[0] + z[2 * i], m[1] + z[2 * i + 1]]
+        })
+        .collect();
+    let posterior = (0..n)
+        .flat_map(|i| {
+            let logits: Vec<f64> = (0..3)
+                .map(|c| {
+                    let m = centre(c);
+                    -0.5 * ((x[2 * i] - m[0]).powi(2) + (x[2 * i + 1] - m[1]).powi(2))
+                })
+                .collect();
+            let lse = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+            logits.into_iter().map(move |l| (l - lse).exp())
+        })
+        .collect();
+    let names = vec!["a".into(), "b".into(), "c".into()];
+    (
+        vi_models::data::ClassificationTable {
+            x,
+            d: 2,
+            labels,
+            class_names: names,
+        },
+        posterior,
+    )
+}

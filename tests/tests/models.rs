@@ -1,7 +1,7 @@
 //! vi-models on every compiled backend: the Categorical Latent GP's ELBO against a dense
 //! computation written out here in `f64`, finite differences through the whole model, masking,
 //! and imputation on data drawn from a known 2-D latent structure; the classifiers against the
-//! Bayes classifier of a known mixture; checkpoints; learned observation noise.
+//! Bayes classifier of a known mixture; learned observation noise.
 
 use burn::module::{Param, ParamId};
 use burn::tensor::{Device, FloatDType, Tensor};
@@ -12,21 +12,23 @@ use vi_models::clgp::{
     CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, Imputer,
     MultinomialImputer, imputation_split, perplexity, train_clgp,
 };
-use vi_models::data::{CategoricalTable, ClassificationTable, Table};
+use vi_models::data::{CategoricalTable, Table};
 use vi_models::{
     BbbRegressor, BbbRegressorConfig, BnnClassifier, BnnClassifierConfig, BnnMethod, Checkpoint,
     ConcreteDropoutRegressor, ConcreteDropoutRegressorConfig, McDropoutRegressor,
     McDropoutRegressorConfig, SvgpClassifier, SvgpClassifierConfig, SvgpRegressor,
     SvgpRegressorConfig,
 };
-use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
+use vi_tests::{
+    assert_all_close, device_tests, dtypes, gaussian, gradcheck_config, noise, tensor, three_blobs,
+    values,
+};
 
 device_tests!(
     clgp_elbo_matches_dense_computation,
     gradcheck_clgp,
     clgp_imputes_a_latent_structure,
     classifiers_approach_the_bayes_classifier,
-    checkpoints_restore_identical_predictions,
     learned_noise_recovers_the_noise_level,
 );
 
@@ -430,59 +432,6 @@ fn clgp_imputes_a_latent_structure(device: Device) {
     );
 }
 
-/// Standard normal draws (Box–Muller on the shared uniform stream).
-fn gaussian(seed: u64, len: usize) -> Vec<f64> {
-    noise(seed, len + len % 2)
-        .chunks(2)
-        .flat_map(|u| {
-            let (u1, u2) = ((u[0] + 1.0) / 2.0 * 0.999_999 + 1e-7, (u[1] + 1.0) / 2.0);
-            let r = (-2.0 * u1.ln()).sqrt();
-            let t = std::f64::consts::TAU * u2;
-            [r * t.cos(), r * t.sin()]
-        })
-        .take(len)
-        .collect()
-}
-
-/// Three equiprobable classes `x | c ~ N(μ_c, I)` in 2-D, centres on a circle of radius 1.5,
-/// and the Bayes posterior `p(c | x) ∝ exp(−½‖x − μ_c‖²)` of each row.
-fn three_blobs(seed: u64, n: usize) -> (ClassificationTable, Vec<f64>) {
-    let centre = |c: usize| {
-        let t = std::f64::consts::TAU * c as f64 / 3.0;
-        [1.5 * t.cos(), 1.5 * t.sin()]
-    };
-    let z = gaussian(seed, 2 * n);
-    let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
-    let x: Vec<f64> = (0..n)
-        .flat_map(|i| {
-            let m = centre(labels[i]);
-            [m[0] + z[2 * i], m[1] + z[2 * i + 1]]
-        })
-        .collect();
-    let posterior = (0..n)
-        .flat_map(|i| {
-            let logits: Vec<f64> = (0..3)
-                .map(|c| {
-                    let m = centre(c);
-                    -0.5 * ((x[2 * i] - m[0]).powi(2) + (x[2 * i + 1] - m[1]).powi(2))
-                })
-                .collect();
-            let lse = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
-            logits.into_iter().map(move |l| (l - lse).exp())
-        })
-        .collect();
-    let names = vec!["a".into(), "b".into(), "c".into()];
-    (
-        ClassificationTable {
-            x,
-            d: 2,
-            labels,
-            class_names: names,
-        },
-        posterior,
-    )
-}
-
 /// On a three-blob mixture whose Bayes classifier is known, every classifier's held-out accuracy
 /// is within 0.06 of the Bayes classifier's on the same rows and its NLL within 0.12 nats of the
 /// Bayes NLL (which no model can beat in expectation), and far below the 1.10 of guessing.
@@ -534,107 +483,6 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         let total: usize = m.reliability.iter().map(|b| b.count).sum();
         assert_eq!(total, test.len(), "{name}: every row falls in a bin");
     }
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vi-models-{name}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Every fitted model saved and loaded again (on the same device, a fresh skeleton) gives
-/// bit-identical predictions for the same seed; a checkpoint of another model type is refused
-/// with an error naming the file.
-fn checkpoints_restore_identical_predictions(device: Device) {
-    let x: Vec<f64> = (0..48).map(|i| i as f64 / 12.0).collect();
-    let regression = Table {
-        y: x.iter().map(|v| v.sin()).collect(),
-        x,
-        d: 1,
-    };
-    let (classes, _) = three_blobs(5, 48);
-    let dir = temp_dir("checkpoint");
-    let same = |before: Vec<f64>, after: Vec<f64>, what: &str| {
-        assert_eq!(before, after, "{what}: predictions after loading");
-    };
-    let seeded = |f: &dyn Fn() -> Vec<f64>| {
-        device.seed(17);
-        f()
-    };
-
-    let m = McDropoutRegressorConfig::new(8, 0.1, 50.0)
-        .with_epochs(2)
-        .with_mc_samples(10)
-        .fit(&regression, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("mc")).unwrap();
-    let l = McDropoutRegressor::load(dir.join("mc"), &device).unwrap();
-    let p = |m: &McDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "MC dropout");
-
-    let m = ConcreteDropoutRegressorConfig::new(8, 50.0)
-        .with_epochs(2)
-        .with_mc_samples(10)
-        .fit(&regression, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("concrete")).unwrap();
-    let l = ConcreteDropoutRegressor::load(dir.join("concrete"), &device).unwrap();
-    let p = |m: &ConcreteDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "concrete dropout");
-
-    let m = BbbRegressorConfig::new(8, 50.0)
-        .with_epochs(2)
-        .with_learn_noise(true)
-        .with_mc_samples(10)
-        .fit(&regression, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("bbb")).unwrap();
-    let l = BbbRegressor::load(dir.join("bbb"), &device).unwrap();
-    assert_eq!(l.tau, m.tau, "the learned noise precision");
-    let p = |m: &BbbRegressor| m.predict(&regression.x, None).unwrap().mean;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BBB");
-
-    let m = SvgpRegressorConfig::new()
-        .with_num_inducing(6)
-        .with_epochs(2)
-        .fit(&regression, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("svgp")).unwrap();
-    let l = SvgpRegressor::load(dir.join("svgp"), &device).unwrap();
-    let p = |m: &SvgpRegressor| m.predict(&regression.x).unwrap().variance;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "SVGP regression");
-
-    let m = BnnClassifierConfig::new(BnnMethod::Bbb, vec![8])
-        .with_epochs(2)
-        .with_mc_samples(10)
-        .fit(&classes, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("bnn-classifier")).unwrap();
-    let l = BnnClassifier::load(dir.join("bnn-classifier"), &device).unwrap();
-    let p = |m: &BnnClassifier| m.predict(&classes.x).unwrap().probabilities;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BNN classifier");
-
-    let m = SvgpClassifierConfig::new()
-        .with_num_inducing(6)
-        .with_epochs(2)
-        .with_mc_samples(16)
-        .fit(&classes, &device, |_, _| {})
-        .unwrap();
-    m.save(dir.join("svgp-classifier")).unwrap();
-    let l = SvgpClassifier::load(dir.join("svgp-classifier"), &device).unwrap();
-    let p = |m: &SvgpClassifier| m.predict(&classes.x).unwrap().probabilities;
-    same(seeded(&|| p(&m)), seeded(&|| p(&l)), "SVGP classifier");
-
-    let wrong = BbbRegressor::load(dir.join("svgp"), &device).unwrap_err();
-    assert!(
-        wrong.to_string().contains("model.json") && wrong.to_string().contains("SvgpRegressor"),
-        "{wrong}"
-    );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// With `learn_noise`, Bayes-by-backprop and concrete dropout recover the noise precision of
