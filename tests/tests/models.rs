@@ -14,10 +14,8 @@ use vi_models::clgp::{
 };
 use vi_models::data::{CategoricalTable, Table};
 use vi_models::{
-    BbbRegressor, BbbRegressorConfig, BnnClassifier, BnnClassifierConfig, BnnMethod, Checkpoint,
-    ConcreteDropoutRegressor, ConcreteDropoutRegressorConfig, McDropoutRegressor,
-    McDropoutRegressorConfig, SvgpClassifier, SvgpClassifierConfig, SvgpRegressor,
-    SvgpRegressorConfig,
+    BbbRegressorConfig, BnnClassifierConfig, BnnMethod, ConcreteDropoutRegressorConfig,
+    SvgpClassifierConfig,
 };
 use vi_tests::{
     assert_all_close, device_tests, dtypes, gaussian, gradcheck_config, noise, tensor, three_blobs,
