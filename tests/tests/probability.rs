@@ -359,6 +359,18 @@ fn special_functions(device: Device) {
     let want: Vec<f64> = z.iter().map(|&v| sp(v)).collect();
     let got = values(softplus(zt.clone()));
     assert_all_close("softplus", &got, &want, rtol, 1e-300);
+    // Its derivative σ(x), also tiny (not 0) far left and exactly 1 far right.
+    let zd = tensor(z.clone(), [z.len()], &ad, dtype).require_grad();
+    let grads = softplus(zd.clone()).sum().backward();
+    let sigmoid = |v: f64| (-sp(-v)).exp();
+    let want: Vec<f64> = z.iter().map(|&v| sigmoid(v)).collect();
+    assert_all_close(
+        "d softplus / dx",
+        &values(zd.grad(&grads).unwrap()),
+        &want,
+        rtol,
+        1e-300,
+    );
     let want: Vec<f64> = z.iter().map(|&v| -sp(-v)).collect();
     assert_all_close(
         "log_sigmoid",

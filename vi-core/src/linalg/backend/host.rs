@@ -24,6 +24,8 @@ use rayon::prelude::*;
 pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sync {
     fn from_f64(x: f64) -> Self;
     fn finite(self) -> bool;
+    /// `ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})`, NaN for NaN.
+    fn softplus(self) -> Self;
 }
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
@@ -31,6 +33,9 @@ impl HostFloat for f32 {
     }
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    fn softplus(self) -> Self {
+        self.max(0.0) + (-self.abs()).exp().ln_1p()
     }
 }
 impl HostFloat for f64 {
@@ -40,10 +45,13 @@ impl HostFloat for f64 {
     fn finite(self) -> bool {
         self.is_finite()
     }
+    fn softplus(self) -> Self {
+        self.max(0.0) + (-self.abs()).exp().ln_1p()
+    }
 }
 
 /// A CPU kernel over host data in the working precision `T`.
-trait HostKernel {
+pub(crate) trait HostKernel {
     /// Reads `inputs` (already in `T`) and returns the output, reusing an input's buffer where
     /// the kernel works in place.
     fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData;
@@ -52,7 +60,10 @@ trait HostKernel {
 /// Reads primitives to the host (without a copy where the backend already holds them there and
 /// they are not shared), runs `kernel` in `f64` for `f64` input and in `f32` otherwise, and hands
 /// the result back with the input's dtype and device.
-fn on_host<B: Backend>(tensors: Vec<FloatTensor<B>>, kernel: impl HostKernel) -> FloatTensor<B> {
+pub(crate) fn on_host<B: Backend>(
+    tensors: Vec<FloatTensor<B>>,
+    kernel: impl HostKernel,
+) -> FloatTensor<B> {
     let device = tensors[0].device();
     let dtype = tensors[0].dtype();
     let read = |t: FloatTensor<B>| -> TensorData {
@@ -86,7 +97,7 @@ fn slice<T: HostFloat>(data: &TensorData) -> &[T] {
         .expect("linalg: CPU kernel received a tensor it cannot read")
 }
 
-fn slice_mut<T: HostFloat>(data: &mut TensorData) -> &mut [T] {
+pub(crate) fn slice_mut<T: HostFloat>(data: &mut TensorData) -> &mut [T] {
     data.as_mut_slice::<T>()
         .expect("linalg: CPU kernel received a tensor it cannot write")
 }

@@ -1,0 +1,22 @@
+//! CPU kernels for the special-function extension, used by the flex and ndarray backends.
+
+use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut};
+use burn::backend::{Backend, tensor::FloatTensor};
+use burn::tensor::TensorData;
+
+/// [`super::SpecialBackend::softplus`] on the host, in place.
+pub(crate) fn softplus<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    on_host::<B>(vec![x], Softplus)
+}
+
+struct Softplus;
+
+impl HostKernel for Softplus {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let mut x = inputs.remove(0);
+        for v in slice_mut::<T>(&mut x) {
+            *v = T::softplus(*v);
+        }
+        x
+    }
+}

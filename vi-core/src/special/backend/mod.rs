@@ -1,0 +1,49 @@
+//! The special-function backend extension: elementwise functions whose composition from Burn's
+//! primitives would cost a dozen tracked ops, computed in one kernel with a hand-written
+//! derivative.
+//!
+//! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
+//! |---|---|---|---|
+//! | [`SpecialBackend::softplus`] | [`host`] loop (`ln_1p`) | [`cube`] kernel | `ȳ · exp(x − y)` |
+
+// `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
+#![allow(deprecated)]
+
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+
+mod autodiff;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cube;
+mod host;
+
+/// Elementwise special functions, one implementation per backend family.
+///
+/// Users call the functions in [`crate::special`]; this trait is public so that a new backend can
+/// provide its own kernels.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Fusion: cfg(feature = "fusion"),
+    Autodiff
+)]
+pub trait SpecialBackend: Backend {
+    /// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})`, elementwise, accurate to the
+    /// dtype's precision for every finite `x` (NaN stays NaN).
+    #[fusion(dtype = x, shape = x)]
+    fn softplus(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        host::softplus::<Self>(x)
+    }
+}
+
+#[cfg(feature = "flex")]
+impl SpecialBackend for burn::backend::Flex {}
+#[cfg(feature = "ndarray")]
+impl SpecialBackend for burn::backend::NdArray {}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl SpecialBackend for burn_cubecl::CubeBackend {
+    fn softplus(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::softplus(x)
+    }
+}
