@@ -12,6 +12,7 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
 use vi_core::kl::{KlDivergence, kl_monte_carlo};
 use vi_core::linalg::LinalgError;
+use vi_core::mean_field::kl_to_normal;
 use vi_core::special::{
     digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus,
 };
@@ -1260,6 +1261,12 @@ fn sticking_the_landing(device: Device) {
 fn bad_input_errors(device: Device) {
     let dtype = dtypes(&device)[0];
     let t = |v: Vec<f64>, n: usize| tensor(v, [n], &device, dtype);
+    match kl_to_normal(t(vec![0.0; 3], 3), t(vec![0.0; 4], 4), t(vec![1.0], 1)) {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains("[3]") && reason.contains("[4]"), "{reason}")
+        }
+        other => panic!("mean-field KL of mismatched shapes: {other:?}"),
+    }
     match Normal::new(t(vec![0.0, 1.0], 2), t(vec![1.0, -1.0], 2)) {
         Err(DistributionError::InvalidParameter {
             parameter: "scale",

@@ -12,6 +12,9 @@
 //! | [`Bernoulli`] ‖ [`Bernoulli`] | `p ln(p/q) + (1−p) ln((1−p)/(1−q))` from logits |
 //! | [`Categorical`] ‖ [`Categorical`] | `Σⱼ pⱼ (ln pⱼ − ln qⱼ)` |
 //!
+//! The fused special case every Bayesian layer needs, `KL(Π N(μᵢ, softplus(ρᵢ)²) ‖ N(0, s²))`
+//! straight from the raw parameters, is [`crate::mean_field::kl_to_normal`].
+//!
 //! Batch shapes broadcast; event shapes must agree (use [`Distribution::expand`] and
 //! [`Normal::to_event`] to shape a prior, as with Pyro's `expand(..).to_event(..)`).
 

@@ -2,7 +2,8 @@
 //!
 //! The mathematics of variational inference on [Burn](https://burn.dev), with no notion of layers:
 //! batched differentiable linear algebra ([`linalg`]), probability distributions
-//! ([`distributions`]), closed-form KL divergences ([`kl`]), ELBO estimators ([`elbo`]), a
+//! ([`distributions`]), closed-form KL divergences ([`kl`]), the fused ops of
+//! mean-field layers ([`mean_field`]), ELBO estimators ([`elbo`]), a
 //! gradient-variance probe ([`gradient_variance`]), stable special functions ([`special`]) and a
 //! finite-difference gradient checker ([`gradcheck`]).
 //!
@@ -16,4 +17,5 @@ pub mod gradcheck;
 pub mod gradient_variance;
 pub mod kl;
 pub mod linalg;
+pub mod mean_field;
 pub mod special;

@@ -1,5 +1,6 @@
 use burn::config::Config;
 use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor, TensorData};
+use vi_core::mean_field::kl_to_normal;
 use vi_core::special::{logsumexp, softplus};
 
 /// `ln √(2π)`.
@@ -48,10 +49,14 @@ impl Prior {
 /// prior, a one-sample reparameterized estimate `ln q(w) − ln p(w)` for the scale mixture.
 /// Differentiable in `μ` and `ρ`.
 pub fn mean_field_kl(loc: Tensor<1>, rho: Tensor<1>, prior: Tensor<1>) -> Tensor<1> {
-    let sigma = softplus(rho);
     let prior = prior.detach().cast(loc.dtype());
     if prior.dims()[0] == 1 {
-        let s = prior;
+        // One fused op for the parameters of one layer; parameters of different lengths (a
+        // user's own layer) broadcast as elementwise ops do.
+        if let Ok(kl) = kl_to_normal(loc.clone(), rho.clone(), prior.clone()) {
+            return kl;
+        }
+        let (sigma, s) = (softplus(rho), prior);
         let ratio = (sigma.clone() / s.clone()).square();
         let mean = (loc / s).square();
         return (ratio.clone() + mean - ratio.log())
@@ -59,6 +64,7 @@ pub fn mean_field_kl(loc: Tensor<1>, rho: Tensor<1>, prior: Tensor<1>) -> Tensor
             .mul_scalar(0.5)
             .sum();
     }
+    let sigma = softplus(rho);
     let eps = Tensor::random_like(&loc, Noise::Normal(0.0, 1.0));
     let w = loc + sigma.clone() * eps.clone();
     let log_q = (eps.square().mul_scalar(-0.5) - sigma.log() - HALF_LN_2PI).sum();

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 /// Element types the CPU kernels run in natively (others are computed in `f32`).
 pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sync {
     fn from_f64(x: f64) -> Self;
+    fn as_f64(self) -> f64;
     fn finite(self) -> bool;
     /// `ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})`, NaN for NaN.
     fn softplus(self) -> Self;
@@ -30,6 +31,9 @@ pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sy
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
+    }
+    fn as_f64(self) -> f64 {
+        self as f64
     }
     fn finite(self) -> bool {
         self.is_finite()
@@ -41,6 +45,9 @@ impl HostFloat for f32 {
 impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
         x
+    }
+    fn as_f64(self) -> f64 {
+        self
     }
     fn finite(self) -> bool {
         self.is_finite()

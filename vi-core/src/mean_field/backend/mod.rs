@@ -1,0 +1,82 @@
+//! The mean-field backend extension: the KL of every Bayesian layer's posterior
+//! `q(w) = Π N(μᵢ, softplus(ρᵢ)²)` to its prior, one op forward and one backward instead of a
+//! dozen tracked ops.
+//!
+//! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
+//! |---|---|---|---|
+//! | [`MeanFieldBackend::kl_to_normal`] | [`host`] loop | composed | `∂/∂μ = ḡ μ/s²`, [`MeanFieldBackend::kl_to_normal_grad_rho`] |
+
+// `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
+#![allow(deprecated)]
+
+use crate::special::backend::SpecialBackend;
+use burn::backend::{backend_extension, tensor::FloatTensor};
+
+mod autodiff;
+mod compose;
+mod host;
+
+/// Fused mean-field Gaussian ops, one implementation per backend family.
+///
+/// Users call [`crate::mean_field::kl_to_normal`]; this trait
+/// is public so that a new backend can provide its own kernels.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Fusion: cfg(feature = "fusion"),
+    Autodiff
+)]
+pub trait MeanFieldBackend: SpecialBackend {
+    /// `Σᵢ ln(s/σᵢ) + (σᵢ² + μᵢ²)/(2s²) − ½` with `σ = softplus(ρ)`, for `loc`, `rho` `[n]`
+    /// and `scale` `[1]`; output `[1]`.
+    #[fusion(dtype = loc, shape = scale)]
+    fn kl_to_normal(
+        loc: FloatTensor<Self>,
+        rho: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::kl_to_normal::<Self>(loc, rho, scale)
+    }
+
+    /// The gradient of [`Self::kl_to_normal`] with respect to `ρ` times `grad` (`[1]`):
+    /// `ḡ (σ/s² − 1/σ) σ'(ρ)`.
+    #[fusion(dtype = rho, shape = rho)]
+    fn kl_to_normal_grad_rho(
+        rho: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::kl_to_normal_grad_rho::<Self>(rho, scale, grad)
+    }
+}
+
+/// The CPU backends run the fused host loops.
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl MeanFieldBackend for $backend {
+            fn kl_to_normal(
+                loc: FloatTensor<Self>,
+                rho: FloatTensor<Self>,
+                scale: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::kl_to_normal::<Self>(loc, rho, scale)
+            }
+
+            fn kl_to_normal_grad_rho(
+                rho: FloatTensor<Self>,
+                scale: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::kl_to_normal_grad_rho::<Self>(rho, scale, grad)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "flex")]
+host_backend!(burn::backend::Flex);
+#[cfg(feature = "ndarray")]
+host_backend!(burn::backend::NdArray);
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl MeanFieldBackend for burn_cubecl::CubeBackend {}
