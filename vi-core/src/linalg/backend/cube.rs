@@ -174,7 +174,7 @@ fn op_t<F: Float>(
 }
 
 /// The kernel element type for a float tensor.
-fn float_elem_type(tensor: &CubeTensor) -> ElemType {
+pub(crate) fn float_elem_type(tensor: &CubeTensor) -> ElemType {
     assert!(
         tensor.dtype.is_float(),
         "linalg kernels need a float tensor, got {:?}",
@@ -194,7 +194,7 @@ fn batch_and_matrix(tensor: &CubeTensor) -> (usize, usize, usize) {
 }
 
 /// A contiguous output tensor with `like`'s shape, dtype, client and device.
-fn empty_like(like: &CubeTensor) -> CubeTensor {
+pub(crate) fn empty_like(like: &CubeTensor) -> CubeTensor {
     empty_device_contiguous_dtype(
         like.client.clone(),
         like.device.clone(),
@@ -204,7 +204,7 @@ fn empty_like(like: &CubeTensor) -> CubeTensor {
 }
 
 /// One unit per work item, [`CUBE_SIZE`] units per cube.
-fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount, CubeDim) {
+pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount, CubeDim) {
     let cube_dim = CubeDim::new_1d(CUBE_SIZE);
     let count = calculate_cube_count_elemwise(&tensor.client, work_items, cube_dim);
     (count, cube_dim)

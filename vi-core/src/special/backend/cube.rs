@@ -1,14 +1,10 @@
 //! CubeCL kernels (wgpu, cuda) for the special-function extension: one unit per element.
 
-use burn::backend::cubecl::dtype_to_storage_type;
+use crate::linalg::backend::cube::{empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
-use cubecl::{calculate_cube_count_elemwise, prelude::*};
-
-/// Units per cube.
-const CUBE_SIZE: u32 = 64;
+use cubecl::prelude::*;
 
 /// `out = max(x, 0) + ln(1 + u)` with `u = e^{−|x|} ∈ (0, 1]`. `ln(1 + u)` is the 8-term series
 /// `Σ (−1)ᵏ⁺¹ uᵏ/k` below `u = 0.1` (relative error < 2e-9), because some GPU backends compute
@@ -43,18 +39,12 @@ fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _d
 /// [`super::SpecialBackend::softplus`]: [`softplus_kernel`] over the contiguous input.
 pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
     let x = into_contiguous(x);
-    let out = empty_device_contiguous_dtype(
-        x.client.clone(),
-        x.device.clone(),
-        x.meta.shape().clone(),
-        x.dtype,
-    );
+    let out = empty_like(&x);
     let len = x.meta.shape().num_elements();
     if len == 0 {
         return out;
     }
-    let cube_dim = CubeDim::new_1d(CUBE_SIZE);
-    let count = calculate_cube_count_elemwise(&x.client, len, cube_dim);
+    let (count, cube_dim) = launch_dims(&x, len);
     let address_type = x.required_address_type().max(out.required_address_type());
     softplus_kernel::launch(
         &out.client,
@@ -64,7 +54,7 @@ pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         x.clone().into_buffer_arg(),
         out.clone().into_buffer_arg(),
         len,
-        dtype_to_storage_type(x.dtype),
+        float_elem_type(&x),
     );
     out
 }
