@@ -622,11 +622,14 @@ struct ConcreteNet {
 
 /// Concrete dropout with a learned noise level (Gal et al. 2017, homoscedastic): on noisy data
 /// the likelihood term is down-weighted by the learned noise and the entropy regulariser keeps the
-/// dropout rate high; on noiseless data the fit pushes it down.
+/// dropout rate high; on noiseless data the fit pushes it down. With 512 points the data term
+/// outweighs the regulariser: over 60 seeds the noiseless rate ended at most 0.05 (0.001 after 300
+/// steps) and the noisy one at least 0.28. (With 128 points the noiseless fit has a second, stuck
+/// equilibrium near p = 0.33 that one seed in twelve reached.)
 fn concrete_dropout_learns_noise_dependent_rate(device: Device) {
     device.seed(21);
     let ad = device.autodiff();
-    let n = 128;
+    let n = 512;
     let steps = if vi_tests::is_wgpu(&ad) { 150 } else { 300 };
     let rate = |noise_sd: f64| -> f64 {
         let (x, y) = toy(200, n, noise_sd);
