@@ -18,6 +18,11 @@ mod timing;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// mimalloc keeps freed buffers for reuse; glibc's malloc hands large ones back to the kernel
+/// and page-faults them in again on the next step (a fifth of an SVGP step at M = 512).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "vi-bench", about = "Benchmarks of the VI toolbox (JSON lines)")]
 struct Cli {

@@ -5,7 +5,7 @@ use burn::tensor::{Device, FloatDType, Tensor};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
-    cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular,
+    cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular, triangular_matmul,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -16,6 +16,7 @@ device_tests!(
     golden_linalg,
     gradcheck_cholesky,
     gradcheck_solves,
+    triangular_matmul_products,
     gradcheck_logdet_inverse,
     properties_random_spd,
     sizes_across_kernels,
@@ -164,6 +165,36 @@ fn gradcheck_solves(device: Device) {
             }
         }
     }
+    for triangle in [Triangle::Lower, Triangle::Upper] {
+        for transpose in [false, true] {
+            for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
+                let w = if side == Side::Left {
+                    weights.clone()
+                } else {
+                    weights.clone().reshape([b, k, n])
+                };
+                let report = gradcheck(
+                    |v| {
+                        let x = triangular_matmul(
+                            v[0].clone(),
+                            v[1].clone(),
+                            triangle,
+                            transpose,
+                            side,
+                        )
+                        .unwrap();
+                        (x * w.clone()).sum()
+                    },
+                    &[t.clone(), rhs],
+                    &config,
+                );
+                assert!(
+                    report.passed(),
+                    "triangular_matmul {triangle:?} transpose={transpose} {side:?}:\n{report}"
+                );
+            }
+        }
+    }
     let a = tensor(random_spd(7, b, n, 0.5), [b, n, n], &ad, config.dtype);
     let report = gradcheck(
         |v| {
@@ -209,6 +240,70 @@ fn gradcheck_logdet_inverse(device: Device) {
         report.passed(),
         "cholesky_inverse + logdet_from_cholesky:\n{report}"
     );
+}
+
+/// `op(tri(T)) B` and `B op(tri(T))` against host products of the masked matrix, with noise in
+/// the triangle that must not be read, a broadcast batch, and sizes across faer's blocking.
+fn triangular_matmul_products(device: Device) {
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            1e-4
+        };
+        for (n, k) in [(1, 1), (5, 3), (33, 7), (70, 40)] {
+            let batch = 3;
+            let t_full = noise(20 + n as u64, n * n);
+            let b = noise(21 + n as u64, batch * n * k);
+            let t = tensor(t_full.clone(), [1, n, n], &device, dtype);
+            for triangle in [Triangle::Lower, Triangle::Upper] {
+                let tri: Vec<f64> = (0..n * n)
+                    .map(|idx| {
+                        let (i, j) = (idx / n, idx % n);
+                        let kept = match triangle {
+                            Triangle::Lower => i >= j,
+                            Triangle::Upper => i <= j,
+                        };
+                        if kept { t_full[idx] } else { 0.0 }
+                    })
+                    .collect();
+                for transpose in [false, true] {
+                    let op: Vec<f64> = if transpose {
+                        (0..n * n).map(|idx| tri[(idx % n) * n + idx / n]).collect()
+                    } else {
+                        tri.clone()
+                    };
+                    let case = format!("n={n} k={k} {triangle:?} transpose={transpose} {dtype:?}");
+                    let left = triangular_matmul(
+                        t.clone(),
+                        tensor(b.clone(), [batch, n, k], &device, dtype),
+                        triangle,
+                        transpose,
+                        Side::Left,
+                    )
+                    .unwrap();
+                    let want: Vec<f64> = b
+                        .chunks(n * k)
+                        .flat_map(|b| matmul(&op, b, n, n, k))
+                        .collect();
+                    assert_all_close(&format!("{case} op(T) B"), &values(left), &want, tol, tol);
+                    let right = triangular_matmul(
+                        t.clone(),
+                        tensor(b.clone(), [batch, k, n], &device, dtype),
+                        triangle,
+                        transpose,
+                        Side::Right,
+                    )
+                    .unwrap();
+                    let want: Vec<f64> = b
+                        .chunks(n * k)
+                        .flat_map(|b| matmul(b, &op, k, n, n))
+                        .collect();
+                    assert_all_close(&format!("{case} B op(T)"), &values(right), &want, tol, tol);
+                }
+            }
+        }
+    }
 }
 
 /// A random orthogonal matrix (Gram–Schmidt of noise) for building matrices of known spectrum.
@@ -440,8 +535,28 @@ fn bad_input_errors(device: Device) {
         Err(LinalgError::ShapeMismatch { .. })
     ));
     assert!(matches!(
-        solve_triangular(sq.clone(), rect, Triangle::Lower, false, Side::Right),
+        solve_triangular(
+            sq.clone(),
+            rect.clone(),
+            Triangle::Lower,
+            false,
+            Side::Right
+        ),
         Err(LinalgError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        triangular_matmul(sq.clone(), rect.clone(), Triangle::Lower, true, Side::Right),
+        Err(LinalgError::ShapeMismatch {
+            op: "triangular_matmul",
+            ..
+        })
+    ));
+    assert!(matches!(
+        triangular_matmul(rect.clone(), sq.clone(), Triangle::Upper, false, Side::Left),
+        Err(LinalgError::ShapeMismatch {
+            op: "triangular_matmul",
+            ..
+        })
     ));
     let bt = tensor(vec![1.0; 3 * 4], [3, 2, 2], &device, dtype);
     let bb = tensor(vec![1.0; 2 * 2], [2, 2, 1], &device, dtype);

@@ -10,7 +10,9 @@ use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::KlDivergence;
-use vi_core::linalg::{JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular};
+use vi_core::linalg::{
+    JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular, triangular_matmul,
+};
 
 /// The family of `q(U)` (per output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -401,15 +403,22 @@ impl<K: Kernel> Svgp<K> {
         prior_x + shift
     }
 
-    /// `Lᵀ proj` (full rank) or `s ⊙ proj` (mean field), `[P, M, N]`.
-    fn scaled_projection(&self, prior: &InducingPrior, proj: Tensor<3>) -> Tensor<3> {
-        match &prior.q_scale {
-            VariationalScale::Tril(l) => l
-                .clone()
-                .swap_dims(1, 2)
-                .matmul(per_output(proj, self.outputs())),
+    /// `Lᵀ proj` (full rank, a triangular matmul) or `s ⊙ proj` (mean field), `[P, M, N]`.
+    fn scaled_projection(
+        &self,
+        prior: &InducingPrior,
+        proj: Tensor<3>,
+    ) -> Result<Tensor<3>, GpError> {
+        Ok(match &prior.q_scale {
+            VariationalScale::Tril(l) => triangular_matmul(
+                l.clone(),
+                per_output(proj, self.outputs()),
+                Triangle::Lower,
+                true,
+                Side::Left,
+            )?,
             VariationalScale::Diagonal(s) => proj * s.clone().unsqueeze_dim::<3>(2),
-        }
+        })
     }
 
     /// Marginals `q(f(x))` `[N, P]` at inputs `[N, d]`, given this step's [`InducingPrior`].
@@ -433,7 +442,7 @@ impl<K: Kernel> Svgp<K> {
         }
         let explained = a.square().sum_dim(1).reshape([0, n]);
         let added = self
-            .scaled_projection(prior, proj)
+            .scaled_projection(prior, proj)?
             .square()
             .sum_dim(1)
             .reshape([p, n]);
@@ -464,7 +473,7 @@ impl<K: Kernel> Svgp<K> {
                 .unsqueeze::<3>();
             kxx = kxx + eye.mul_scalar(prior.jitter);
         }
-        let scaled = self.scaled_projection(&prior, proj);
+        let scaled = self.scaled_projection(&prior, proj)?;
         let cov = kxx - a.clone().swap_dims(1, 2).matmul(a)
             + scaled.clone().swap_dims(1, 2).matmul(scaled);
         Ok(JointPredictive {

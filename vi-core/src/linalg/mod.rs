@@ -9,6 +9,7 @@
 //! | [`cholesky`] | `L`, `A = L Lᵀ` | Murray (2016) |
 //! | [`cholesky_jittered`] | `L` of `A + εI`, ε only where needed | as `cholesky` |
 //! | [`solve_triangular`] | `op(T)⁻¹ B` or `B op(T)⁻¹` | adjoint solve |
+//! | [`triangular_matmul`] | `op(T) B` or `B op(T)`, half the flops on the CPU | both adjoints |
 //! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
 //! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
 //! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |
@@ -26,4 +27,6 @@ pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
 pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
 pub(crate) use matrix::{diagonals, identity_like};
-pub use triangular::{Side, Triangle, cholesky_inverse, cholesky_solve, solve_triangular};
+pub use triangular::{
+    Side, Triangle, cholesky_inverse, cholesky_solve, solve_triangular, triangular_matmul,
+};

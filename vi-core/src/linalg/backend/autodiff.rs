@@ -47,6 +47,29 @@ impl<B: LinalgBackend> Backward<B, 2> for SolveTriangularBackward {
     }
 }
 
+/// Triangular matmul `C = op(T) B`: the saved state is `(T, B, upper, transpose)`;
+/// `B̄ = op(T)ᵀ C̄` and `T̄ = tri(C̄ Bᵀ)` (`tri(B C̄ᵀ)` when transposed).
+#[derive(Debug)]
+struct TriangularMatmulBackward;
+
+impl<B: LinalgBackend> Backward<B, 2> for TriangularMatmulBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, bool, bool);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (t, b, upper, transpose) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_t, parent_b] = ops.parents;
+        if let Some(node) = parent_t {
+            // `solve_triangular_grad_t` is `−tri(Ḡ Xᵀ)` (`−tri(X Ḡᵀ)` when transposed).
+            let grad_t = B::solve_triangular_grad_t(grad.clone(), b, upper, transpose);
+            grads.register::<B>(node.id, B::float_neg(grad_t));
+        }
+        if let Some(node) = parent_b {
+            grads.register::<B>(node.id, B::triangular_matmul(t, grad, upper, !transpose));
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
     fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
         match CholeskyBackward
@@ -79,6 +102,31 @@ impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
                 prep.finish((t, x.clone(), upper, transpose), x)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::solve_triangular(
+                t.into_primitive(),
+                b.into_primitive(),
+                upper,
+                transpose,
+            )),
+        }
+    }
+
+    fn triangular_matmul(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        match TriangularMatmulBackward
+            .prepare::<C>([t.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (t, b) = (t.into_primitive(), b.into_primitive());
+                let c = B::triangular_matmul(t.clone(), b.clone(), upper, transpose);
+                prep.finish((t, b, upper, transpose), c)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::triangular_matmul(
                 t.into_primitive(),
                 b.into_primitive(),
                 upper,

@@ -101,3 +101,23 @@ pub(crate) fn solve_triangular_backward<B: LinalgBackend>(
     let grad_t = want_t.then(|| B::solve_triangular_grad_t(grad_b.clone(), x, upper, transpose));
     (grad_t, grad_b)
 }
+
+/// `op(tri(T)) B` from a mask and matmul.
+pub(crate) fn triangular_matmul<B: LinalgBackend>(
+    t: FloatTensor<B>,
+    b: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<B> {
+    let shape = t.shape();
+    let n = shape[shape.num_dims() - 1];
+    let triangle = if upper {
+        Triangle::Upper
+    } else {
+        Triangle::Lower
+    };
+    let mask = triangle_mask::<B>(&t, n, triangle);
+    let t = B::float_mul(t, mask);
+    let t = if transpose { B::float_transpose(t) } else { t };
+    B::float_matmul(t, b)
+}

@@ -13,7 +13,7 @@ use faer::linalg::cholesky::llt::factor::{
     LltError, LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
 };
 use faer::linalg::matmul::matmul;
-use faer::linalg::matmul::triangular::{BlockStructure, matmul as triangular_matmul};
+use faer::linalg::matmul::triangular::{BlockStructure, matmul as faer_triangular_matmul};
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
@@ -387,7 +387,7 @@ fn grad_t_batch<T: HostFloat>(
             } else {
                 BlockStructure::TriangularUpper
             };
-            triangular_matmul(
+            faer_triangular_matmul(
                 MatMut::from_column_major_slice_mut(out, n, n),
                 structure,
                 Accum::Replace,
@@ -400,6 +400,75 @@ fn grad_t_batch<T: HostFloat>(
             );
         });
     out
+}
+
+/// Batched triangular matmul `op(T) B` (see [`super::LinalgBackend::triangular_matmul`]).
+pub(crate) fn triangular_matmul<B: Backend>(
+    t: FloatTensor<B>,
+    b: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<B> {
+    let shape = b.shape();
+    let (batch, n, k) = dims(&shape);
+    let kernel = TriangularMatmul {
+        shape,
+        batch,
+        n,
+        k,
+        upper,
+        transpose,
+    };
+    on_host::<B>(vec![t, b], kernel)
+}
+
+struct TriangularMatmul {
+    shape: Shape,
+    batch: usize,
+    n: usize,
+    k: usize,
+    upper: bool,
+    transpose: bool,
+}
+
+impl HostKernel for TriangularMatmul {
+    fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData {
+        let (tri, rhs) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
+        let (n, k) = (self.n, self.k);
+        let mut out = vec![T::from_f64(0.0); self.batch * n * k];
+        if n > 0 && k > 0 {
+            let par = inner_par(self.batch, n);
+            // In column-major views of the row-major blocks: Cᵀ = Bᵀ op(T)ᵀ, where the view of
+            // `T` is `Tᵀ`, so `op(T)ᵀ` is the view itself (no transpose) or its transpose; it is
+            // lower triangular exactly when `upper != transpose`.
+            let structure = if self.upper != self.transpose {
+                BlockStructure::TriangularLower
+            } else {
+                BlockStructure::TriangularUpper
+            };
+            out.par_chunks_mut(n * k)
+                .zip(rhs.par_chunks(n * k).zip(tri.par_chunks(n * n)))
+                .for_each(|(out, (rhs, tri))| {
+                    let tri_view = MatRef::from_column_major_slice(tri, n, n);
+                    faer_triangular_matmul(
+                        MatMut::from_column_major_slice_mut(out, k, n),
+                        BlockStructure::Rectangular,
+                        Accum::Replace,
+                        MatRef::from_column_major_slice(rhs, k, n),
+                        BlockStructure::Rectangular,
+                        if self.transpose {
+                            tri_view.transpose()
+                        } else {
+                            tri_view
+                        },
+                        structure,
+                        T::from_f64(1.0),
+                        par,
+                    );
+                });
+        }
+        TensorData::new(out, self.shape)
+    }
 }
 
 /// Fused Cholesky backward per matrix (see [`super::LinalgBackend::cholesky_backward`]).

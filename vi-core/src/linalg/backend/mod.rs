@@ -6,6 +6,7 @@
 //! | [`LinalgBackend::cholesky`] | [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
 //! | [`LinalgBackend::solve_triangular`] | [`host`] | [`cube`] kernel | standard adjoint |
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`host`] (fused) | composed (matmul + mask) | — |
+//! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::cholesky_backward`] | [`host`] (fused per matrix) | composed of the ops above | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
@@ -73,6 +74,19 @@ pub trait LinalgBackend: Backend {
         compose::solve_triangular_grad_t::<Self>(grad_b, x, upper, transpose)
     }
 
+    /// `op(T) B`, with `T` `[.., n, n]` triangular (only the triangle named by `upper` is read; the
+    /// other is taken as zero), `B` `[.., n, k]` with the same batch dimensions, and `op(T) = Tᵀ`
+    /// when `transpose`, else `T`.
+    #[fusion(dtype = b, shape = b)]
+    fn triangular_matmul(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        compose::triangular_matmul::<Self>(t, b, upper, transpose)
+    }
+
     /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
     /// given the factor `L = cholesky(A)` and the gradient `Ḡ` with respect to `L`
     /// (Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10):
@@ -122,6 +136,15 @@ macro_rules! host_backend {
                 grad_l: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 host::cholesky_backward::<Self>(l, grad_l)
+            }
+
+            fn triangular_matmul(
+                t: FloatTensor<Self>,
+                b: FloatTensor<Self>,
+                upper: bool,
+                transpose: bool,
+            ) -> FloatTensor<Self> {
+                host::triangular_matmul::<Self>(t, b, upper, transpose)
             }
         }
     };
