@@ -3,6 +3,12 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// The examples that link this library (`uci`, `classify`, `clgp`) allocate with mimalloc, which
+/// keeps freed buffers for reuse; glibc's malloc hands large ones back to the kernel and
+/// page-faults them in again at the next step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A progress bar of `len` steps labelled `what` (`what ▕bar▏ pos/len message`), or a hidden one
 /// when `quiet`.
 ///

@@ -21,6 +21,7 @@ use vi_blocks::gp::{
 };
 use vi_core::elbo::Elbo;
 use vi_core::gradcheck::gradcheck;
+use vi_core::gram::rbf_gram;
 use vi_core::linalg::{LinalgError, cholesky};
 use vi_tests::{
     Case, Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, is_wgpu,
@@ -31,6 +32,7 @@ device_tests!(
     golden_svgp,
     golden_gaussian_expected_log_likelihood,
     kernels_match_closed_forms,
+    rbf_gram_op,
     kernel_matrices_are_psd,
     gradcheck_kernels,
     gradcheck_svgp_layer,
@@ -335,6 +337,73 @@ fn host_matrix(a: &[f64], b: &[f64], d: usize, k: impl Fn(&[f64], &[f64]) -> f64
 
 /// Each kernel's matrix and diagonal against the formula evaluated here in `f64`, including a
 /// batched (two-output) kernel, sums and products.
+/// `vi_core::gram::rbf_gram` against the host formula (a broadcast batch, distances from 0 to
+/// past the `f32` underflow of `exp`), finite differences in both inputs, and shape errors.
+fn rbf_gram_op(device: Device) {
+    let (n, m, d) = (7, 33, 3);
+    for dtype in dtypes(&device) {
+        // The CubeCL path composes `a·b − ½|a|² − ½|b|²`, which cancels in f32.
+        let tol = match dtype {
+            FloatDType::F64 => 1e-13,
+            _ if is_wgpu(&device) => 1e-4,
+            _ => 1e-6,
+        };
+        // Points spread to distances up to ~16, so K spans 1 down to below 1e-50.
+        let a: Vec<f64> = noise(31, 2 * n * d).iter().map(|v| 5.0 * v).collect();
+        let b: Vec<f64> = noise(32, m * d).iter().map(|v| 5.0 * v).collect();
+        let k = rbf_gram(
+            tensor(a.clone(), [2, n, d], &device, dtype),
+            tensor(b.clone(), [1, m, d], &device, dtype),
+        )
+        .unwrap();
+        assert_eq!(k.dims(), [2, n, m]);
+        let want: Vec<f64> = a
+            .chunks(n * d)
+            .flat_map(|a| {
+                host_matrix(a, &b, d, |x, y| {
+                    (-0.5 * (0..d).map(|c| (x[c] - y[c]).powi(2)).sum::<f64>()).exp()
+                })
+            })
+            .collect();
+        assert_all_close(
+            &format!("rbf_gram [{dtype:?}]"),
+            &values(k),
+            &want,
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let a = tensor(noise(33, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
+    let b = tensor(noise(34, 3 * 2), [1, 3, 2], &ad, config.dtype);
+    let w = tensor(noise(35, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
+    let report = gradcheck(
+        |v| (rbf_gram(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
+        &[a.clone(), b, w],
+        &config,
+    );
+    assert!(report.passed(), "rbf_gram:\n{report}");
+    // K(a, a): both inputs are the same tracked tensor.
+    let w = tensor(noise(36, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
+    let report = gradcheck(
+        |v| (rbf_gram(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
+        &[a, w],
+        &config,
+    );
+    assert!(report.passed(), "rbf_gram(a, a):\n{report}");
+    let dtype = dtypes(&device)[0];
+    let x = |b, n, d| tensor(vec![0.0; b * n * d], [b, n, d], &device, dtype);
+    assert!(matches!(
+        rbf_gram(x(1, 3, 2), x(1, 4, 3)),
+        Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
+    ));
+    assert!(matches!(
+        rbf_gram(x(2, 3, 2), x(3, 4, 2)),
+        Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
+    ));
+}
+
 fn kernels_match_closed_forms(device: Device) {
     let (n, m, d) = (6, 5, 3);
     for dtype in dtypes(&device) {

@@ -3,7 +3,7 @@
 //! The mathematics of variational inference on [Burn](https://burn.dev), with no notion of layers:
 //! batched differentiable linear algebra ([`linalg`]), probability distributions
 //! ([`distributions`]), closed-form KL divergences ([`kl`]), the fused ops of
-//! mean-field layers ([`mean_field`]), ELBO estimators ([`elbo`]), a
+//! mean-field layers ([`mean_field`]), kernel Gram matrices ([`gram`]), ELBO estimators ([`elbo`]), a
 //! gradient-variance probe ([`gradient_variance`]), stable special functions ([`special`]) and a
 //! finite-difference gradient checker ([`gradcheck`]).
 //!
@@ -15,6 +15,7 @@ pub mod distributions;
 pub mod elbo;
 pub mod gradcheck;
 pub mod gradient_variance;
+pub mod gram;
 pub mod kl;
 pub mod linalg;
 pub mod mean_field;

@@ -1,7 +1,8 @@
-use super::{Kernel, neg_half_squared_distance, positive, positive_param, unit_diagonal};
+use super::{Kernel, positive, positive_param, unit_diagonal};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
+use vi_core::gram::rbf_gram;
 
 /// Configuration of an [`Rbf`] kernel.
 #[derive(Config, Debug)]
@@ -57,9 +58,14 @@ impl Rbf {
 }
 
 impl Kernel for Rbf {
+    /// One [`rbf_gram`] op of the scaled inputs.
+    ///
+    /// # Panics
+    /// When `x1` and `x2` differ in their number of columns or their batch dimensions do not
+    /// broadcast (the layers check their inputs first).
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
-        neg_half_squared_distance(x1 / l.clone(), x2 / l).exp()
+        rbf_gram(x1 / l.clone(), x2 / l).unwrap_or_else(|e| panic!("Rbf::matrix: {e}"))
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

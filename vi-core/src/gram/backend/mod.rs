@@ -1,0 +1,75 @@
+//! The Gram-matrix backend extension.
+//!
+//! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
+//! |---|---|---|---|
+//! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | composed (matmul + elementwise) | [`GramBackend::rbf_gram_grad_left`] for each input |
+//! | [`GramBackend::rbf_gram_grad_left`] | [`host`] (one faer matmul) | composed | — |
+
+// `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
+#![allow(deprecated)]
+
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+
+mod autodiff;
+mod compose;
+mod host;
+
+/// Kernel Gram matrices, one implementation per backend family.
+///
+/// Users call [`crate::gram::rbf_gram`]; this trait is public so that a new backend can provide
+/// its own kernels.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Fusion: cfg(feature = "fusion"),
+    Autodiff
+)]
+pub trait GramBackend: Backend {
+    /// `K_ij = exp(−½ ‖aᵢ − bⱼ‖²)` for `a` `[B, n, d]` and `b` `[B, m, d]` (the same `B`);
+    /// output `[B, n, m]`.
+    #[fusion(dtype = a, shape = compose::gram_shape(a, b))]
+    fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        compose::rbf_gram::<Self>(a, b)
+    }
+
+    /// The gradient of [`Self::rbf_gram`] with respect to its first input given `K` and
+    /// `K̄` (both `[B, n, m]`): `āᵢ = Σⱼ Wᵢⱼ (bⱼ − aᵢ) = (W b)ᵢ − (Σⱼ Wᵢⱼ) aᵢ`, `W = K̄ ∘ K`.
+    /// The second input's gradient is this op with the roles swapped and `K`, `K̄` transposed.
+    #[fusion(dtype = a, shape = a)]
+    fn rbf_gram_grad_left(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::rbf_gram_grad_left::<Self>(a, b, k, grad)
+    }
+}
+
+/// The CPU backends run the host loops.
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl GramBackend for $backend {
+            fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+                host::rbf_gram::<Self>(a, b)
+            }
+
+            fn rbf_gram_grad_left(
+                a: FloatTensor<Self>,
+                b: FloatTensor<Self>,
+                k: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::rbf_gram_grad_left::<Self>(a, b, k, grad)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "flex")]
+host_backend!(burn::backend::Flex);
+#[cfg(feature = "ndarray")]
+host_backend!(burn::backend::NdArray);
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl GramBackend for burn_cubecl::CubeBackend {}
