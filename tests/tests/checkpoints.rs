@@ -31,6 +31,18 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 /// bit-identical predictions for the same seed; a checkpoint of another model type is refused
 /// with an error naming the file.
 fn checkpoints_restore_identical_predictions(device: Device) {
+    // The bulk sampler replays under `device.seed`, across chunks of its generator.
+    let draw = |seed| {
+        device.seed(seed);
+        let like = burn::tensor::Tensor::<2>::zeros([3, 20_000], &device);
+        vi_tests::values(vi_core::random::random_like(
+            &like,
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+        ))
+    };
+    let first = draw(3);
+    assert_eq!(first, draw(3), "same seed, same draws");
+    assert_ne!(first, draw(4), "another seed, other draws");
     let x: Vec<f64> = (0..48).map(|i| i as f64 / 12.0).collect();
     let regression = Table {
         y: x.iter().map(|v| v.sin()).collect(),

@@ -3,7 +3,8 @@
 //! The mathematics of variational inference on [Burn](https://burn.dev), with no notion of layers:
 //! batched differentiable linear algebra ([`linalg`]), probability distributions
 //! ([`distributions`]), closed-form KL divergences ([`kl`]), the fused ops of
-//! mean-field layers ([`mean_field`]), kernel Gram matrices ([`gram`]), ELBO estimators ([`elbo`]), a
+//! mean-field layers ([`mean_field`]), kernel Gram matrices ([`gram`]), bulk random tensors
+//! ([`random`]), ELBO estimators ([`elbo`]), a
 //! gradient-variance probe ([`gradient_variance`]), stable special functions ([`special`]) and a
 //! finite-difference gradient checker ([`gradcheck`]).
 //!
@@ -19,4 +20,5 @@ pub mod gram;
 pub mod kl;
 pub mod linalg;
 pub mod mean_field;
+pub mod random;
 pub mod special;

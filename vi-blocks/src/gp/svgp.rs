@@ -189,7 +189,7 @@ impl GaussianMarginals {
     /// `S` reparameterized draws `mean + √variance · ε`, `[S, N, P]`.
     pub fn sample(&self, samples: usize) -> Tensor<3> {
         let [n, p] = self.mean.dims();
-        let eps = Tensor::<3>::random(
+        let eps = vi_core::random::random(
             [samples, n, p],
             Noise::Normal(0.0, 1.0),
             (&self.mean.device(), self.mean.dtype()),

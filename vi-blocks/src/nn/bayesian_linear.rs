@@ -2,6 +2,7 @@ use super::prior::{Prior, mean_field_kl};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution as Noise, Tensor};
+use vi_core::random::random_like;
 use vi_core::special::softplus;
 
 /// How a [`BayesianLinear`] turns its weight posterior into an output.
@@ -145,7 +146,7 @@ impl BayesianLinear {
             }
             LinearEstimator::WeightSampling => {
                 let sigma = self.weight_scale();
-                let w = mu + sigma.clone() * sigma.random_like(Noise::Normal(0.0, 1.0));
+                let w = mu + sigma.clone() * random_like(&sigma, Noise::Normal(0.0, 1.0));
                 add_sampled_bias(x.matmul(w), bias())
             }
             LinearEstimator::LocalReparameterization => {
@@ -156,19 +157,17 @@ impl BayesianLinear {
                     Some((b, s)) => (mean + b.unsqueeze(), variance + s.square().unsqueeze()),
                     None => (mean, variance),
                 };
-                let eps = mean.random_like(Noise::Normal(0.0, 1.0));
+                let eps = random_like(&mean, Noise::Normal(0.0, 1.0));
                 mean + variance.sqrt() * eps
             }
             LinearEstimator::Flipout => {
                 let sigma = self.weight_scale();
-                let delta = sigma.clone() * sigma.random_like(Noise::Normal(0.0, 1.0));
-                let sign_in = x
-                    .random_like(Noise::Bernoulli(0.5))
+                let delta = sigma.clone() * random_like(&sigma, Noise::Normal(0.0, 1.0));
+                let sign_in = random_like(&x, Noise::Bernoulli(0.5))
                     .mul_scalar(2.0)
                     .sub_scalar(1.0);
                 let mean = x.clone().matmul(mu);
-                let sign_out = mean
-                    .random_like(Noise::Bernoulli(0.5))
+                let sign_out = random_like(&mean, Noise::Bernoulli(0.5))
                     .mul_scalar(2.0)
                     .sub_scalar(1.0);
                 let perturbation = (x * sign_in).matmul(delta) * sign_out;
@@ -200,7 +199,7 @@ impl BayesianLinear {
 fn add_sampled_bias(y: Tensor<2>, bias: Option<(Tensor<1>, Tensor<1>)>) -> Tensor<2> {
     match bias {
         Some((loc, scale)) => {
-            let b = loc + scale.clone() * scale.random_like(Noise::Normal(0.0, 1.0));
+            let b = loc + scale.clone() * random_like(&scale, Noise::Normal(0.0, 1.0));
             y + b.unsqueeze()
         }
         None => y,

@@ -8,6 +8,7 @@ use super::prior::Prior;
 use burn::config::Config;
 use burn::module::{Module, Param, Reparameterization, Reparameterizer};
 use burn::tensor::{Distribution as Noise, FloatDType, Tensor, TensorData};
+use vi_core::random::random_like;
 use vi_core::special::inverse_softplus_f64;
 use vi_core::special::softplus;
 
@@ -47,7 +48,7 @@ impl Reparameterization for MeanFieldWeight {
 
     fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
         let sigma = softplus(self.rho.val()).reshape(base.shape());
-        let eps = base.random_like(Noise::Normal(0.0, 1.0));
+        let eps = random_like(&base, Noise::Normal(0.0, 1.0));
         base + sigma * eps
     }
 }

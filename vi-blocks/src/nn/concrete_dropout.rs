@@ -2,6 +2,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor, TensorData};
+use vi_core::random::random_like;
 use vi_core::special::{log_sigmoid, sigmoid};
 
 /// Configuration of a [`ConcreteLinear`].
@@ -92,7 +93,7 @@ impl ConcreteLinear {
             log_sigmoid(logit.clone()).reshape(shape),
             log_sigmoid(logit.neg()).reshape(shape),
         );
-        let u = x.random_like(Noise::Uniform(1e-7, 1.0 - 1e-7));
+        let u = random_like(&x, Noise::Uniform(1e-7, 1.0 - 1e-7));
         let noise_logit = u.clone().log() - u.neg().add_scalar(1.0).log();
         let drop =
             sigmoid((log_p - log_keep.clone() + noise_logit).mul_scalar(1.0 / self.temperature));

@@ -1,6 +1,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Distribution as Noise, Tensor};
+use vi_core::random::random_like;
 
 /// Configuration of [`McDropout`].
 #[derive(Config, Debug)]
@@ -51,7 +52,7 @@ impl McDropout {
             return x;
         }
         let keep = 1.0 - self.prob;
-        let mask = x.random_like(Noise::Bernoulli(keep));
+        let mask = random_like(&x, Noise::Bernoulli(keep));
         x * mask / keep
     }
 }

@@ -1,6 +1,7 @@
 use burn::config::Config;
 use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor, TensorData};
 use vi_core::mean_field::kl_to_normal;
+use vi_core::random::random_like;
 use vi_core::special::{logsumexp, softplus};
 
 /// `ln √(2π)`.
@@ -65,7 +66,7 @@ pub fn mean_field_kl(loc: Tensor<1>, rho: Tensor<1>, prior: Tensor<1>) -> Tensor
             .sum();
     }
     let sigma = softplus(rho);
-    let eps = Tensor::random_like(&loc, Noise::Normal(0.0, 1.0));
+    let eps = random_like(&loc, Noise::Normal(0.0, 1.0));
     let w = loc + sigma.clone() * eps.clone();
     let log_q = (eps.square().mul_scalar(-0.5) - sigma.log() - HALF_LN_2PI).sum();
     let weight = prior.clone().narrow(0, 0, 1);

@@ -72,7 +72,7 @@ impl Distribution for Bernoulli {
 
     fn sample_flat(&self, n: usize) -> Tensor<3> {
         let [b, e] = self.logits.dims();
-        let u = Tensor::<3>::random(
+        let u = crate::random::random(
             [n, b, e],
             Noise::Uniform(0.0, 1.0),
             (&self.device(), self.dtype()),

@@ -244,8 +244,8 @@ impl Reparameterized for LowRankMultivariateNormal {
         let [b, n] = self.loc.dims();
         let k = self.rank();
         let options = (&self.device(), self.dtype());
-        let eps_k = Tensor::<3>::random([b, k, samples], Noise::Normal(0.0, 1.0), options);
-        let eps_n = Tensor::<3>::random([samples, b, n], Noise::Normal(0.0, 1.0), options);
+        let eps_k = crate::random::random([b, k, samples], Noise::Normal(0.0, 1.0), options);
+        let eps_n = crate::random::random([samples, b, n], Noise::Normal(0.0, 1.0), options);
         let low_rank = self.cov_factor.clone().matmul(eps_k).permute([2, 0, 1]);
         let diagonal = self.cov_diag.clone().sqrt().unsqueeze::<3>() * eps_n;
         self.loc.clone().unsqueeze::<3>() + low_rank + diagonal

@@ -249,7 +249,7 @@ impl Distribution for MultivariateNormal {
 impl Reparameterized for MultivariateNormal {
     fn rsample_flat(&self, samples: usize) -> Tensor<3> {
         let [b, n] = self.loc.dims();
-        let eps = Tensor::<3>::random(
+        let eps = crate::random::random(
             [b, n, samples],
             Noise::Normal(0.0, 1.0),
             (&self.device(), self.dtype()),

@@ -200,7 +200,7 @@ impl Distribution for Normal {
 impl Reparameterized for Normal {
     fn rsample_flat(&self, n: usize) -> Tensor<3> {
         let [b, e] = self.loc.dims();
-        let eps = Tensor::<3>::random(
+        let eps = crate::random::random(
             [n, b, e],
             Noise::Normal(0.0, 1.0),
             (&self.device(), self.dtype()),

@@ -241,8 +241,8 @@ impl<K: Kernel> Clgp<K> {
         let s = samples.max(1);
         let [n, q] = self.latent.loc.dims();
         let like = (&self.latent.loc.device(), self.latent.loc.dtype());
-        let eps_x = Tensor::random([s, n, q], Noise::Normal(0.0, 1.0), like);
-        let eps_f = Tensor::random([s * n, self.outputs()], Noise::Normal(0.0, 1.0), like);
+        let eps_x = vi_core::random::random([s, n, q], Noise::Normal(0.0, 1.0), like);
+        let eps_f = vi_core::random::random([s * n, self.outputs()], Noise::Normal(0.0, 1.0), like);
         self.elbo_with_noise(data, eps_x, eps_f)
     }
 

@@ -83,7 +83,7 @@ impl Likelihood for BernoulliLikelihood {
             None => GaussHermite::twenty().expectation(f, |t| self.log_prob(t, y3.clone())),
             Some(s) => {
                 let [n, p] = f.mean.dims();
-                let eps = Tensor::<3>::random(
+                let eps = vi_core::random::random(
                     [s, n, p],
                     Noise::Normal(0.0, 1.0),
                     (&f.mean.device(), f.mean.dtype()),
