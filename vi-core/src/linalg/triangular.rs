@@ -5,6 +5,7 @@ use super::backend::LinalgBackend;
 use super::checks::square;
 use super::matrix::identity_like;
 use burn::backend::Dispatch;
+use burn::backend::tensor::FloatTensor;
 use burn::tensor::Tensor;
 
 /// Which triangle of a triangular matrix is read.
@@ -25,18 +26,36 @@ pub enum Side {
     Right,
 }
 
-fn solve_raw<const D: usize>(
+/// A batched kernel on `op(T)` standing left of `B`: `(t, b, upper, transpose)`.
+type TriangularKernel =
+    fn(FloatTensor<Dispatch>, FloatTensor<Dispatch>, bool, bool) -> FloatTensor<Dispatch>;
+
+/// Checks and broadcasts the operands, then applies `kernel` with `T` on `side` of `B`. The
+/// right side is the left one transposed: `B op(T) = (op(T)ᵀ Bᵀ)ᵀ`, and likewise for solves.
+fn on_side<const D: usize>(
+    op: &'static str,
+    kernel: TriangularKernel,
     t: Tensor<D>,
     b: Tensor<D>,
-    upper: bool,
+    triangle: Triangle,
     transpose: bool,
-) -> Tensor<D> {
-    Tensor::from_dispatch(<Dispatch as LinalgBackend>::solve_triangular(
-        t.into_dispatch(),
-        b.into_dispatch(),
-        upper,
-        transpose,
-    ))
+    side: Side,
+) -> Result<Tensor<D>, LinalgError> {
+    check_operands(op, &t, &b, side)?;
+    let (t, b) = broadcast_batch(op, t, b)?;
+    let upper = triangle == Triangle::Upper;
+    let apply = |b: Tensor<D>, transpose: bool| -> Tensor<D> {
+        Tensor::from_dispatch(kernel(
+            t.into_dispatch(),
+            b.into_dispatch(),
+            upper,
+            transpose,
+        ))
+    };
+    Ok(match side {
+        Side::Left => apply(b, transpose),
+        Side::Right => apply(b.transpose(), !transpose).transpose(),
+    })
 }
 
 /// Solves `op(T) X = B` ([`Side::Left`]) or `X op(T) = B` ([`Side::Right`]) for each batch
@@ -68,14 +87,15 @@ pub fn solve_triangular<const D: usize>(
     transpose: bool,
     side: Side,
 ) -> Result<Tensor<D>, LinalgError> {
-    check_operands("solve_triangular", &t, &b, side)?;
-    let (t, b) = broadcast_batch("solve_triangular", t, b)?;
-    let upper = triangle == Triangle::Upper;
-    Ok(match side {
-        Side::Left => solve_raw(t, b, upper, transpose),
-        // X op(T) = B  ⇔  op(T)ᵀ Xᵀ = Bᵀ
-        Side::Right => solve_raw(t, b.transpose(), upper, !transpose).transpose(),
-    })
+    on_side(
+        "solve_triangular",
+        <Dispatch as LinalgBackend>::solve_triangular,
+        t,
+        b,
+        triangle,
+        transpose,
+        side,
+    )
 }
 
 /// `t` is `[.., n, n]` and `b` has `n` rows (left) or columns (right).
@@ -108,20 +128,6 @@ fn check_operands<const D: usize>(
     Ok(())
 }
 
-fn matmul_raw<const D: usize>(
-    t: Tensor<D>,
-    b: Tensor<D>,
-    upper: bool,
-    transpose: bool,
-) -> Tensor<D> {
-    Tensor::from_dispatch(<Dispatch as LinalgBackend>::triangular_matmul(
-        t.into_dispatch(),
-        b.into_dispatch(),
-        upper,
-        transpose,
-    ))
-}
-
 /// `op(T) B` ([`Side::Left`]) or `B op(T)` ([`Side::Right`]) for each batch element, with
 /// `op(T) = Tᵀ` when `transpose`. Only `triangle` of `t` is read; the other is taken as zero, so a
 /// full matrix can be passed as it is. Leading batch dimensions broadcast. On the CPU it costs
@@ -149,14 +155,15 @@ pub fn triangular_matmul<const D: usize>(
     transpose: bool,
     side: Side,
 ) -> Result<Tensor<D>, LinalgError> {
-    check_operands("triangular_matmul", &t, &b, side)?;
-    let (t, b) = broadcast_batch("triangular_matmul", t, b)?;
-    let upper = triangle == Triangle::Upper;
-    Ok(match side {
-        Side::Left => matmul_raw(t, b, upper, transpose),
-        // B op(T) = (op(T)ᵀ Bᵀ)ᵀ
-        Side::Right => matmul_raw(t, b.transpose(), upper, !transpose).transpose(),
-    })
+    on_side(
+        "triangular_matmul",
+        <Dispatch as LinalgBackend>::triangular_matmul,
+        t,
+        b,
+        triangle,
+        transpose,
+        side,
+    )
 }
 
 /// Expands the leading dimensions of `t` and `b` to their common broadcast shape.
