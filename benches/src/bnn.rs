@@ -11,7 +11,7 @@ use crate::common::{JsonLines, read_csv, start, sync};
 use crate::timing::timeit;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, decay::WeightDecayConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
 use serde_json::json;
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ use vi_blocks::nn::{
     BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropout, McDropoutConfig,
 };
 use vi_blocks::predict::predict_mc;
+use vi_core::optim::FusedAdamConfig;
 use vi_core::special::inverse_softplus_f64;
 
 #[derive(clap::Args)]
@@ -136,7 +137,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             l2: layer(50, 1),
             log_sigma: Param::from_tensor(Tensor::zeros([1], &ad)),
         };
-        let mut optim = AdamConfig::new().init();
+        let mut optim = FusedAdamConfig::new().init();
         let (epoch_times, last_loss) = train_epochs(args.epochs, &x, &y, &device, |xb, yb| {
             let batch = xb.dims()[0];
             let log_sigma = model.log_sigma.val().unsqueeze::<2>();
@@ -189,9 +190,7 @@ fn mc_dropout(
         dropout: McDropoutConfig::new(0.05).init(),
         out: LinearConfig::new(50, 1).init(&ad),
     };
-    let mut optim = AdamConfig::new()
-        .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
-        .init();
+    let mut optim = FusedAdamConfig::new().with_weight_decay(Some(1e-4)).init();
     let (epoch_times, last) = train_epochs(args.epochs.min(30), x, y, device, |xb, yb| {
         let loss = (model.forward(xb) - yb).square().mean();
         let value = loss.clone().into_scalar::<f32>() as f64;

@@ -12,7 +12,7 @@
 
 use crate::common::{JsonLines, peak_memory_bytes, read_csv, start, sync};
 use crate::timing::timeit;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ use vi_blocks::gp::SvgpConfig;
 use vi_blocks::gp::kernel::{RbfConfig, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
 use vi_core::elbo::Elbo;
+use vi_core::optim::FusedAdamConfig;
 use vi_models::SvgpRegressionModel;
 
 #[derive(clap::Args)]
@@ -85,7 +86,7 @@ fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (SvgpRegressionModel
             .with_inducing_points(z),
         likelihood: GaussianLikelihoodConfig::new().init(device),
     };
-    (model, AdamConfig::new().init())
+    (model, FusedAdamConfig::new().init())
 }
 
 /// One Adam step on a batch; returns the loss (negative per-point ELBO) read back.

@@ -9,12 +9,12 @@
 //! ```
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use clap::Parser;
 use std::path::PathBuf;
+use vi_core::optim::FusedAdamConfig;
 use vi_models::data::{StandardizedTable, UciDataset};
 use vi_models::train::{ElboRegression, RegressionBatcher, regression_dataset};
 use vi_models::{BbbRegressor, BbbRegressorConfig};
@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         net: config.init(split.train.d, 1.0, &device.clone().autodiff()),
         num_data: split.train.len(),
     };
-    let learner = Learner::new(model, AdamConfig::new().init(), 1e-2);
+    let learner = Learner::new(model, FusedAdamConfig::new().init(), 1e-2);
     let result = SupervisedTraining::new(&args.dir, loader(&train, Some(0)), loader(&valid, None))
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())

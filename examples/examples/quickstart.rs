@@ -8,7 +8,7 @@
 //! ```
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, activation::relu};
 use indicatif::ProgressBar;
 use vi_blocks::gp::GaussianMarginals;
@@ -16,6 +16,7 @@ use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Li
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig};
 use vi_blocks::{kl::total_kl, predict::predict_mc};
 use vi_core::elbo::Elbo;
+use vi_core::optim::FusedAdamConfig;
 use vi_models::data::{StandardizedTable, UciDataset, permutation};
 
 /// `y = W₂ relu(W₁ x + b₁) + b₂ + ε`, mean-field `q(W, b)`, `ε ~ N(0, σ²)`.
@@ -46,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         output: BayesianLinearConfig::new(50, 1).init(&ad),
         likelihood: GaussianLikelihoodConfig::new().init(&ad),
     };
-    let (mut optim, mut seed, bar) = (AdamConfig::new().init(), 0, ProgressBar::new(epochs));
+    let (mut optim, mut seed, bar) = (FusedAdamConfig::new().init(), 0, ProgressBar::new(epochs));
     for _ in 0..epochs {
         for batch in permutation(n, &mut seed).chunks(32) {
             let (x, y) = train.batch(batch, &ad);

@@ -12,7 +12,7 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
 use vi_core::kl::{KlDivergence, kl_monte_carlo};
 use vi_core::linalg::LinalgError;
-use vi_core::mean_field::kl_to_normal;
+use vi_core::mean_field::{kl_to_normal, sample as mean_field_sample};
 use vi_core::random::{random, random_like};
 use vi_core::special::{
     digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus,
@@ -34,6 +34,7 @@ device_tests!(
     sticking_the_landing,
     bad_input_errors,
     bulk_random_tensors,
+    mean_field_sample_op,
 );
 
 /// `ln √(2π)`.
@@ -1260,6 +1261,65 @@ fn sticking_the_landing(device: Device) {
 }
 
 /// Invalid parameters and shapes give typed errors that name the problem.
+/// `mean_field::sample` against `μ + ln(1 + e^ρ) ε` in f64 (ρ from −30 to 30, where a naive
+/// softplus or sigmoid would overflow), finite differences through it and the KL together, and
+/// its shape error.
+fn mean_field_sample_op(device: Device) {
+    for dtype in dtypes(&device) {
+        let n = 64;
+        let loc = noise(1, n);
+        let rho: Vec<f64> = (0..n)
+            .map(|i| -30.0 + 60.0 * i as f64 / (n - 1) as f64)
+            .collect();
+        let eps = noise(2, n);
+        let want: Vec<f64> = (0..n)
+            .map(|i| loc[i] + (rho[i].max(0.0) + (-rho[i].abs()).exp().ln_1p()) * eps[i])
+            .collect();
+        let t = |v: &[f64]| tensor(v.to_vec(), [8, 8], &device, dtype);
+        let got = values(mean_field_sample(t(&loc), t(&rho), t(&eps)).unwrap());
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-6
+        };
+        assert_all_close(
+            &format!("mean-field sample [{dtype:?}]"),
+            &got,
+            &want,
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    let eps = tensor(noise(3, 6), [2, 3], &ad, dtype);
+    let prior = tensor(vec![0.8], [1], &ad, dtype);
+    let report = gradcheck(
+        |v| {
+            let w = mean_field_sample(v[0].clone(), v[1].clone(), eps.clone()).unwrap();
+            (w.clone() * w).sum() + kl_to_normal(v[0].clone(), v[1].clone(), prior.clone()).unwrap()
+        },
+        &[
+            tensor(noise(4, 6), [2, 3], &ad, dtype),
+            tensor(noise(5, 6), [2, 3], &ad, dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "mean-field sample + KL:\n{report}");
+    let dtype = dtypes(&device)[0];
+    match mean_field_sample(
+        tensor(vec![0.0; 3], [3], &device, dtype),
+        tensor(vec![0.0; 3], [3], &device, dtype),
+        tensor(vec![0.0; 4], [4], &device, dtype),
+    ) {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains("[4]"), "{reason}")
+        }
+        other => panic!("mean-field sample of mismatched shapes: {other:?}"),
+    }
+}
+
 fn bad_input_errors(device: Device) {
     let dtype = dtypes(&device)[0];
     let t = |v: Vec<f64>, n: usize| tensor(v, [n], &device, dtype);

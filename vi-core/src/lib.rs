@@ -20,5 +20,6 @@ pub mod gram;
 pub mod kl;
 pub mod linalg;
 pub mod mean_field;
+pub mod optim;
 pub mod random;
 pub mod special;

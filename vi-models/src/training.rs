@@ -3,8 +3,9 @@
 use crate::data::{StandardizedTable, permutation};
 use crate::svgp_regressor::ModelError;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
+use vi_core::optim::FusedAdamConfig;
 
 /// How long and how fast to train.
 pub(crate) struct Schedule {
@@ -56,7 +57,7 @@ pub(crate) fn train_on_batches<M: Module, B>(
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<M, ModelError> {
     let size = schedule.batch_size.max(1);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = FusedAdamConfig::new().init();
     let mut state = schedule.seed;
     for epoch in 0..schedule.epochs {
         let mut total = 0.0;

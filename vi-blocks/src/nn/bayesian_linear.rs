@@ -1,7 +1,9 @@
 use super::prior::{Prior, mean_field_kl};
 use burn::config::Config;
 use burn::module::{Module, Param};
+use burn::tensor::module::linear;
 use burn::tensor::{Device, Distribution as Noise, Tensor};
+use vi_core::mean_field;
 use vi_core::random::random_like;
 use vi_core::special::softplus;
 
@@ -125,58 +127,46 @@ impl BayesianLinear {
     /// Applies the layer to `x [.., d_input]`, giving `[.., d_output]`, with the configured
     /// estimator.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let dims = x.dims();
-        let [d_in, d_out] = self.weight_loc.val().dims();
-        let rows = dims[..D - 1].iter().product::<usize>();
-        let x = x.reshape([rows, d_in]);
         let mu = self.weight_loc.val();
-        let bias = || -> Option<(Tensor<1>, Tensor<1>)> {
-            Some((
-                self.bias_loc.as_ref()?.val(),
-                softplus(self.bias_rho.as_ref()?.val()),
-            ))
-        };
-        let y = match self.estimator {
-            LinearEstimator::Mean => {
-                let y = x.matmul(mu);
-                match bias() {
-                    Some((b, _)) => y + b.unsqueeze(),
-                    None => y,
-                }
-            }
+        let bias_loc = || self.bias_loc.as_ref().map(Param::val);
+        match self.estimator {
+            LinearEstimator::Mean => linear(x, mu, bias_loc()),
             LinearEstimator::WeightSampling => {
-                let sigma = self.weight_scale();
-                let w = mu + sigma.clone() * random_like(&sigma, Noise::Normal(0.0, 1.0));
-                add_sampled_bias(x.matmul(w), bias())
+                let w = sample_parameter(mu, self.weight_rho.val());
+                linear(x, w, self.sampled_bias())
             }
             LinearEstimator::LocalReparameterization => {
-                let sigma = self.weight_scale();
-                let mean = x.clone().matmul(mu);
-                let variance = x.square().matmul(sigma.square());
-                let (mean, variance) = match bias() {
-                    Some((b, s)) => (mean + b.unsqueeze(), variance + s.square().unsqueeze()),
-                    None => (mean, variance),
-                };
+                let mean = linear(x.clone(), mu, bias_loc());
+                let bias_variance = self
+                    .bias_rho
+                    .as_ref()
+                    .map(|rho| softplus(rho.val()).square());
+                let variance = linear(x.square(), self.weight_scale().square(), bias_variance);
                 let eps = random_like(&mean, Noise::Normal(0.0, 1.0));
                 mean + variance.sqrt() * eps
             }
             LinearEstimator::Flipout => {
                 let sigma = self.weight_scale();
                 let delta = sigma.clone() * random_like(&sigma, Noise::Normal(0.0, 1.0));
-                let sign_in = random_like(&x, Noise::Bernoulli(0.5))
-                    .mul_scalar(2.0)
-                    .sub_scalar(1.0);
-                let mean = x.clone().matmul(mu);
-                let sign_out = random_like(&mean, Noise::Bernoulli(0.5))
-                    .mul_scalar(2.0)
-                    .sub_scalar(1.0);
-                let perturbation = (x * sign_in).matmul(delta) * sign_out;
-                add_sampled_bias(mean + perturbation, bias())
+                let signs = |like: &Tensor<D>| {
+                    random_like(like, Noise::Bernoulli(0.5))
+                        .mul_scalar(2.0)
+                        .sub_scalar(1.0)
+                };
+                let sign_in = signs(&x);
+                let mean = linear(x.clone(), mu, self.sampled_bias());
+                let sign_out = signs(&mean);
+                mean + linear(x * sign_in, delta, None) * sign_out
             }
-        };
-        let mut out = dims;
-        out[D - 1] = d_out;
-        y.reshape(out)
+        }
+    }
+
+    /// One bias sample `μ_b + σ_b ε`, shared by the batch.
+    fn sampled_bias(&self) -> Option<Tensor<1>> {
+        Some(sample_parameter(
+            self.bias_loc.as_ref()?.val(),
+            self.bias_rho.as_ref()?.val(),
+        ))
     }
 
     /// `KL(q(W, b) ‖ p(W, b))` summed over all weights and biases, `[1]` (closed form for a
@@ -195,13 +185,8 @@ impl BayesianLinear {
     }
 }
 
-/// `y + μ_b + σ_b ε` (one bias sample, shared by the batch).
-fn add_sampled_bias(y: Tensor<2>, bias: Option<(Tensor<1>, Tensor<1>)>) -> Tensor<2> {
-    match bias {
-        Some((loc, scale)) => {
-            let b = loc + scale.clone() * random_like(&scale, Noise::Normal(0.0, 1.0));
-            y + b.unsqueeze()
-        }
-        None => y,
-    }
+/// `μ + softplus(ρ) ⊙ ε` with fresh standard normal `ε`, as one fused op.
+fn sample_parameter<const D: usize>(loc: Tensor<D>, rho: Tensor<D>) -> Tensor<D> {
+    let noise = random_like(&loc, Noise::Normal(0.0, 1.0));
+    mean_field::sample(loc, rho, noise).expect("a parameter and its ρ share one shape")
 }

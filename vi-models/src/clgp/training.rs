@@ -4,10 +4,11 @@ use super::imputation::{HiddenEntry, Imputer};
 use super::model::{CategoricalObservations, CategoricalPredictive, Clgp};
 use crate::svgp_regressor::ModelError;
 use burn::config::Config;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use std::collections::HashMap;
 use vi_blocks::gp::GpError;
 use vi_blocks::gp::kernel::Kernel;
+use vi_core::optim::FusedAdamConfig;
 
 /// How a [`Clgp`] is trained.
 #[derive(Config, Debug)]
@@ -36,7 +37,7 @@ pub fn train_clgp<K: Kernel>(
     mut on_iteration: impl FnMut(usize, f64),
 ) -> Result<Clgp<K>, ModelError> {
     let observed: f64 = data.mask.clone().sum().into_scalar::<f64>().max(1.0);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = FusedAdamConfig::new().init();
     for iteration in 0..training.iterations {
         let loss = model
             .elbo(data, training.samples)?

@@ -29,6 +29,10 @@ pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sy
     fn softplus(self) -> Self;
     /// `eˣ` for every element, in place (vectorised in `f32`: see [`exp_f32`]).
     fn exp_in_place(xs: &mut [Self]);
+    /// `eˣ`.
+    fn exp(self) -> Self;
+    /// `√x`.
+    fn sqrt(self) -> Self;
 }
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
@@ -48,6 +52,12 @@ impl HostFloat for f32 {
             *x = exp_f32(*x);
         }
     }
+    fn exp(self) -> Self {
+        f32::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
 }
 impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
@@ -64,8 +74,14 @@ impl HostFloat for f64 {
     }
     fn exp_in_place(xs: &mut [Self]) {
         for x in xs {
-            *x = x.exp();
+            *x = f64::exp(*x);
         }
+    }
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
     }
 }
 
@@ -115,6 +131,22 @@ pub(crate) trait HostKernel {
     fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData;
 }
 
+/// A CPU kernel with several outputs, e.g. an update of a parameter and its optimizer state.
+pub(crate) trait HostKernels {
+    /// Reads `inputs` (already in `T`) and returns the outputs, reusing input buffers where the
+    /// kernel works in place.
+    fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> Vec<TensorData>;
+}
+
+/// A one-output kernel as a many-output one.
+struct Single<K>(K);
+
+impl<K: HostKernel> HostKernels for Single<K> {
+    fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> Vec<TensorData> {
+        vec![self.0.run::<T>(inputs)]
+    }
+}
+
 /// Reads primitives to the host (without a copy where the backend already holds them there and
 /// they are not shared), runs `kernel` in `f64` for `f64` input and in `f32` otherwise, and hands
 /// the result back with the input's dtype and device.
@@ -122,6 +154,17 @@ pub(crate) fn on_host<B: Backend>(
     tensors: Vec<FloatTensor<B>>,
     kernel: impl HostKernel,
 ) -> FloatTensor<B> {
+    on_host_many::<B>(tensors, Single(kernel))
+        .pop()
+        .expect("one output")
+}
+
+/// [`on_host`] for a kernel with several outputs, all handed back with the first input's dtype
+/// and device.
+pub(crate) fn on_host_many<B: Backend>(
+    tensors: Vec<FloatTensor<B>>,
+    kernel: impl HostKernels,
+) -> Vec<FloatTensor<B>> {
     let device = tensors[0].device();
     let dtype = tensors[0].dtype();
     let read = |t: FloatTensor<B>| -> TensorData {
@@ -130,16 +173,21 @@ pub(crate) fn on_host<B: Backend>(
             .expect("linalg: CPU kernel failed to read its input")
     };
     let datas = tensors.into_iter().map(read);
-    let out = if dtype == DType::F64 {
+    let outputs = if dtype == DType::F64 {
         kernel.run::<f64>(datas.map(to_dtype::<f64>).collect())
     } else {
         kernel.run::<f32>(datas.map(to_dtype::<f32>).collect())
     };
-    let tensor = B::float_from_data(out, &device);
-    match dtype {
-        DType::F64 | DType::F32 => tensor,
-        other => B::float_cast(tensor, FloatDType::from(other)),
-    }
+    outputs
+        .into_iter()
+        .map(|out| {
+            let tensor = B::float_from_data(out, &device);
+            match dtype {
+                DType::F64 | DType::F32 => tensor,
+                other => B::float_cast(tensor, FloatDType::from(other)),
+            }
+        })
+        .collect()
 }
 
 fn to_dtype<T: Element>(data: TensorData) -> TensorData {

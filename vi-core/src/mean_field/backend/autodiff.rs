@@ -9,6 +9,27 @@ use burn::backend::autodiff::{
 };
 use burn::backend::tensor::FloatTensor;
 
+/// The sample `μ + softplus(ρ) ⊙ ε`: `∂/∂μ = ḡ`, `∂/∂ρ` from
+/// [`MeanFieldBackend::sample_grad_rho`]; the noise gets no gradient. The saved state is `(ρ, ε)`.
+#[derive(Debug)]
+struct SampleBackward;
+
+impl<B: MeanFieldBackend> Backward<B, 2> for SampleBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (rho, noise) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_loc, parent_rho] = ops.parents;
+        if let Some(node) = parent_rho {
+            grads.register::<B>(node.id, B::sample_grad_rho(rho, noise, grad.clone()));
+        }
+        if let Some(node) = parent_loc {
+            grads.register::<B>(node.id, grad);
+        }
+    }
+}
+
 /// The KL to `N(0, s²)`: `∂/∂μ = ḡ μ/s²`, `∂/∂ρ` from
 /// [`MeanFieldBackend::kl_to_normal_grad_rho`]; the prior scale gets no gradient. The saved
 /// state is `(μ, ρ, s)`.
@@ -34,6 +55,28 @@ impl<B: MeanFieldBackend> Backward<B, 2> for KlToNormalBackward {
 }
 
 impl<B: MeanFieldBackend, C: CheckpointStrategy> MeanFieldBackend for Autodiff<B, C> {
+    fn sample(
+        loc: FloatTensor<Self>,
+        rho: FloatTensor<Self>,
+        noise: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let noise = noise.into_primitive();
+        match SampleBackward
+            .prepare::<C>([loc.node(), rho.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let rho = rho.into_primitive();
+                let w = B::sample(loc.into_primitive(), rho.clone(), noise.clone());
+                prep.finish((rho, noise), w)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::sample(loc.into_primitive(), rho.into_primitive(), noise))
+            }
+        }
+    }
+
     fn kl_to_normal(
         loc: FloatTensor<Self>,
         rho: FloatTensor<Self>,

@@ -4,6 +4,25 @@
 use crate::special::backend::SpecialBackend;
 use burn::backend::tensor::FloatTensor;
 
+/// `μ + softplus(ρ) ⊙ ε`.
+pub(crate) fn sample<B: SpecialBackend>(
+    loc: FloatTensor<B>,
+    rho: FloatTensor<B>,
+    noise: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::float_add(loc, B::float_mul(B::softplus(rho), noise))
+}
+
+/// `ḡ ⊙ ε ⊙ exp(ρ − softplus(ρ))` (`= ḡ ε sigmoid(ρ)` without overflow).
+pub(crate) fn sample_grad_rho<B: SpecialBackend>(
+    rho: FloatTensor<B>,
+    noise: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let sigmoid = B::float_exp(B::float_sub(rho.clone(), B::softplus(rho)));
+    B::float_mul(B::float_mul(grad, noise), sigmoid)
+}
+
 /// `Σ ½((σ/s)² + (μ/s)² − 1) − ln(σ/s)`, `[1]`.
 pub(crate) fn kl_to_normal<B: SpecialBackend>(
     loc: FloatTensor<B>,
