@@ -764,7 +764,7 @@ fn fused_adam_matches_burn_adam(device: Device) {
         for decay in [None, Some(0.05f32)] {
             let burn_adam = AdamConfig::new()
                 .with_beta_2(0.99)
-                .with_weight_decay(decay.map(|d| WeightDecayConfig::new(d)))
+                .with_weight_decay(decay.map(WeightDecayConfig::new))
                 .init();
             let fused = FusedAdamConfig::new()
                 .with_beta_2(0.99)

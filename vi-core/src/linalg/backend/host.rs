@@ -208,6 +208,13 @@ pub(crate) fn slice_mut<T: HostFloat>(data: &mut TensorData) -> &mut [T] {
         .expect("linalg: CPU kernel received a tensor it cannot write")
 }
 
+/// Whether a loop over `blocks` independent blocks should go through rayon's pool: not for a
+/// single block, nor with a one-thread pool, where a call from outside the pool only adds a
+/// cross-thread hand-off and wake-up (about 10 µs: more than a small kernel itself).
+pub(crate) fn use_pool(blocks: usize) -> bool {
+    blocks > 1 && rayon::current_num_threads() > 1
+}
+
 /// Parallelism inside one matrix: only when the batch is too small to keep the pool busy.
 fn inner_par(batch: usize, n: usize) -> Par {
     let threads = rayon::current_num_threads();
@@ -243,10 +250,18 @@ impl HostKernel for Cholesky {
         if n > 0 {
             let par = inner_par(batch, n);
             let scratch = cholesky_in_place_scratch::<T>(n, par, Default::default());
-            slice_mut::<T>(&mut a).par_chunks_mut(n * n).for_each_init(
-                || MemBuffer::new(scratch),
-                |buffer, block| cholesky_one(block, n, par, MemStack::new(buffer)),
-            );
+            let blocks = slice_mut::<T>(&mut a);
+            if use_pool(batch) {
+                blocks.par_chunks_mut(n * n).for_each_init(
+                    || MemBuffer::new(scratch),
+                    |buffer, block| cholesky_one(block, n, par, MemStack::new(buffer)),
+                );
+            } else {
+                let mut buffer = MemBuffer::new(scratch);
+                for block in blocks.chunks_mut(n * n) {
+                    cholesky_one(block, n, par, MemStack::new(&mut buffer));
+                }
+            }
         }
         a
     }
@@ -336,13 +351,18 @@ fn solve_blocks<T: HostFloat>(tri: &[T], rhs: &mut [T], shape: &SolveTriangular)
     } = *shape;
     if n > 0 && k > 0 {
         let par = inner_par(batch, n);
-        rhs.par_chunks_mut(n * k)
-            .zip(tri.par_chunks(n * n))
-            .for_each(|(x, tri)| {
-                let tri = MatRef::from_row_major_slice(tri, n, n);
-                let x = MatMut::from_row_major_slice_mut(x, n, k);
-                solve_one(tri, x, upper, transpose, par);
-            });
+        let solve = |(x, tri): (&mut [T], &[T])| {
+            let tri = MatRef::from_row_major_slice(tri, n, n);
+            let x = MatMut::from_row_major_slice_mut(x, n, k);
+            solve_one(tri, x, upper, transpose, par);
+        };
+        if use_pool(batch) {
+            rhs.par_chunks_mut(n * k)
+                .zip(tri.par_chunks(n * n))
+                .for_each(solve);
+        } else {
+            rhs.chunks_mut(n * k).zip(tri.chunks(n * n)).for_each(solve);
+        }
     }
 }
 
@@ -470,34 +490,38 @@ fn grad_t_batch<T: HostFloat>(
         return out;
     }
     let par = inner_par(batch, n);
-    out.par_chunks_mut(n * n)
-        .zip(
-            grad_b
-                .par_chunks(n * k.max(1))
-                .zip(x.par_chunks(n * k.max(1))),
-        )
-        .for_each(|(out, (g, x))| {
-            // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed: out = −left rightᵀ on
-            // the triangle only. In column-major views (of row-major storage) that is
-            // outᵀ = −right leftᵀ on the opposite triangle, one triangular GEMM.
-            let (left, right) = if transpose { (x, g) } else { (g, x) };
-            let structure = if upper {
-                BlockStructure::TriangularLower
-            } else {
-                BlockStructure::TriangularUpper
-            };
-            faer_triangular_matmul(
-                MatMut::from_column_major_slice_mut(out, n, n),
-                structure,
-                Accum::Replace,
-                MatRef::from_column_major_slice(right, k, n).transpose(),
-                BlockStructure::Rectangular,
-                MatRef::from_column_major_slice(left, k, n),
-                BlockStructure::Rectangular,
-                T::from_f64(-1.0),
-                par,
-            );
-        });
+    let block = |(out, (g, x)): (&mut [T], (&[T], &[T]))| {
+        // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed: out = −left rightᵀ on
+        // the triangle only. In column-major views (of row-major storage) that is
+        // outᵀ = −right leftᵀ on the opposite triangle, one triangular GEMM.
+        let (left, right) = if transpose { (x, g) } else { (g, x) };
+        let structure = if upper {
+            BlockStructure::TriangularLower
+        } else {
+            BlockStructure::TriangularUpper
+        };
+        faer_triangular_matmul(
+            MatMut::from_column_major_slice_mut(out, n, n),
+            structure,
+            Accum::Replace,
+            MatRef::from_column_major_slice(right, k, n).transpose(),
+            BlockStructure::Rectangular,
+            MatRef::from_column_major_slice(left, k, n),
+            BlockStructure::Rectangular,
+            T::from_f64(-1.0),
+            par,
+        );
+    };
+    let rows = n * k.max(1);
+    if use_pool(batch) {
+        out.par_chunks_mut(n * n)
+            .zip(grad_b.par_chunks(rows).zip(x.par_chunks(rows)))
+            .for_each(block);
+    } else {
+        out.chunks_mut(n * n)
+            .zip(grad_b.chunks(rows).zip(x.chunks(rows)))
+            .for_each(block);
+    }
     out
 }
 
@@ -545,26 +569,33 @@ impl HostKernel for TriangularMatmul {
             } else {
                 BlockStructure::TriangularUpper
             };
-            out.par_chunks_mut(n * k)
-                .zip(rhs.par_chunks(n * k).zip(tri.par_chunks(n * n)))
-                .for_each(|(out, (rhs, tri))| {
-                    let tri_view = MatRef::from_column_major_slice(tri, n, n);
-                    faer_triangular_matmul(
-                        MatMut::from_column_major_slice_mut(out, k, n),
-                        BlockStructure::Rectangular,
-                        Accum::Replace,
-                        MatRef::from_column_major_slice(rhs, k, n),
-                        BlockStructure::Rectangular,
-                        if self.transpose {
-                            tri_view.transpose()
-                        } else {
-                            tri_view
-                        },
-                        structure,
-                        T::from_f64(1.0),
-                        par,
-                    );
-                });
+            let block = |(out, (rhs, tri)): (&mut [T], (&[T], &[T]))| {
+                let tri_view = MatRef::from_column_major_slice(tri, n, n);
+                faer_triangular_matmul(
+                    MatMut::from_column_major_slice_mut(out, k, n),
+                    BlockStructure::Rectangular,
+                    Accum::Replace,
+                    MatRef::from_column_major_slice(rhs, k, n),
+                    BlockStructure::Rectangular,
+                    if self.transpose {
+                        tri_view.transpose()
+                    } else {
+                        tri_view
+                    },
+                    structure,
+                    T::from_f64(1.0),
+                    par,
+                );
+            };
+            if use_pool(self.batch) {
+                out.par_chunks_mut(n * k)
+                    .zip(rhs.par_chunks(n * k).zip(tri.par_chunks(n * n)))
+                    .for_each(block);
+            } else {
+                out.chunks_mut(n * k)
+                    .zip(rhs.chunks(n * k).zip(tri.chunks(n * n)))
+                    .for_each(block);
+            }
         }
         TensorData::new(out, self.shape)
     }
@@ -591,13 +622,21 @@ impl HostKernel for CholeskyBackward {
         if n > 0 {
             let par = inner_par(self.batch, n);
             let l = slice::<T>(&inputs[0]);
-            slice_mut::<T>(&mut grad)
-                .par_chunks_mut(n * n)
-                .zip(l.par_chunks(n * n))
-                .for_each_init(
-                    || vec![T::from_f64(0.0); n * n],
-                    |work, (g, l)| cholesky_backward_one(l, g, work, n, par),
-                );
+            let grads = slice_mut::<T>(&mut grad);
+            if use_pool(self.batch) {
+                grads
+                    .par_chunks_mut(n * n)
+                    .zip(l.par_chunks(n * n))
+                    .for_each_init(
+                        || vec![T::from_f64(0.0); n * n],
+                        |work, (g, l)| cholesky_backward_one(l, g, work, n, par),
+                    );
+            } else {
+                let mut work = vec![T::from_f64(0.0); n * n];
+                for (g, l) in grads.chunks_mut(n * n).zip(l.chunks(n * n)) {
+                    cholesky_backward_one(l, g, &mut work, n, par);
+                }
+            }
         }
         grad
     }

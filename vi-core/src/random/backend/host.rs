@@ -1,7 +1,7 @@
 //! The CPU sampler: a 64-bit key from the backend's own stream, then xoshiro256++ per chunk of
 //! [`CHUNK`] values (keyed by the chunk index), rayon over the chunks.
 
-use crate::linalg::backend::host::HostFloat;
+use crate::linalg::backend::host::{HostFloat, use_pool};
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{DType, Distribution, FloatDType, Shape, TensorData};
 use rand::rngs::SmallRng;
@@ -64,37 +64,41 @@ where
     StandardUniform: rand_distr::Distribution<T>,
 {
     let mut out = vec![T::from_f64(0.0); shape.num_elements()];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(chunk, values)| {
-            let mut rng = SmallRng::seed_from_u64(splitmix(key ^ chunk as u64));
-            match distribution {
-                Distribution::Normal(mean, std) => {
-                    let (mean, std) = (T::from_f64(mean), T::from_f64(std));
-                    for v in values {
-                        let z: T = StandardNormal.sample(&mut rng);
-                        *v = mean + std * z;
-                    }
-                }
-                Distribution::Uniform(low, high) => {
-                    let (low, width) = (T::from_f64(low), T::from_f64(high - low));
-                    for v in values {
-                        let u: T = rng.random();
-                        *v = low + width * u;
-                    }
-                }
-                Distribution::Default => {
-                    for v in values {
-                        *v = rng.random();
-                    }
-                }
-                Distribution::Bernoulli(p) => {
-                    let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
-                    for v in values {
-                        *v = if rng.random::<f64>() < p { one } else { zero };
-                    }
+    let fill_chunk = |(chunk, values): (usize, &mut [T])| {
+        let mut rng = SmallRng::seed_from_u64(splitmix(key ^ chunk as u64));
+        match distribution {
+            Distribution::Normal(mean, std) => {
+                let (mean, std) = (T::from_f64(mean), T::from_f64(std));
+                for v in values {
+                    let z: T = StandardNormal.sample(&mut rng);
+                    *v = mean + std * z;
                 }
             }
-        });
+            Distribution::Uniform(low, high) => {
+                let (low, width) = (T::from_f64(low), T::from_f64(high - low));
+                for v in values {
+                    let u: T = rng.random();
+                    *v = low + width * u;
+                }
+            }
+            Distribution::Default => {
+                for v in values {
+                    *v = rng.random();
+                }
+            }
+            Distribution::Bernoulli(p) => {
+                let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
+                for v in values {
+                    *v = if rng.random::<f64>() < p { one } else { zero };
+                }
+            }
+        }
+    };
+    // Chunks are keyed by their index, so both loops give the same values.
+    if use_pool(out.len().div_ceil(CHUNK)) {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(fill_chunk);
+    } else {
+        out.chunks_mut(CHUNK).enumerate().for_each(fill_chunk);
+    }
     TensorData::new(out, shape)
 }
