@@ -29,8 +29,10 @@ pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sy
     fn softplus(self) -> Self;
     /// `eˣ` for every element, in place (vectorised in `f32`: see [`exp_f32`]).
     fn exp_in_place(xs: &mut [Self]);
-    /// `eˣ`.
+    /// `eˣ` (in `f32` within 2 ulp and vectorisable: [`exp_f32`]).
     fn exp(self) -> Self;
+    /// `ln x` for positive normal `x` (in `f32` vectorisable: [`ln_f32`]).
+    fn ln(self) -> Self;
     /// `√x`.
     fn sqrt(self) -> Self;
 }
@@ -45,7 +47,10 @@ impl HostFloat for f32 {
         self.is_finite()
     }
     fn softplus(self) -> Self {
-        self.max(0.0) + (-self.abs()).exp().ln_1p()
+        // ln(1 + u) = ln w − ((w − 1) − u)/w with w = 1 + u (the rounding of w corrected).
+        let u = exp_f32(-self.abs());
+        let w = 1.0 + u;
+        self.max(0.0) + (ln_f32(w) - ((w - 1.0) - u) / w)
     }
     fn exp_in_place(xs: &mut [Self]) {
         for x in xs {
@@ -53,7 +58,10 @@ impl HostFloat for f32 {
         }
     }
     fn exp(self) -> Self {
-        f32::exp(self)
+        exp_f32(self)
+    }
+    fn ln(self) -> Self {
+        ln_f32(self)
     }
     fn sqrt(self) -> Self {
         f32::sqrt(self)
@@ -80,8 +88,52 @@ impl HostFloat for f64 {
     fn exp(self) -> Self {
         f64::exp(self)
     }
+    fn ln(self) -> Self {
+        f64::ln(self)
+    }
     fn sqrt(self) -> Self {
         f64::sqrt(self)
+    }
+}
+
+/// `ln x` in `f32` without calls, so that loops over it vectorise (Cephes' `logf`):
+/// `x = m 2ᵉ` with `m ∈ [√½, √2)`, `ln m` from a degree-8 polynomial in `m − 1`, plus `e ln 2` in
+/// two parts. Within 2 ulp for positive normal `x`; `−∞` at 0, NaN below 0 or for NaN, `∞` at `∞`.
+/// Subnormal input is out of its range (callers keep away from it).
+#[inline(always)]
+pub(crate) fn ln_f32(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let bits = x.to_bits();
+    // x = m 2^(e + 1) with m ∈ [½, 1); then m ← 2m and e ← e − 1 when m < √½.
+    let exponent = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    let small = m < std::f32::consts::FRAC_1_SQRT_2;
+    let e = (exponent - i32::from(small)) as f32;
+    let f = if small { m + m - 1.0 } else { m - 1.0 };
+    let z = f * f;
+    let mut p = 0.070_376_836_f32;
+    for c in [
+        -0.115_146_1,
+        0.116_769_984,
+        -0.124_201_41,
+        0.142_493_23,
+        -0.166_680_57,
+        0.200_007_14,
+        -0.249_999_94,
+        0.333_333_3,
+    ] {
+        p = p * f + c;
+    }
+    let y = f + (f * z * p + e * LN2_LO - 0.5 * z) + e * LN2_HI;
+    if x > 0.0 && x < f32::INFINITY {
+        y
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        x
+    } else {
+        f32::NAN
     }
 }
 
@@ -724,9 +776,41 @@ fn mirror<T: Copy>(block: &mut [T], n: usize, lower_to_upper: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::exp_f32;
+    use super::{HostFloat, exp_f32, ln_f32};
 
     /// Against the `f64` exponential on a dense grid over the whole normal range, and the edges.
+    #[test]
+    fn ln_f32_within_two_ulp_and_softplus_accurate() {
+        let ulp = |v: f64| f64::from(f32::EPSILON) * 2f64.powi(v.abs().log2().floor() as i32);
+        // Every 97th f32 from the smallest normal to the largest finite value.
+        let mut bits = f32::MIN_POSITIVE.to_bits();
+        while bits < f32::MAX.to_bits() {
+            let x = f32::from_bits(bits);
+            let want = f64::from(x).ln();
+            let got = f64::from(ln_f32(x));
+            assert!(
+                (got - want).abs() <= 2.0 * ulp(want),
+                "ln({x}) = {got}, want {want}"
+            );
+            bits += 97;
+        }
+        assert_eq!(ln_f32(1.0), 0.0);
+        assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
+        assert_eq!(ln_f32(f32::INFINITY), f32::INFINITY);
+        assert!(ln_f32(-1.0).is_nan() && ln_f32(f32::NAN).is_nan());
+        // softplus against the f64 formula, relative error a few ulp down to tiny values.
+        for i in 0..=20_000 {
+            let x = (-80.0 + 120.0 * f64::from(i) / 20_000.0) as f32;
+            let got = f64::from(x.softplus());
+            let want = f64::from(x).max(0.0) + (-f64::from(x).abs()).exp().ln_1p();
+            assert!(
+                (got - want).abs() <= 4.0 * f64::from(f32::EPSILON) * want,
+                "softplus({x}) = {got}, want {want}"
+            );
+        }
+        assert!(f32::NAN.softplus().is_nan());
+    }
+
     #[test]
     fn exp_f32_within_two_ulp() {
         let mut worst = 0.0f64;

@@ -49,16 +49,20 @@ struct Kl;
 
 impl HostKernel for Kl {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
-        let inv_s = 1.0 / scalar::<T>(&mut inputs[2]);
+        let s = scalar::<T>(&mut inputs[2]);
+        let (inv_s, ln_s) = (T::from_f64(1.0 / s), T::from_f64(s.ln()));
+        let (half, one) = (T::from_f64(0.5), T::from_f64(1.0));
         let (mut loc, mut rho) = (inputs.remove(0), inputs.remove(0));
         let loc = slice_mut::<T>(&mut loc);
+        // Terms in the working precision (vectorised softplus and log), summed in f64.
         let total: f64 = slice_mut::<T>(&mut rho)
             .iter()
             .zip(loc.iter())
             .map(|(&r, &m)| {
-                let ratio = r.softplus().as_f64() * inv_s;
-                let mean = m.as_f64() * inv_s;
-                0.5 * (ratio * ratio + mean * mean - 1.0) - ratio.ln()
+                let sigma = r.softplus();
+                let (ratio, mean) = (sigma * inv_s, m * inv_s);
+                (half * (ratio * ratio + mean * mean - one) - (ln_softplus(r, sigma) - ln_s))
+                    .as_f64()
             })
             .sum();
         TensorData::new(vec![T::from_f64(total)], [1])
@@ -69,14 +73,15 @@ struct GradRho;
 
 impl HostKernel for GradRho {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
-        let grad = scalar::<T>(&mut inputs[2]);
+        let grad = T::from_f64(scalar::<T>(&mut inputs[2]));
         let s = scalar::<T>(&mut inputs[1]);
-        let inv_s2 = 1.0 / (s * s);
+        let inv_s2 = T::from_f64(1.0 / (s * s));
         let mut rho = inputs.remove(0);
         for r in slice_mut::<T>(&mut rho) {
-            let x = r.as_f64();
-            let sigma = r.softplus().as_f64();
-            *r = T::from_f64(grad * (sigma * inv_s2 - 1.0 / sigma) * (x - sigma).exp());
+            let sigma = r.softplus();
+            let sigmoid = sigmoid(*r);
+            // (σ/s² − 1/σ) σ'(ρ) with σ'(ρ) = sigmoid(ρ), and sigmoid(ρ)/σ → 1 as ρ → −∞.
+            *r = grad * (sigma * sigmoid * inv_s2 - sigmoid_over_softplus(*r, sigma, sigmoid));
         }
         rho
     }
@@ -110,10 +115,35 @@ impl HostKernel for SampleGradRho {
             .zip(noise.iter())
             .zip(grad.iter())
         {
-            // sigmoid(ρ) = exp(ρ − softplus(ρ)), finite for every finite ρ.
-            let sigmoid = (*r - r.softplus()).exp();
-            *r = g * e * sigmoid;
+            *r = g * e * sigmoid(*r);
         }
         rho
+    }
+}
+
+/// Below this `ρ`, `softplus(ρ) = e^ρ (1 − e^ρ/2 + …)` to within `f32` rounding of its logarithm.
+const TAIL: f64 = -15.0;
+
+/// `1 / (1 + e^{−ρ})`: `0` for very negative `ρ`, never NaN for finite `ρ`.
+fn sigmoid<T: HostFloat>(rho: T) -> T {
+    let one = T::from_f64(1.0);
+    one / (one + (-rho).exp())
+}
+
+/// `ln softplus(ρ)` from `σ = softplus(ρ)`: `ρ` itself in the far tail, where `σ` underflows.
+fn ln_softplus<T: HostFloat>(rho: T, sigma: T) -> T {
+    if rho < T::from_f64(TAIL) {
+        rho
+    } else {
+        sigma.ln()
+    }
+}
+
+/// `sigmoid(ρ) / softplus(ρ)`: `1` in the far tail, where both underflow.
+fn sigmoid_over_softplus<T: HostFloat>(rho: T, sigma: T, sigmoid: T) -> T {
+    if rho < T::from_f64(TAIL) {
+        T::from_f64(1.0)
+    } else {
+        sigmoid / sigma
     }
 }
