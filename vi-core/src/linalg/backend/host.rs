@@ -35,6 +35,9 @@ pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sy
     fn ln(self) -> Self;
     /// `√x`.
     fn sqrt(self) -> Self;
+    /// `self · a + b` with one rounding: a single instruction where the caller is compiled with
+    /// FMA, a slow library call otherwise (so only FMA-enabled kernels use it).
+    fn fused_mul_add(self, a: Self, b: Self) -> Self;
 }
 impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
@@ -66,6 +69,10 @@ impl HostFloat for f32 {
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
+    #[inline(always)]
+    fn fused_mul_add(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
 }
 impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
@@ -93,6 +100,10 @@ impl HostFloat for f64 {
     }
     fn sqrt(self) -> Self {
         f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn fused_mul_add(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
     }
 }
 
@@ -299,7 +310,9 @@ impl HostKernel for Cholesky {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut a = inputs.remove(0);
         let (batch, n) = (self.batch, self.n);
-        if n > 0 {
+        if super::packed::suits(batch, n) {
+            super::packed::cholesky(slice_mut::<T>(&mut a), n);
+        } else if n > 0 {
             let par = inner_par(batch, n);
             let scratch = cholesky_in_place_scratch::<T>(n, par, Default::default());
             let blocks = slice_mut::<T>(&mut a);
@@ -401,7 +414,9 @@ fn solve_blocks<T: HostFloat>(tri: &[T], rhs: &mut [T], shape: &SolveTriangular)
         upper,
         transpose,
     } = *shape;
-    if n > 0 && k > 0 {
+    if super::packed::suits_solve(batch, n, k) {
+        super::packed::solve_triangular(tri, rhs, (n, k), upper, transpose);
+    } else if n > 0 && k > 0 {
         let par = inner_par(batch, n);
         let solve = |(x, tri): (&mut [T], &[T])| {
             let tri = MatRef::from_row_major_slice(tri, n, n);
@@ -467,7 +482,36 @@ pub(crate) fn solve_triangular_flex(
     Flex::float_from_data(rhs, &device)
 }
 
-fn solve_one<T: HostFloat>(
+/// Flex's batched Cholesky, reading the input in place even when it is shared (the factor is
+/// written to a new buffer, so a shared input costs no copy) for the packed small-matrix kernels.
+/// Falls back to [`cholesky`] otherwise.
+#[cfg(feature = "flex")]
+pub(crate) fn cholesky_flex(
+    a: FloatTensor<burn::backend::Flex>,
+) -> FloatTensor<burn::backend::Flex> {
+    use burn::backend::{Flex, ops::FloatTensorOps};
+    let shape = a.shape();
+    let (batch, n, _) = dims(&shape);
+    if !super::packed::suits(batch, n) {
+        return cholesky::<Flex>(a);
+    }
+    fn factor<T: HostFloat>(a: &[T], n: usize, shape: &Shape) -> TensorData {
+        let mut out = vec![T::from_f64(0.0); a.len()];
+        super::packed::cholesky_into(a, &mut out, n);
+        TensorData::new(out, shape.clone())
+    }
+    let data = match a.dtype() {
+        DType::F32 => a.as_slice::<f32>().map(|a| factor(a, n, &shape)),
+        DType::F64 => a.as_slice::<f64>().map(|a| factor(a, n, &shape)),
+        _ => None,
+    };
+    match data {
+        Some(data) => Flex::float_from_data(data, &a.device()),
+        None => cholesky::<Flex>(a),
+    }
+}
+
+pub(crate) fn solve_one<T: HostFloat>(
     tri: MatRef<'_, T>,
     x: MatMut<'_, T>,
     upper: bool,
@@ -539,6 +583,11 @@ fn grad_t_batch<T: HostFloat>(
 ) -> Vec<T> {
     let mut out = vec![T::from_f64(0.0); batch * n * n];
     if n == 0 {
+        return out;
+    }
+    if super::packed::suits_solve(batch, n, k) {
+        let (left, right) = if transpose { (x, grad_b) } else { (grad_b, x) };
+        super::packed::negative_triangular_outer(left, right, &mut out, (n, k), upper);
         return out;
     }
     let par = inner_par(batch, n);
@@ -671,7 +720,9 @@ impl HostKernel for CholeskyBackward {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut grad = inputs.pop().expect("gradient");
         let n = self.n;
-        if n > 0 {
+        if super::packed::suits(self.batch, n) {
+            super::packed::cholesky_backward(slice::<T>(&inputs[0]), slice_mut::<T>(&mut grad), n);
+        } else if n > 0 {
             let par = inner_par(self.batch, n);
             let l = slice::<T>(&inputs[0]);
             let grads = slice_mut::<T>(&mut grad);
@@ -696,7 +747,13 @@ impl HostKernel for CholeskyBackward {
 
 /// `Ā = ½(S + Sᵀ)`, `S = L⁻ᵀ Φ(Lᵀ tril(Ḡ)) L⁻¹`, computed in place of `g` with one `n × n`
 /// work buffer.
-fn cholesky_backward_one<T: HostFloat>(l: &[T], g: &mut [T], work: &mut [T], n: usize, par: Par) {
+pub(crate) fn cholesky_backward_one<T: HostFloat>(
+    l: &[T],
+    g: &mut [T],
+    work: &mut [T],
+    n: usize,
+    par: Par,
+) {
     let zero = T::from_f64(0.0);
     let half = T::from_f64(0.5);
     // Every faer call works on column-major views, where faer is fastest: the column-major view

@@ -23,6 +23,7 @@ pub(crate) mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) mod cube;
 pub(crate) mod host;
+mod packed;
 
 /// Primitive batched linear-algebra kernels, one implementation per backend family.
 ///
@@ -101,10 +102,14 @@ pub trait LinalgBackend: Backend {
 }
 
 /// The CPU backends run the fused host kernels; `cholesky` and `solve_triangular` are the
-/// trait's (host) defaults.
+/// trait's (host) defaults, which flex replaces with versions that read a shared input in place.
 macro_rules! host_backend {
-    ($backend:ty, solve_triangular = $solve:path) => {
+    ($backend:ty, cholesky = $cholesky:path, solve_triangular = $solve:path) => {
         host_backend!(@impl $backend, {
+            fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
+                $cholesky(a)
+            }
+
             fn solve_triangular(
                 t: FloatTensor<Self>,
                 b: FloatTensor<Self>,
@@ -153,6 +158,7 @@ macro_rules! host_backend {
 #[cfg(feature = "flex")]
 host_backend!(
     burn::backend::Flex,
+    cholesky = host::cholesky_flex,
     solve_triangular = host::solve_triangular_flex
 );
 #[cfg(feature = "ndarray")]
