@@ -1,10 +1,11 @@
 //! CPU kernels for the linear-algebra extension, used by the flex and ndarray backends.
 //!
 //! Each batch element is an independent row-major `n × n` (or `n × k`) block; the batch is split
-//! over rayon's pool (so `RAYON_NUM_THREADS` or an installed pool sets the thread count) and each
-//! block is handed to [faer](https://docs.rs/faer), whose blocked, SIMD kernels beat a hand-written
-//! loop from `n ≈ 16` up and are essential at `n = 1024`. A single large matrix is instead
-//! factorised with faer's own parallelism.
+//! over rayon's pool (so `RAYON_NUM_THREADS` or an installed pool sets the thread count).
+//! Matrices up to order 64 go to the batch-packed kernels of [`super::packed`]; larger ones to
+//! [faer](https://docs.rs/faer), whose blocked, SIMD kernels are essential at `n = 1024` (the
+//! Cholesky backward pass is Murray's blocked reverse mode on faer's GEMMs). A single large
+//! matrix is factorised with faer's own parallelism.
 
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{DType, Element, FloatDType, Shape, TensorData};
@@ -726,27 +727,116 @@ impl HostKernel for CholeskyBackward {
             let par = inner_par(self.batch, n);
             let l = slice::<T>(&inputs[0]);
             let grads = slice_mut::<T>(&mut grad);
+            let block = |(g, l): (&mut [T], &[T])| cholesky_backward_blocked(l, g, n, par);
             if use_pool(self.batch) {
                 grads
                     .par_chunks_mut(n * n)
                     .zip(l.par_chunks(n * n))
-                    .for_each_init(
-                        || vec![T::from_f64(0.0); n * n],
-                        |work, (g, l)| cholesky_backward_one(l, g, work, n, par),
-                    );
+                    .for_each(block);
             } else {
-                let mut work = vec![T::from_f64(0.0); n * n];
-                for (g, l) in grads.chunks_mut(n * n).zip(l.chunks(n * n)) {
-                    cholesky_backward_one(l, g, &mut work, n, par);
-                }
+                grads.chunks_mut(n * n).zip(l.chunks(n * n)).for_each(block);
             }
         }
         grad
     }
 }
 
+/// Block size of [`cholesky_backward_blocked`]: its diagonal blocks go through the packed
+/// unblocked kernel.
+const REVERSE_BLOCK: usize = 64;
+
+/// The Cholesky backward pass of one large matrix by blocks (Murray 2016, §4.2,
+/// `chol_blocked_rev`), in place of `g` (`Ḡ` in, the symmetric `Ā` out): about `n³/3`
+/// multiply-adds, a quarter of the matrix form's.
+///
+/// Going over the block rows `J` from the last, with `R = L_{J,<J}`, `D = L_{JJ}`,
+/// `B = L_{>J,<J}`, `C = L_{>J,J}` and the same parts of `Ḡ` (overwritten by `M`, the gradient
+/// with `A`'s lower triangle as the input):
+///
+/// `C̄ ← C̄ D⁻¹`, `B̄ ← B̄ − C̄ R`, `D̄ ← D̄ − tril(C̄ᵀ C)`, `D̄ ← unblocked_rev(D, D̄)`,
+/// `R̄ ← R̄ − C̄ᵀ B − (D̄ + D̄ᵀ) R`;
+///
+/// then `Ā = ½(M + Mᵀ)` (so `Ā_ii = M_ii`).
+pub(crate) fn cholesky_backward_blocked<T: HostFloat>(l: &[T], g: &mut [T], n: usize, par: Par) {
+    use faer::prelude::{Reborrow, ReborrowMut};
+    let zero = T::from_f64(0.0);
+    for i in 0..n {
+        g[i * n + i + 1..(i + 1) * n].fill(zero);
+    }
+    let factor = MatRef::from_row_major_slice(l, n, n);
+    let mut diagonal = [zero; 2 * REVERSE_BLOCK * REVERSE_BLOCK];
+    let starts: Vec<usize> = (0..n).step_by(REVERSE_BLOCK).collect();
+    for &start in starts.iter().rev() {
+        let end = (start + REVERSE_BLOCK).min(n);
+        let (width, rest) = (end - start, n - end);
+        let r = factor.submatrix(start, 0, width, start);
+        let d = factor.submatrix(start, start, width, width);
+        let b = factor.submatrix(end, 0, rest, start);
+        let c = factor.submatrix(end, start, rest, width);
+        let (top, bottom) = MatMut::from_row_major_slice_mut(g, n, n).split_at_row_mut(end);
+        let (r_bar, block_row) = top.split_at_row_mut(start).1.split_at_col_mut(start);
+        let mut d_bar = block_row.submatrix_mut(0, 0, width, width);
+        let mut r_bar = r_bar;
+        let (mut b_bar, c_rest) = bottom.split_at_col_mut(start);
+        let mut c_bar = c_rest.submatrix_mut(0, 0, rest, width);
+        let minus_one = T::from_f64(-1.0);
+        // C̄ ← C̄ D⁻¹, i.e. Dᵀ C̄ᵀ = C̄ᵀ.
+        solve_upper_triangular_in_place(d.transpose(), c_bar.rb_mut().transpose_mut(), par);
+        matmul(b_bar.rb_mut(), Accum::Add, c_bar.rb(), r, minus_one, par);
+        faer_triangular_matmul(
+            d_bar.rb_mut(),
+            BlockStructure::TriangularLower,
+            Accum::Add,
+            c_bar.rb().transpose(),
+            BlockStructure::Rectangular,
+            c,
+            BlockStructure::Rectangular,
+            minus_one,
+            par,
+        );
+        // The diagonal block through the packed unblocked kernel, on contiguous copies.
+        let (d_copy, m) = diagonal.split_at_mut(width * width);
+        let m = &mut m[..width * width];
+        for i in 0..width {
+            for k in 0..width {
+                d_copy[i * width + k] = d[(i, k)];
+                m[i * width + k] = d_bar[(i, k)];
+            }
+        }
+        super::packed::cholesky_backward_lower(d_copy, m, width);
+        // D̄ + D̄ᵀ, then R̄ ← R̄ − C̄ᵀ B − (D̄ + D̄ᵀ) R.
+        for i in 0..width {
+            for k in 0..width {
+                d_bar[(i, k)] = m[i * width + k];
+                d_copy[i * width + k] = m[i * width + k] + m[k * width + i];
+            }
+        }
+        matmul(
+            r_bar.rb_mut(),
+            Accum::Add,
+            c_bar.rb().transpose(),
+            b,
+            minus_one,
+            par,
+        );
+        let symmetric = MatRef::from_row_major_slice(d_copy, width, width);
+        matmul(r_bar.rb_mut(), Accum::Add, symmetric, r, minus_one, par);
+    }
+    let half = T::from_f64(0.5);
+    for (ib, jb) in tiles(n) {
+        for i in ib..(ib + TILE).min(n) {
+            for j in jb..(jb + TILE).min(i) {
+                let s = g[i * n + j] * half;
+                g[i * n + j] = s;
+                g[j * n + i] = s;
+            }
+        }
+    }
+}
+
 /// `Ā = ½(S + Sᵀ)`, `S = L⁻ᵀ Φ(Lᵀ tril(Ḡ)) L⁻¹`, computed in place of `g` with one `n × n`
-/// work buffer.
+/// work buffer: the matrix form of the backward pass, the tests' reference for the kernels.
+#[cfg(test)]
 pub(crate) fn cholesky_backward_one<T: HostFloat>(
     l: &[T],
     g: &mut [T],
@@ -804,6 +894,7 @@ fn tiles(n: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// `dst = srcᵀ` for row-major `n × n` matrices, tile by tile.
+#[cfg(test)]
 fn transpose_into<T: Copy>(src: &[T], dst: &mut [T], n: usize) {
     for ib in (0..n).step_by(TILE) {
         for jb in (0..n).step_by(TILE) {
@@ -834,6 +925,47 @@ fn mirror<T: Copy>(block: &mut [T], n: usize, lower_to_upper: bool) {
 #[cfg(test)]
 mod tests {
     use super::{HostFloat, exp_f32, ln_f32};
+
+    /// The blocked reverse mode against the matrix form, across block boundaries.
+    #[test]
+    fn blocked_backward_matches_matrix_form() {
+        use super::{cholesky_backward_blocked, cholesky_backward_one};
+        use faer::Par;
+        let mut state = 3u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for n in [1, 63, 64, 65, 130, 200] {
+            // A well-conditioned lower-triangular factor and a random upstream gradient.
+            let l: Vec<f64> = (0..n * n)
+                .map(|e| {
+                    let (i, k) = (e / n, e % n);
+                    if k > i {
+                        0.0
+                    } else if k == i {
+                        1.5 + next()
+                    } else {
+                        next() / n as f64
+                    }
+                })
+                .collect();
+            let grad: Vec<f64> = (0..n * n).map(|_| next()).collect();
+            let mut blocked = grad.clone();
+            cholesky_backward_blocked(&l, &mut blocked, n, Par::Seq);
+            let mut want = grad;
+            let mut work = vec![0.0; n * n];
+            cholesky_backward_one(&l, &mut want, &mut work, n, Par::Seq);
+            for (e, (b, w)) in blocked.iter().zip(&want).enumerate() {
+                assert!(
+                    (b - w).abs() <= 1e-10 * (1.0 + w.abs()),
+                    "n={n} entry {e}: {b} vs {w}"
+                );
+            }
+        }
+    }
 
     /// Against the `f64` exponential on a dense grid over the whole normal range, and the edges.
     #[test]

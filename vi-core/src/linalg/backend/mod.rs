@@ -3,11 +3,11 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
 //! |---|---|---|---|
-//! | [`LinalgBackend::cholesky`] | [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
-//! | [`LinalgBackend::solve_triangular`] | [`host`] | [`cube`] kernel | standard adjoint |
-//! | [`LinalgBackend::solve_triangular_grad_t`] | [`host`] (fused) | composed (matmul + mask) | — |
+//! | [`LinalgBackend::cholesky`] | [`packed`] for `n ≤ 64`, else [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
+//! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, else [`host`] (faer) | [`cube`] kernel | standard adjoint |
+//! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`host`] (fused) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
-//! | [`LinalgBackend::cholesky_backward`] | [`host`] (fused per matrix) | composed of the ops above | — |
+//! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | composed of the ops above | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
 //! in [`crate::linalg`] check shapes, broadcast batch dimensions and turn failure flags into typed
@@ -23,7 +23,7 @@ pub(crate) mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) mod cube;
 pub(crate) mod host;
-mod packed;
+pub(crate) mod packed;
 
 /// Primitive batched linear-algebra kernels, one implementation per backend family.
 ///

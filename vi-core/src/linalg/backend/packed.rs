@@ -449,6 +449,22 @@ fn cholesky_backward_w<T: HostFloat, const W: usize>(factors: &[T], grads: &mut 
     );
 }
 
+/// Murray's unblocked reverse mode on one row-major matrix: `grad` holds `Ḡ` (lower triangle
+/// read) and receives the lower-triangular `M` of [`factor_backward_lanes`] (zero above the
+/// diagonal) — the diagonal-block step of the blocked reverse mode for large matrices.
+pub(crate) fn cholesky_backward_lower<T: HostFloat>(factor: &[T], grad: &mut [T], n: usize) {
+    let zero = [T::from_f64(0.0); 1];
+    let (mut l, mut m) = (vec![zero; row(n)], vec![zero; row(n)]);
+    pack_lower::<T, 1>(factor, n, (false, false), &mut l);
+    pack_lower::<T, 1>(grad, n, (false, false), &mut m);
+    factor_backward(&l, &mut m, n);
+    for i in 0..n {
+        for k in 0..n {
+            grad[i * n + k] = if k <= i { m[row(i) + k][0] } else { zero[0] };
+        }
+    }
+}
+
 dispatch! {
     /// Runs the backward pass on a packed group.
     fn factor_backward => factor_backward_lanes(factor: &[Lanes<T, W>], grad: &mut [Lanes<T, W>], n: usize)
