@@ -279,11 +279,23 @@ pub(crate) fn use_pool(blocks: usize) -> bool {
     blocks > 1 && rayon::current_num_threads() > 1
 }
 
-/// Parallelism inside one matrix: only when the batch is too small to keep the pool busy.
+/// Parallelism inside one matrix: only when the batch is too small to keep the pool busy and
+/// the matrix large enough to pay for the hand-offs (at `n = 256` two threads were slower than
+/// one).
 fn inner_par(batch: usize, n: usize) -> Par {
     let threads = rayon::current_num_threads();
-    if batch < threads && n >= 256 {
+    if batch < threads && n >= 512 {
         Par::rayon(threads)
+    } else {
+        Par::Seq
+    }
+}
+
+/// [`inner_par`] for a triangular solve or product with `k` right-hand sides: a few columns are
+/// too little work to share.
+fn inner_par_rhs(batch: usize, n: usize, k: usize) -> Par {
+    if k >= 128 {
+        inner_par(batch, n)
     } else {
         Par::Seq
     }
@@ -418,7 +430,7 @@ fn solve_blocks<T: HostFloat>(tri: &[T], rhs: &mut [T], shape: &SolveTriangular)
     if super::packed::suits_solve(batch, n, k) {
         super::packed::solve_triangular(tri, rhs, (n, k), upper, transpose);
     } else if n > 0 && k > 0 {
-        let par = inner_par(batch, n);
+        let par = inner_par_rhs(batch, n, k);
         let solve = |(x, tri): (&mut [T], &[T])| {
             let tri = MatRef::from_row_major_slice(tri, n, n);
             let x = MatMut::from_row_major_slice_mut(x, n, k);
@@ -485,7 +497,7 @@ pub(crate) fn solve_triangular_flex(
 
 /// Flex's batched Cholesky, reading the input in place even when it is shared (the factor is
 /// written to a new buffer, so a shared input costs no copy) for the packed small-matrix kernels.
-/// Falls back to [`cholesky`] otherwise.
+/// Falls back to [`cholesky`] otherwise, which factorises an input it owns alone in place.
 #[cfg(feature = "flex")]
 pub(crate) fn cholesky_flex(
     a: FloatTensor<burn::backend::Flex>,
@@ -493,7 +505,7 @@ pub(crate) fn cholesky_flex(
     use burn::backend::{Flex, ops::FloatTensorOps};
     let shape = a.shape();
     let (batch, n, _) = dims(&shape);
-    if !super::packed::suits(batch, n) {
+    if !super::packed::suits(batch, n) || a.is_unique() {
         return cholesky::<Flex>(a);
     }
     fn factor<T: HostFloat>(a: &[T], n: usize, shape: &Shape) -> TensorData {
@@ -591,7 +603,7 @@ fn grad_t_batch<T: HostFloat>(
         super::packed::negative_triangular_outer(left, right, &mut out, (n, k), upper);
         return out;
     }
-    let par = inner_par(batch, n);
+    let par = inner_par_rhs(batch, n, k);
     let block = |(out, (g, x)): (&mut [T], (&[T], &[T]))| {
         // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed: out = −left rightᵀ on
         // the triangle only. In column-major views (of row-major storage) that is
@@ -662,7 +674,7 @@ impl HostKernel for TriangularMatmul {
         let (n, k) = (self.n, self.k);
         let mut out = vec![T::from_f64(0.0); self.batch * n * k];
         if n > 0 && k > 0 {
-            let par = inner_par(self.batch, n);
+            let par = inner_par_rhs(self.batch, n, k);
             // In column-major views of the row-major blocks: Cᵀ = Bᵀ op(T)ᵀ, where the view of
             // `T` is `Tᵀ`, so `op(T)ᵀ` is the view itself (no transpose) or its transpose; it is
             // lower triangular exactly when `upper != transpose`.
