@@ -777,6 +777,7 @@ pub(crate) fn cholesky_backward_blocked<T: HostFloat>(l: &[T], g: &mut [T], n: u
     }
     let factor = MatRef::from_row_major_slice(l, n, n);
     let mut diagonal = [zero; 2 * REVERSE_BLOCK * REVERSE_BLOCK];
+    let mut packed_scratch = Vec::new();
     let starts: Vec<usize> = (0..n).step_by(REVERSE_BLOCK).collect();
     for &start in starts.iter().rev() {
         let end = (start + REVERSE_BLOCK).min(n);
@@ -815,7 +816,7 @@ pub(crate) fn cholesky_backward_blocked<T: HostFloat>(l: &[T], g: &mut [T], n: u
                 m[i * width + k] = d_bar[(i, k)];
             }
         }
-        super::packed::cholesky_backward_lower(d_copy, m, width);
+        super::packed::cholesky_backward_lower(d_copy, m, width, &mut packed_scratch);
         // D̄ + D̄ᵀ, then R̄ ← R̄ − C̄ᵀ B − (D̄ + D̄ᵀ) R.
         for i in 0..width {
             for k in 0..width {

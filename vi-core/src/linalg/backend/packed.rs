@@ -159,16 +159,27 @@ fn lanes_of<T, const W: usize>(blocks: &[T]) -> [&[T]; W] {
     std::array::from_fn(|lane| &blocks[lane * len..(lane + 1) * len])
 }
 
-/// Packs the lower triangles of the row-major `n × n` blocks of a group (at most [`LANES`];
-/// missing lanes get the identity). With `transpose`, packs `Bᵀ`; with `reverse`, entry `(i, m)`
+/// What the missing lanes of a short group hold.
+#[derive(Clone, Copy, PartialEq)]
+enum Padding {
+    /// Identity matrices (factors and inputs to factorise).
+    Identity,
+    /// Zeros (gradients).
+    Zero,
+}
+
+/// Packs the lower triangles of the row-major `n × n` blocks of a group (at most `W`; missing
+/// lanes get `padding`). With `transpose`, packs `Bᵀ`; with `reverse`, entry `(i, m)`
 /// comes from `(n − 1 − i, n − 1 − m)` (the lower triangle of the reversed upper one).
 fn pack_lower<T: HostFloat, const W: usize>(
     blocks: &[T],
     n: usize,
     (transpose, reverse): (bool, bool),
+    padding: Padding,
     packed: &mut [Lanes<T, W>],
 ) {
-    let group = full_group::<T, W>(blocks, n * n, Some(n));
+    let identity = (padding == Padding::Identity).then_some(n);
+    let group = full_group::<T, W>(blocks, n * n, identity);
     // Entry (i, m) is at `start + i·row_step + m·column_step` of its block.
     let n_signed = n as isize;
     let (row_step, column_step) = if transpose {
@@ -241,7 +252,7 @@ fn cholesky_into_w<T: HostFloat, const W: usize>(a: &[T], out: &mut [T], n: usiz
         [(a, len)],
         (row(n), 0),
         |chunk, [a], packed, _| {
-            pack_lower(a, n, (false, false), packed);
+            pack_lower(a, n, (false, false), Padding::Identity, packed);
             factor(packed, n);
             unpack_factor(packed, n, chunk);
         },
@@ -256,7 +267,7 @@ pub(crate) fn cholesky<T: HostFloat>(blocks: &mut [T], n: usize) {
 fn cholesky_w<T: HostFloat, const W: usize>(blocks: &mut [T], n: usize) {
     let len = n * n;
     for_each_group::<T, _, W>((blocks, len), [], (row(n), 0), |chunk, [], packed, _| {
-        pack_lower(chunk, n, (false, false), packed);
+        pack_lower(chunk, n, (false, false), Padding::Identity, packed);
         factor(packed, n);
         unpack_factor(packed, n, chunk);
     });
@@ -436,13 +447,8 @@ fn cholesky_backward_w<T: HostFloat, const W: usize>(factors: &[T], grads: &mut 
         others,
         (tri, tri),
         |chunk, [factors], grad, factor| {
-            pack_lower(factors, n, (false, false), factor);
-            pack_lower(chunk, n, (false, false), grad);
-            // The padding lanes carry the identity factor; their gradient must be zero.
-            let count = chunk.len() / len;
-            for i in 0..n {
-                grad[row(i) + i][count..].fill(T::from_f64(0.0));
-            }
+            pack_lower(factors, n, (false, false), Padding::Identity, factor);
+            pack_lower(chunk, n, (false, false), Padding::Zero, grad);
             factor_backward(factor, grad, n);
             unpack_symmetric(grad, n, chunk);
         },
@@ -451,13 +457,20 @@ fn cholesky_backward_w<T: HostFloat, const W: usize>(factors: &[T], grads: &mut 
 
 /// Murray's unblocked reverse mode on one row-major matrix: `grad` holds `Ḡ` (lower triangle
 /// read) and receives the lower-triangular `M` of [`factor_backward_lanes`] (zero above the
-/// diagonal) — the diagonal-block step of the blocked reverse mode for large matrices.
-pub(crate) fn cholesky_backward_lower<T: HostFloat>(factor: &[T], grad: &mut [T], n: usize) {
+/// diagonal) — the diagonal-block step of the blocked reverse mode for large matrices, which
+/// lends `scratch` (resized here to two packed triangles) to all its blocks.
+pub(crate) fn cholesky_backward_lower<T: HostFloat>(
+    factor: &[T],
+    grad: &mut [T],
+    n: usize,
+    scratch: &mut Vec<[T; 1]>,
+) {
     let zero = [T::from_f64(0.0); 1];
-    let (mut l, mut m) = (vec![zero; row(n)], vec![zero; row(n)]);
-    pack_lower::<T, 1>(factor, n, (false, false), &mut l);
-    pack_lower::<T, 1>(grad, n, (false, false), &mut m);
-    factor_backward(&l, &mut m, n);
+    scratch.resize(2 * row(n), zero);
+    let (l, m) = scratch.split_at_mut(row(n));
+    pack_lower::<T, 1>(factor, n, (false, false), Padding::Identity, l);
+    pack_lower::<T, 1>(grad, n, (false, false), Padding::Zero, m);
+    factor_backward(l, m, n);
     for i in 0..n {
         for k in 0..n {
             grad[i * n + k] = if k <= i { m[row(i) + k][0] } else { zero[0] };
@@ -613,7 +626,7 @@ fn solve_triangular_w<T: HostFloat, const W: usize>(
         [(tri, n * n)],
         buffers,
         |chunk, [tri], x, lower| {
-            pack_lower(tri, n, (transpose, reverse), lower);
+            pack_lower(tri, n, (transpose, reverse), Padding::Identity, lower);
             pack_rows(chunk, (n, k), reverse, x);
             substitute(lower, x, (n, k));
             unpack_rows(x, (n, k), reverse, chunk);
@@ -955,7 +968,13 @@ mod tests {
         let mut rng = Lcg(5);
         let a = spd::<f64>(&mut rng, LANES, n, None);
         let mut factor = vec![[0.0; LANES]; row(n)];
-        super::pack_lower::<f64, LANES>(&a, n, (false, false), &mut factor);
+        super::pack_lower::<f64, LANES>(
+            &a,
+            n,
+            (false, false),
+            super::Padding::Identity,
+            &mut factor,
+        );
         let mut baseline = factor.clone();
         super::factor(&mut factor, n);
         super::factor_lanes::<f64, false, LANES>(&mut baseline, n);
