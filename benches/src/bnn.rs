@@ -21,6 +21,7 @@ use vi_blocks::nn::{
     BayesianLinear, BayesianLinearConfig, LinearEstimator, McDropout, McDropoutConfig,
 };
 use vi_blocks::predict::predict_mc;
+use vi_core::likelihood::gaussian_log_likelihood;
 use vi_core::optim::FusedAdamConfig;
 use vi_core::special::inverse_softplus_f64;
 
@@ -41,6 +42,9 @@ pub struct Args {
     /// Also write the JSON lines to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Suites to run: `bnn` (both BBB estimators), `mcdropout`, or both (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "bnn,mcdropout")]
+    suites: Vec<String>,
 }
 
 #[derive(Module, Debug)]
@@ -118,13 +122,17 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &ad);
     let xt = Tensor::<2>::from_data(TensorData::new(xt, [n_test, d]), &device);
     let mut out = JsonLines::new(args.json.as_ref())?;
+    let run_bnn = args.suites.iter().any(|s| s == "bnn");
     for (estimator, name) in [
         (LinearEstimator::WeightSampling, "bnn_bbb_meanfield_epoch"),
         (
             LinearEstimator::LocalReparameterization,
             "bnn_bbb_local_reparam_epoch",
         ),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| run_bnn)
+    {
         ad.seed(0);
         let layer = |i, o| {
             BayesianLinearConfig::new(i, o)
@@ -140,9 +148,8 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let mut optim = FusedAdamConfig::new().init();
         let (epoch_times, last_loss) = train_epochs(args.epochs, &x, &y, &device, |xb, yb| {
             let batch = xb.dims()[0];
-            let log_sigma = model.log_sigma.val().unsqueeze::<2>();
-            let residual = (yb - model.forward(xb)) / log_sigma.clone().exp();
-            let ll = (residual.square().mul_scalar(-0.5) - log_sigma - 0.918_938_5).sum();
+            let ll = gaussian_log_likelihood(yb, model.forward(xb), model.log_sigma.val())
+                .expect("the network's outputs have the targets' shape");
             let loss = ll.mul_scalar(-(n as f64) / batch as f64)
                 + total_kl(&model).expect("Bayesian layers");
             let value = loss.clone().into_scalar::<f32>() as f64;
@@ -171,7 +178,10 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             "final_neg_elbo_per_point": last_loss / n as f64, "test_rmse": rmse});
         out.emit(&row)?;
     }
-    mc_dropout(args, &device, (&x, &y, &xt, d), &mut out)
+    if args.suites.iter().any(|s| s == "mcdropout") {
+        mc_dropout(args, &device, (&x, &y, &xt, d), &mut out)?;
+    }
+    Ok(())
 }
 
 /// The `mcdropout` suite (see the module docs).

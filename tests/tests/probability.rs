@@ -11,8 +11,11 @@ use vi_core::elbo::{Elbo, ElboError, Estimator};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
 use vi_core::kl::{KlDivergence, kl_monte_carlo};
+use vi_core::likelihood::gaussian_log_likelihood;
 use vi_core::linalg::LinalgError;
-use vi_core::mean_field::{kl_to_normal, sample as mean_field_sample};
+use vi_core::mean_field::{
+    MeanFieldDraw, kl_to_normal, kl_to_normal_pair, sample as mean_field_sample, sampled_linear,
+};
 use vi_core::random::{random, random_like};
 use vi_core::special::{
     digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus,
@@ -35,6 +38,8 @@ device_tests!(
     bad_input_errors,
     bulk_random_tensors,
     mean_field_sample_op,
+    mean_field_sampled_linear_op,
+    gaussian_log_likelihood_op,
 );
 
 /// `ln √(2π)`.
@@ -1307,6 +1312,33 @@ fn mean_field_sample_op(device: Device) {
         &config,
     );
     assert!(report.passed(), "mean-field sample + KL:\n{report}");
+    // The pair KL (a weight matrix and a bias vector) in all four inputs, against the sum of two.
+    let report = gradcheck(
+        |v| {
+            let bias = (v[2].clone().reshape([3]), v[3].clone().reshape([3]));
+            kl_to_normal_pair((v[0].clone(), v[1].clone()), bias, prior.clone()).unwrap()
+        },
+        &[
+            tensor(noise(6, 6), [2, 3], &ad, dtype),
+            tensor(noise(7, 6), [2, 3], &ad, dtype),
+            tensor(noise(8, 3), [1, 3], &ad, dtype),
+            tensor(noise(9, 3), [1, 3], &ad, dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "mean-field pair KL:\n{report}");
+    let t = |seed: u64, dims: [usize; 2]| tensor(noise(seed, dims[0] * dims[1]), dims, &ad, dtype);
+    let (w, b) = ((t(6, [2, 3]), t(7, [2, 3])), (t(8, [1, 3]), t(9, [1, 3])));
+    let pair = kl_to_normal_pair(w.clone(), b.clone(), prior.clone()).unwrap();
+    let sum = kl_to_normal(w.0, w.1, prior.clone()).unwrap()
+        + kl_to_normal(b.0, b.1, prior.clone()).unwrap();
+    assert_all_close(
+        "pair KL = sum of two",
+        &values(pair),
+        &values(sum),
+        1e-6,
+        1e-6,
+    );
     let dtype = dtypes(&device)[0];
     match mean_field_sample(
         tensor(vec![0.0; 3], [3], &device, dtype),
@@ -1317,6 +1349,217 @@ fn mean_field_sample_op(device: Device) {
             assert!(reason.contains("[4]"), "{reason}")
         }
         other => panic!("mean-field sample of mismatched shapes: {other:?}"),
+    }
+}
+
+/// `mean_field::sampled_linear` against `x (μ + softplus(ρ) ε) + (μ_b + softplus(ρ_b) ε_b)`
+/// computed by hand in f64 (with leading batch dimensions), finite differences in all five
+/// inputs, the bias-free form, and its shape errors.
+fn mean_field_sampled_linear_op(device: Device) {
+    let (rows, i, o) = (6, 4, 3);
+    let softplus = |r: f64| r.max(0.0) + (-r.abs()).exp().ln_1p();
+    let (x, loc, rho, eps) = (
+        noise(10, rows * i),
+        noise(11, i * o),
+        noise(12, i * o),
+        noise(13, i * o),
+    );
+    let (bias_loc, bias_rho, bias_eps) = (noise(14, o), noise(15, o), noise(16, o));
+    let w: Vec<f64> = (0..i * o)
+        .map(|k| loc[k] + softplus(rho[k]) * eps[k])
+        .collect();
+    let b: Vec<f64> = (0..o)
+        .map(|j| bias_loc[j] + softplus(bias_rho[j]) * bias_eps[j])
+        .collect();
+    let want = |bias: bool| -> Vec<f64> {
+        (0..rows * o)
+            .map(|k| {
+                let (r, j) = (k / o, k % o);
+                let dot: f64 = (0..i).map(|l| x[r * i + l] * w[l * o + j]).sum();
+                dot + if bias { b[j] } else { 0.0 }
+            })
+            .collect()
+    };
+    for dtype in dtypes(&device) {
+        let matrix = |v: &[f64]| tensor(v.to_vec(), [i, o], &device, dtype);
+        let vector = |v: &[f64]| tensor(v.to_vec(), [o], &device, dtype);
+        let weight = MeanFieldDraw {
+            loc: matrix(&loc),
+            rho: matrix(&rho),
+            noise: matrix(&eps),
+        };
+        let bias = MeanFieldDraw {
+            loc: vector(&bias_loc),
+            rho: vector(&bias_rho),
+            noise: vector(&bias_eps),
+        };
+        let xs = tensor(x.clone(), [2, rows / 2, i], &device, dtype);
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            1e-5
+        };
+        let got = sampled_linear(xs.clone(), weight.clone(), Some(bias)).unwrap();
+        assert_eq!(got.dims(), [2, rows / 2, o]);
+        assert_all_close(
+            &format!("sampled linear [{dtype:?}]"),
+            &values(got),
+            &want(true),
+            tol,
+            tol,
+        );
+        let got = values(sampled_linear(xs, weight, None).unwrap());
+        assert_all_close(
+            &format!("sampled linear, no bias [{dtype:?}]"),
+            &got,
+            &want(false),
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    let (weight_noise, bias_noise) = (
+        tensor(eps.clone(), [i, o], &ad, dtype),
+        tensor(bias_eps.clone(), [o], &ad, dtype),
+    );
+    let report = gradcheck(
+        |v| {
+            let weight = MeanFieldDraw {
+                loc: v[1].clone(),
+                rho: v[2].clone(),
+                noise: weight_noise.clone(),
+            };
+            let bias = MeanFieldDraw {
+                loc: v[3].clone().reshape([o]),
+                rho: v[4].clone().reshape([o]),
+                noise: bias_noise.clone(),
+            };
+            let x = v[0].clone().reshape([2, rows / 2, i]);
+            let y = sampled_linear(x, weight, Some(bias)).unwrap();
+            (y.clone() * y).sum()
+        },
+        &[
+            tensor(x.clone(), [rows, i], &ad, dtype),
+            tensor(loc.clone(), [i, o], &ad, dtype),
+            tensor(rho.clone(), [i, o], &ad, dtype),
+            tensor(bias_loc.clone(), [1, o], &ad, dtype),
+            tensor(bias_rho.clone(), [1, o], &ad, dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "sampled linear:\n{report}");
+    let dtype = dtypes(&device)[0];
+    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    let draw = |rho: [usize; 2]| MeanFieldDraw {
+        loc: zeros([i, o]),
+        rho: zeros(rho),
+        noise: zeros([i, o]),
+    };
+    let expect_mismatch = |result, needle: &str| match result {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains(needle), "{reason}")
+        }
+        other => panic!("sampled linear with a bad shape: {other:?}"),
+    };
+    expect_mismatch(
+        sampled_linear(zeros([rows, i]), draw([i, o + 1]), None),
+        "rho",
+    );
+    expect_mismatch(
+        sampled_linear(zeros([rows, i + 1]), draw([i, o]), None),
+        "inputs",
+    );
+    let bias = MeanFieldDraw {
+        loc: tensor(vec![0.0; o + 1], [o + 1], &device, dtype),
+        rho: tensor(vec![0.0; o + 1], [o + 1], &device, dtype),
+        noise: tensor(vec![0.0; o + 1], [o + 1], &device, dtype),
+    };
+    expect_mismatch(
+        sampled_linear(zeros([rows, i]), draw([i, o]), Some(bias)),
+        "outputs",
+    );
+}
+
+/// `likelihood::gaussian_log_likelihood` against `Σ ln N(y | μ, e^{2s})` by hand in f64 (a
+/// shared and a per-element scale), finite differences in `y`, `μ` and `s`, and its shape errors.
+fn gaussian_log_likelihood_op(device: Device) {
+    let n = 150; // more than two of the CPU kernel's chunks
+    let (y, mean) = (noise(20, n), noise(21, n));
+    let per_element: Vec<f64> = noise(22, n).iter().map(|v| 0.3 * v).collect();
+    let want = |s: &dyn Fn(usize) -> f64| -> f64 {
+        (0..n)
+            .map(|i| {
+                let z = (y[i] - mean[i]) * (-s(i)).exp();
+                -0.5 * z * z - s(i) - HALF_LN_2PI
+            })
+            .sum()
+    };
+    for dtype in dtypes(&device) {
+        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &device, dtype);
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-5
+        };
+        let shared = tensor(vec![-0.4], [1], &device, dtype);
+        let got = values(gaussian_log_likelihood(t(&y), t(&mean), shared).unwrap());
+        assert_all_close(
+            &format!("Gaussian ll, shared scale [{dtype:?}]"),
+            &got,
+            &[want(&|_| -0.4)],
+            tol,
+            tol,
+        );
+        let got = values(gaussian_log_likelihood(t(&y), t(&mean), t(&per_element)).unwrap());
+        let want_each = want(&|i| per_element[i]);
+        assert_all_close(
+            &format!("Gaussian ll, per element [{dtype:?}]"),
+            &got,
+            &[want_each],
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    for shared in [true, false] {
+        let report = gradcheck(
+            |v| {
+                if shared {
+                    gaussian_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone().reshape([1]))
+                } else {
+                    gaussian_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone())
+                }
+                .unwrap()
+            },
+            &[
+                tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
+                tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
+                if shared {
+                    tensor(vec![0.2], [1, 1], &ad, dtype)
+                } else {
+                    tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
+                },
+            ],
+            &config,
+        );
+        assert!(
+            report.passed(),
+            "Gaussian ll (shared scale {shared}):\n{report}"
+        );
+    }
+    let dtype = dtypes(&device)[0];
+    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    for (mean, scale, needle) in [([3, 2], [1, 1], "differ"), ([3, 1], [2, 1], "one value")] {
+        match gaussian_log_likelihood(zeros([3, 1]), zeros(mean), zeros(scale)) {
+            Err(DistributionError::ShapeMismatch { reason, .. }) => {
+                assert!(reason.contains(needle), "{reason}")
+            }
+            other => panic!("Gaussian ll with bad shapes: {other:?}"),
+        }
     }
 }
 

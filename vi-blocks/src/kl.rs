@@ -11,7 +11,7 @@
 //! [`Prior`]: crate::nn::Prior
 //! [`Prior::encode`]: crate::nn::Prior::encode
 
-use crate::nn::{MeanFieldWeight, concrete_regularizer, mean_field_kl};
+use crate::nn::{MeanFieldWeight, concrete_regularizer, mean_field_kl, mean_field_kl_pair};
 use burn::module::Reparameterization;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
@@ -85,10 +85,65 @@ pub fn total_regularizer<M: Module>(module: &M) -> Option<Tensor<1>> {
         .reduce(|a, b| a + b)
 }
 
+/// A visited parameter at its own rank, so that the KL reads it without a tracked reshape
+/// (one autodiff node per parameter per step otherwise); flattened only where a vector is
+/// needed.
+#[derive(Clone)]
+enum Visited {
+    Vector(Tensor<1>),
+    Matrix(Tensor<2>),
+    /// Any other rank, flattened.
+    Flat(Tensor<1>),
+}
+
+impl Visited {
+    fn new<const D: usize>(tensor: Tensor<D>) -> Self {
+        // The rank is checked before the primitive is rewrapped with it.
+        match D {
+            1 => Visited::Vector(Tensor::from_dispatch(tensor.into_dispatch())),
+            2 => Visited::Matrix(Tensor::from_dispatch(tensor.into_dispatch())),
+            _ => Visited::Flat(tensor.reshape([-1])),
+        }
+    }
+
+    fn flat(self) -> Tensor<1> {
+        match self {
+            Visited::Vector(t) | Visited::Flat(t) => t,
+            Visited::Matrix(t) => t.reshape([-1]),
+        }
+    }
+
+    /// The mean-field KL of `N(self, softplus(rho)²)` to `prior`, at the parameters' rank when
+    /// both share it.
+    fn kl(self, rho: Self, prior: Tensor<1>) -> Tensor<1> {
+        match (self, rho) {
+            (Visited::Matrix(loc), Visited::Matrix(rho)) => mean_field_kl(loc, rho, prior),
+            (loc, rho) => mean_field_kl(loc.flat(), rho.flat(), prior),
+        }
+    }
+}
+
+/// The mean-field KL of two `(loc, rho)` groups under one prior, summed in one fused op (at
+/// the parameters' ranks for a weight matrix with its bias vector).
+fn kl_pair(first: (Visited, Visited), second: (Visited, Visited), prior: Tensor<1>) -> Tensor<1> {
+    use Visited::{Matrix, Vector};
+    match (first, second) {
+        ((Matrix(loc_w), Matrix(rho_w)), (Vector(loc_b), Vector(rho_b)))
+        | ((Vector(loc_b), Vector(rho_b)), (Matrix(loc_w), Matrix(rho_w))) => {
+            mean_field_kl_pair((loc_w, rho_w), (loc_b, rho_b), prior)
+        }
+        ((loc_a, rho_a), (loc_b, rho_b)) => mean_field_kl_pair(
+            (loc_a.flat(), rho_a.flat()),
+            (loc_b.flat(), rho_b.flat()),
+            prior,
+        ),
+    }
+}
+
 /// Parameters seen inside one module instance, by field name.
 #[derive(Default)]
 struct Group {
-    fields: BTreeMap<String, Tensor<1>>,
+    fields: BTreeMap<String, Visited>,
     /// Input size of a concrete-dropout layer's weight.
     inputs: Option<usize>,
 }
@@ -98,19 +153,21 @@ impl Group {
     /// `concrete_regularization` and its `linear.weight`/`linear.bias`, recorded under the
     /// layer's path).
     fn concrete(&self) -> Option<Tensor<1>> {
-        let p_logit = self.fields.get("p_logit")?.clone();
-        let constants = self.fields.get("concrete_regularization")?.clone();
-        let weight = self.fields.get("linear.weight")?.clone();
+        let field = |name: &str| self.fields.get(name).cloned().map(Visited::flat);
+        let p_logit = field("p_logit")?;
+        let constants = field("concrete_regularization")?;
+        let weight = field("linear.weight")?;
         let d_input = *self.inputs.as_ref()?;
-        let bias = self.fields.get("linear.bias").cloned();
+        let bias = field("linear.bias");
         Some(concrete_regularizer(
             p_logit, weight, bias, constants, d_input,
         ))
     }
 
     fn kl(&self) -> Option<Tensor<1>> {
-        let prior = self.fields.get("prior")?.clone();
-        self.fields
+        let prior = self.fields.get("prior")?.clone().flat();
+        let groups: Vec<(Visited, Visited)> = self
+            .fields
             .iter()
             .filter_map(|(name, loc)| {
                 let stem = name.strip_suffix("loc")?;
@@ -118,7 +175,16 @@ impl Group {
                     return None;
                 }
                 let rho = self.fields.get(&format!("{stem}rho"))?;
-                Some(mean_field_kl(loc.clone(), rho.clone(), prior.clone()))
+                Some((loc.clone(), rho.clone()))
+            })
+            .collect();
+        // Two groups (a layer's weights and bias) per fused op.
+        groups
+            .chunks(2)
+            .map(|chunk| match chunk {
+                [first, second] => kl_pair(first.clone(), second.clone(), prior.clone()),
+                [(loc, rho)] => loc.clone().kl(rho.clone(), prior.clone()),
+                _ => unreachable!("chunks of one or two"),
             })
             .reduce(|a, b| a + b)
     }
@@ -130,7 +196,7 @@ struct Collector {
     groups: BTreeMap<String, Group>,
     /// The last float parameter visited: the base (posterior mean) of a reparameterization
     /// entered next.
-    last: Option<Tensor<1>>,
+    last: Option<Visited>,
 }
 
 impl ModuleVisitor for Collector {
@@ -154,7 +220,7 @@ impl ModuleVisitor for Collector {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.last = Some(param.val().reshape([-1]));
+        self.last = Some(Visited::new(param.val()));
         let Some((field, owner)) = self.path.split_last() else {
             return;
         };
@@ -169,7 +235,7 @@ impl ModuleVisitor for Collector {
             }
             group
                 .fields
-                .insert(format!("linear.{field}"), param.val().reshape([-1]));
+                .insert(format!("linear.{field}"), Visited::new(param.val()));
             return;
         }
         if field == "prior"
@@ -182,7 +248,7 @@ impl ModuleVisitor for Collector {
                 .entry(owner.join("."))
                 .or_default()
                 .fields
-                .insert(field.clone(), param.val().reshape([-1]));
+                .insert(field.clone(), Visited::new(param.val()));
         }
     }
 }

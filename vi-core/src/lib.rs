@@ -18,6 +18,7 @@ pub mod gradcheck;
 pub mod gradient_variance;
 pub mod gram;
 pub mod kl;
+pub mod likelihood;
 pub mod linalg;
 pub mod mean_field;
 pub mod optim;

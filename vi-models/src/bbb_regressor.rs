@@ -3,7 +3,7 @@
 
 use crate::data::{StandardizedTable, Table};
 use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
-use crate::noise::{NoisePrecision, gaussian_nll};
+use crate::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::svgp_regressor::ModelError;
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
@@ -124,7 +124,7 @@ impl BbbRegressorConfig {
             seed: self.seed ^ 0xBBB,
         };
         let loss = |net: &BbbNet, x: Tensor<2>, y: Tensor<2>| {
-            let nll = gaussian_nll(net.forward(x), y, net.noise.log_precision()).mean();
+            let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
             let kl = total_kl(net).ok_or_else(|| ModelError::Data("no Bayesian layers".into()))?;
             Ok(nll + kl.mul_scalar(1.0 / n as f64))
         };

@@ -3,7 +3,7 @@
 
 use crate::data::{StandardizedTable, Table};
 use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
-use crate::noise::{NoisePrecision, gaussian_nll};
+use crate::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::svgp_regressor::ModelError;
 use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
@@ -143,7 +143,7 @@ impl ConcreteDropoutRegressorConfig {
             seed: self.seed ^ 0xC0C0,
         };
         let loss = |net: &ConcreteDropoutNet, x: Tensor<2>, y: Tensor<2>| {
-            let nll = gaussian_nll(net.forward(x), y, net.noise.log_precision()).mean();
+            let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
             let penalty = total_regularizer(net)
                 .ok_or_else(|| ModelError::Data("no concrete-dropout layers".into()))?;
             Ok(nll + penalty)

@@ -2,6 +2,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+use vi_core::likelihood::gaussian_log_likelihood;
 
 /// The precision `τ = exp(log_precision)` of `y ~ N(f, 1/τ)`: a parameter that is trained when
 /// the noise is learned and frozen when it is fixed (as in Gal's UCI protocol).
@@ -39,10 +40,11 @@ impl NoisePrecision {
     }
 }
 
-/// `−ln N(y | f, 1/τ) = τ/2 (y − f)² − ½ ln τ + ½ ln 2π` elementwise, `[n, 1]`.
-pub(crate) fn gaussian_nll(f: Tensor<2>, y: Tensor<2>, log_precision: Tensor<1>) -> Tensor<2> {
-    let log_tau = log_precision.unsqueeze::<2>();
-    let tau = log_tau.clone().exp();
-    ((y - f).square() * tau).mul_scalar(0.5) - log_tau.mul_scalar(0.5)
-        + 0.5 * (2.0 * std::f64::consts::PI).ln()
+/// The batch mean of `−ln N(y | f, 1/τ) = τ/2 (y − f)² − ½ ln τ + ½ ln 2π`, `[1]`: one fused
+/// op ([`gaussian_log_likelihood`] with `ln σ = −½ ln τ`).
+pub(crate) fn mean_gaussian_nll(f: Tensor<2>, y: Tensor<2>, log_precision: Tensor<1>) -> Tensor<1> {
+    let n = f.shape().num_elements();
+    gaussian_log_likelihood(y, f, log_precision.mul_scalar(-0.5))
+        .expect("the network's outputs have the targets' shape")
+        .mul_scalar(-1.0 / n as f64)
 }

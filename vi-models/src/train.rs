@@ -5,7 +5,7 @@
 
 use crate::BbbNet;
 use crate::data::StandardizedTable;
-use crate::noise::gaussian_nll;
+use crate::noise::mean_gaussian_nll;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
 use burn::module::Module;
@@ -91,7 +91,7 @@ impl ElboRegression {
     /// The per-point negative ELBO of a batch and the network's outputs.
     pub fn forward_loss(&self, batch: &RegressionBatch) -> (Tensor<1>, Tensor<2>) {
         let f = self.net.forward(batch.x.clone());
-        let nll = gaussian_nll(f.clone(), batch.y.clone(), self.net.noise.log_precision()).mean();
+        let nll = mean_gaussian_nll(f.clone(), batch.y.clone(), self.net.noise.log_precision());
         let loss = match total_kl(&self.net) {
             Some(kl) => nll + kl.mul_scalar(1.0 / self.num_data.max(1) as f64),
             None => nll,

@@ -1,9 +1,9 @@
-use super::prior::{Prior, mean_field_kl};
+use super::prior::{Prior, mean_field_kl, mean_field_kl_pair};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Distribution as Noise, Tensor};
-use vi_core::mean_field;
+use vi_core::mean_field::{self, MeanFieldDraw, sampled_linear};
 use vi_core::random::random_like;
 use vi_core::special::softplus;
 
@@ -132,8 +132,21 @@ impl BayesianLinear {
         match self.estimator {
             LinearEstimator::Mean => linear(x, mu, bias_loc()),
             LinearEstimator::WeightSampling => {
-                let w = sample_parameter(mu, self.weight_rho.val());
-                linear(x, w, self.sampled_bias())
+                let draw = |loc: Tensor<2>, rho: Tensor<2>| MeanFieldDraw {
+                    noise: random_like(&loc, Noise::Normal(0.0, 1.0)),
+                    loc,
+                    rho,
+                };
+                let bias = match (&self.bias_loc, &self.bias_rho) {
+                    (Some(loc), Some(rho)) => Some(MeanFieldDraw {
+                        noise: random_like(&loc.val(), Noise::Normal(0.0, 1.0)),
+                        loc: loc.val(),
+                        rho: rho.val(),
+                    }),
+                    _ => None,
+                };
+                sampled_linear(x, draw(mu, self.weight_rho.val()), bias)
+                    .expect("the layer's parameters share their shapes")
             }
             LinearEstimator::LocalReparameterization => {
                 let mean = linear(x.clone(), mu, bias_loc());
@@ -173,14 +186,10 @@ impl BayesianLinear {
     /// normal prior; a one-sample estimate for the scale mixture).
     pub fn kl(&self) -> Tensor<1> {
         let prior = self.prior.val();
-        let weights = mean_field_kl(
-            self.weight_loc.val().reshape([-1]),
-            self.weight_rho.val().reshape([-1]),
-            prior.clone(),
-        );
+        let weights = (self.weight_loc.val(), self.weight_rho.val());
         match (&self.bias_loc, &self.bias_rho) {
-            (Some(loc), Some(rho)) => weights + mean_field_kl(loc.val(), rho.val(), prior),
-            _ => weights,
+            (Some(loc), Some(rho)) => mean_field_kl_pair(weights, (loc.val(), rho.val()), prior),
+            _ => mean_field_kl(weights.0, weights.1, prior),
         }
     }
 }

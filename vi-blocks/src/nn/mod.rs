@@ -22,4 +22,4 @@ pub use bayesianize::{BayesianizeConfig, MeanFieldWeight, bayesianize};
 pub(crate) use concrete_dropout::concrete_regularizer;
 pub use concrete_dropout::{ConcreteLinear, ConcreteLinearConfig};
 pub use mc_dropout::{McDropout, McDropoutConfig};
-pub use prior::{Prior, mean_field_kl};
+pub use prior::{Prior, mean_field_kl, mean_field_kl_pair};

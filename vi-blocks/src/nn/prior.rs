@@ -1,6 +1,6 @@
 use burn::config::Config;
 use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor, TensorData};
-use vi_core::mean_field::kl_to_normal;
+use vi_core::mean_field::{kl_to_normal, kl_to_normal_pair};
 use vi_core::random::random_like;
 use vi_core::special::{logsumexp, softplus};
 
@@ -48,15 +48,23 @@ impl Prior {
 /// `KL(Π N(μᵢ, softplus(ρᵢ)²) ‖ prior)` summed over all weights, `[1]`, with the prior in
 /// [`Prior::encode`]'s layout: the closed form `Σ ln(s/σ) + (σ² + μ²)/(2s²) − ½` for a normal
 /// prior, a one-sample reparameterized estimate `ln q(w) − ln p(w)` for the scale mixture.
-/// Differentiable in `μ` and `ρ`.
-pub fn mean_field_kl(loc: Tensor<1>, rho: Tensor<1>, prior: Tensor<1>) -> Tensor<1> {
+/// Differentiable in `μ` and `ρ`; `loc` and `rho` of any one rank (weights `[d_in, d_out]`,
+/// biases `[d_out]`).
+pub fn mean_field_kl<const D: usize>(
+    loc: Tensor<D>,
+    rho: Tensor<D>,
+    prior: Tensor<1>,
+) -> Tensor<1> {
     let prior = prior.detach().cast(loc.dtype());
+    if prior.dims()[0] == 1
+        && let Ok(kl) = kl_to_normal(loc.clone(), rho.clone(), prior.clone())
+    {
+        // One fused op for the parameters of one layer.
+        return kl;
+    }
+    let (loc, rho): (Tensor<1>, Tensor<1>) = (loc.reshape([-1]), rho.reshape([-1]));
     if prior.dims()[0] == 1 {
-        // One fused op for the parameters of one layer; parameters of different lengths (a
-        // user's own layer) broadcast as elementwise ops do.
-        if let Ok(kl) = kl_to_normal(loc.clone(), rho.clone(), prior.clone()) {
-            return kl;
-        }
+        // Parameters of different lengths (a user's own layer) broadcast as elementwise ops do.
         let (sigma, s) = (softplus(rho), prior);
         let ratio = (sigma.clone() / s.clone()).square();
         let mean = (loc / s).square();
@@ -78,4 +86,20 @@ pub fn mean_field_kl(loc: Tensor<1>, rho: Tensor<1>, prior: Tensor<1>) -> Tensor
     let second = component(prior.narrow(0, 2, 1), weight.neg().add_scalar(1.0).log());
     let log_p = logsumexp(Tensor::stack::<2>(vec![first, second], 0), 0).sum();
     log_q - log_p
+}
+
+/// [`mean_field_kl`] of two parameter groups under one prior (a layer's weights and bias),
+/// summed: one fused op forward and one backward for a normal prior.
+pub fn mean_field_kl_pair<const D: usize, const E: usize>(
+    first: (Tensor<D>, Tensor<D>),
+    second: (Tensor<E>, Tensor<E>),
+    prior: Tensor<1>,
+) -> Tensor<1> {
+    let scale = prior.clone().detach().cast(first.0.dtype());
+    if scale.dims()[0] == 1
+        && let Ok(kl) = kl_to_normal_pair(first.clone(), second.clone(), scale)
+    {
+        return kl;
+    }
+    mean_field_kl(first.0, first.1, prior.clone()) + mean_field_kl(second.0, second.1, prior)
 }

@@ -1,6 +1,6 @@
 //! CPU kernels for the special-function extension, used by the flex and ndarray backends.
 
-use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut};
+use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
@@ -14,9 +14,15 @@ struct Softplus;
 impl HostKernel for Softplus {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut x = inputs.remove(0);
-        for v in slice_mut::<T>(&mut x) {
-            *v = T::softplus(*v);
-        }
+        let values = slice_mut::<T>(&mut x);
+        vectorised(
+            #[inline(always)]
+            || {
+                for v in values {
+                    *v = T::softplus(*v);
+                }
+            },
+        );
         x
     }
 }

@@ -1,0 +1,73 @@
+//! The hand-written backward pass of the likelihood extension under `Autodiff`.
+
+use super::LikelihoodBackend;
+use burn::backend::Autodiff;
+use burn::backend::autodiff::{
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::tensor::FloatTensor;
+
+/// `Σ ln N(y | μ, e^{2s})`: `∂/∂μ` from [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`],
+/// `∂/∂y` its negative, `∂/∂s` from [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`].
+/// Parents `[y, μ, s]`; the saved state is `(y, μ, s)`.
+#[derive(Debug)]
+struct GaussianLogLikelihoodBackward;
+
+impl<B: LikelihoodBackend> Backward<B, 3> for GaussianLogLikelihoodBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (y, mean, log_scale) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_y, parent_mean, parent_log_scale] = ops.parents;
+        if let Some(node) = parent_log_scale {
+            let grad_s = B::gaussian_log_likelihood_grad_log_scale(
+                y.clone(),
+                mean.clone(),
+                log_scale.clone(),
+                grad.clone(),
+            );
+            grads.register::<B>(node.id, grad_s);
+        }
+        if parent_y.is_some() || parent_mean.is_some() {
+            let grad_mean = B::gaussian_log_likelihood_grad_mean(y, mean, log_scale, grad);
+            if let Some(node) = parent_y {
+                grads.register::<B>(node.id, B::float_neg(grad_mean.clone()));
+            }
+            if let Some(node) = parent_mean {
+                grads.register::<B>(node.id, grad_mean);
+            }
+        }
+    }
+}
+
+impl<B: LikelihoodBackend, C: CheckpointStrategy> LikelihoodBackend for Autodiff<B, C> {
+    fn gaussian_log_likelihood(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match GaussianLogLikelihoodBackward
+            .prepare::<C>([y.node(), mean.node(), log_scale.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, mean, s) = (
+                    y.into_primitive(),
+                    mean.into_primitive(),
+                    log_scale.into_primitive(),
+                );
+                let value = B::gaussian_log_likelihood(y.clone(), mean.clone(), s.clone());
+                prep.finish((y, mean, s), value)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gaussian_log_likelihood(
+                y.into_primitive(),
+                mean.into_primitive(),
+                log_scale.into_primitive(),
+            )),
+        }
+    }
+}

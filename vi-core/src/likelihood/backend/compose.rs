@@ -1,0 +1,90 @@
+//! Default bodies of the likelihood extension, composed of the backend's primitives (one
+//! autodiff node around them under `Autodiff`).
+
+use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
+use burn::tensor::Shape;
+
+/// `½ ln 2π`.
+pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// The `[1]` shape of a summed log-likelihood (the Fusion backend's output description).
+#[cfg_attr(not(feature = "fusion"), allow(dead_code))]
+pub(crate) fn scalar_shape() -> Shape {
+    Shape::new([1])
+}
+
+/// `log_scale` at the rank of `like` (a shared scale as `[1, …, 1]`), so that it broadcasts.
+fn broadcastable<B: Backend>(log_scale: FloatTensor<B>, like: &Shape) -> FloatTensor<B> {
+    if log_scale.shape().num_elements() == 1 {
+        B::float_reshape(log_scale, Shape::from(vec![1; like.num_dims()]))
+    } else {
+        B::float_reshape(log_scale, like.clone())
+    }
+}
+
+/// `(y − μ, e^{−2s})` with `s` broadcast to `y`'s rank.
+fn residual_precision<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let shape = y.shape();
+    let s = broadcastable::<B>(log_scale, &shape);
+    let precision = B::float_exp(B::float_mul_scalar(s, (-2.0f32).into()));
+    (B::float_sub(y, mean), precision)
+}
+
+/// `Σ −½ r² e^{−2s} − s − ½ ln 2π`.
+pub(crate) fn gaussian_log_likelihood<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = y.shape();
+    let s = broadcastable::<B>(log_scale.clone(), &shape);
+    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
+    let quadratic = B::float_mul_scalar(
+        B::float_mul(B::float_mul(r.clone(), r), precision),
+        (-0.5f32).into(),
+    );
+    let terms = B::float_sub_scalar(B::float_sub(quadratic, s), (HALF_LN_2PI as f32).into());
+    let flat = B::float_reshape(terms, Shape::new([shape.num_elements()]));
+    B::float_sum(flat)
+}
+
+/// `ḡ r e^{−2s}`.
+pub(crate) fn grad_mean<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = y.shape();
+    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
+    B::float_mul(B::float_mul(r, precision), broadcastable::<B>(grad, &shape))
+}
+
+/// `ḡ (r² e^{−2s} − 1)`, summed for a shared scale.
+pub(crate) fn grad_log_scale<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = y.shape();
+    let scale_shape = log_scale.shape();
+    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
+    let per_element = B::float_mul(
+        B::float_sub_scalar(
+            B::float_mul(B::float_mul(r.clone(), r), precision),
+            1.0f32.into(),
+        ),
+        broadcastable::<B>(grad, &shape),
+    );
+    if scale_shape.num_elements() == 1 && shape.num_elements() != 1 {
+        let flat = B::float_reshape(per_element, Shape::new([shape.num_elements()]));
+        B::float_reshape(B::float_sum(flat), scale_shape)
+    } else {
+        B::float_reshape(per_element, scale_shape)
+    }
+}

@@ -1,0 +1,126 @@
+//! CPU loops for the likelihood extension, used by the flex and ndarray backends.
+
+use super::compose::HALF_LN_2PI;
+use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
+use burn::backend::{Backend, tensor::FloatTensor};
+use burn::tensor::TensorData;
+
+/// Terms computed (vectorised) before they are summed in `f64`.
+const CHUNK: usize = 64;
+
+/// [`super::LikelihoodBackend::gaussian_log_likelihood`] in one pass, summed in `f64`.
+pub(crate) fn gaussian_log_likelihood<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+) -> FloatTensor<B> {
+    on_host::<B>(vec![y, mean, log_scale], Pass::Value)
+}
+
+/// [`super::LikelihoodBackend::gaussian_log_likelihood_grad_mean`] in one pass.
+pub(crate) fn grad_mean<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    on_host::<B>(vec![y, mean, log_scale, grad], Pass::GradMean)
+}
+
+/// [`super::LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] in one pass.
+pub(crate) fn grad_log_scale<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    on_host::<B>(vec![y, mean, log_scale, grad], Pass::GradLogScale)
+}
+
+/// Which quantity a pass over `(y, μ, s[, ḡ])` computes.
+#[derive(Clone, Copy)]
+enum Pass {
+    Value,
+    GradMean,
+    GradLogScale,
+}
+
+/// `r e^{−s}` with `r = y − μ`.
+#[inline(always)]
+fn standardised<T: HostFloat>(y: T, mean: T, s: T) -> T {
+    (y - mean) * (-s).exp()
+}
+
+impl HostKernel for Pass {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let grad = (inputs.len() == 4).then(|| slice_mut::<T>(&mut inputs[3])[0]);
+        let (mut y, mut mean_data, mut log_scale) =
+            (inputs.remove(0), inputs.remove(0), inputs.remove(0));
+        let y = slice_mut::<T>(&mut y);
+        let scale_shape = log_scale.shape().clone();
+        let s = slice_mut::<T>(&mut log_scale);
+        let shared = (s.len() == 1).then(|| s[0]);
+        let (half, one) = (T::from_f64(0.5), T::from_f64(1.0));
+        // Per-element `s`: the slice itself; shared: the one value.
+        let s_at = |i: usize| shared.unwrap_or_else(|| s[i]);
+        if let Pass::GradMean = self {
+            // ḡ r e^{−2s}, in place of μ.
+            let g = grad.expect("a gradient");
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, m) in slice_mut::<T>(&mut mean_data).iter_mut().enumerate() {
+                        let inv = (-(s_at(i) + s_at(i))).exp();
+                        *m = g * (y[i] - *m) * inv;
+                    }
+                },
+            );
+            return mean_data;
+        }
+        let mean = slice_mut::<T>(&mut mean_data);
+        match self {
+            Pass::Value => {
+                let total = vectorised(
+                    #[inline(always)]
+                    || {
+                        let mut terms = [T::from_f64(0.0); CHUNK];
+                        let mut total = 0.0;
+                        for start in (0..y.len()).step_by(CHUNK) {
+                            let end = (start + CHUNK).min(y.len());
+                            for (k, t) in terms[..end - start].iter_mut().enumerate() {
+                                let i = start + k;
+                                let z = standardised(y[i], mean[i], s_at(i));
+                                *t = -(half * z * z) - s_at(i);
+                            }
+                            total += terms[..end - start].iter().map(|t| t.as_f64()).sum::<f64>();
+                        }
+                        total
+                    },
+                );
+                let total = total - HALF_LN_2PI * y.len() as f64;
+                TensorData::new(vec![T::from_f64(total)], [1])
+            }
+            Pass::GradMean => unreachable!("handled above"),
+            Pass::GradLogScale => {
+                let g = grad.expect("a gradient");
+                let per = |i: usize| {
+                    let z = standardised(y[i], mean[i], s_at(i));
+                    z * z - one
+                };
+                if shared.is_some() {
+                    let total: f64 = vectorised(
+                        #[inline(always)]
+                        || (0..y.len()).map(|i| per(i).as_f64()).sum(),
+                    );
+                    TensorData::new(vec![T::from_f64(g.as_f64() * total)], scale_shape)
+                } else {
+                    let out: Vec<T> = vectorised(
+                        #[inline(always)]
+                        || (0..y.len()).map(|i| g * per(i)).collect(),
+                    );
+                    TensorData::new(out, scale_shape)
+                }
+            }
+        }
+    }
+}
