@@ -132,6 +132,9 @@ fn kl_pair(first: (Visited, Visited), second: (Visited, Visited), prior: Tensor<
         | ((Vector(loc_b), Vector(rho_b)), (Matrix(loc_w), Matrix(rho_w))) => {
             mean_field_kl_pair((loc_w, rho_w), (loc_b, rho_b), prior)
         }
+        ((Matrix(loc_a), Matrix(rho_a)), (Matrix(loc_b), Matrix(rho_b))) => {
+            mean_field_kl_pair((loc_a, rho_a), (loc_b, rho_b), prior)
+        }
         ((loc_a, rho_a), (loc_b, rho_b)) => mean_field_kl_pair(
             (loc_a.flat(), rho_a.flat()),
             (loc_b.flat(), rho_b.flat()),

@@ -132,10 +132,12 @@ impl BayesianLinear {
         match self.estimator {
             LinearEstimator::Mean => linear(x, mu, bias_loc()),
             LinearEstimator::WeightSampling => {
-                let draw = |loc: Tensor<2>, rho: Tensor<2>| MeanFieldDraw {
-                    noise: random_like(&loc, Noise::Normal(0.0, 1.0)),
-                    loc,
-                    rho,
+                // The weight's noise is drawn before the bias's.
+                let noise = |like: &Tensor<2>| random_like(like, Noise::Normal(0.0, 1.0));
+                let weight = MeanFieldDraw {
+                    noise: noise(&mu),
+                    loc: mu,
+                    rho: self.weight_rho.val(),
                 };
                 let bias = match (&self.bias_loc, &self.bias_rho) {
                     (Some(loc), Some(rho)) => Some(MeanFieldDraw {
@@ -145,8 +147,7 @@ impl BayesianLinear {
                     }),
                     _ => None,
                 };
-                sampled_linear(x, draw(mu, self.weight_rho.val()), bias)
-                    .expect("the layer's parameters share their shapes")
+                sampled_linear(x, weight, bias).expect("the layer's parameters share their shapes")
             }
             LinearEstimator::LocalReparameterization => {
                 let mean = linear(x.clone(), mu, bias_loc());

@@ -134,11 +134,8 @@ pub fn sampled_linear<const D: usize>(
         )));
     }
     let Some(bias) = bias else {
-        return Ok(linear(
-            x,
-            sample(weight.loc, weight.rho, weight.noise)?,
-            None,
-        ));
+        let weight = sample(weight.loc, weight.rho, weight.noise)?.cast(x.dtype());
+        return Ok(linear(x, weight, None));
     };
     bias.check("bias")?;
     if bias.loc.dims() != [outputs] {

@@ -47,7 +47,7 @@ pub(crate) fn gaussian_log_likelihood<B: Backend>(
         B::float_mul(B::float_mul(r.clone(), r), precision),
         (-0.5f32).into(),
     );
-    let terms = B::float_sub_scalar(B::float_sub(quadratic, s), (HALF_LN_2PI as f32).into());
+    let terms = B::float_sub_scalar(B::float_sub(quadratic, s), HALF_LN_2PI.into());
     let flat = B::float_reshape(terms, Shape::new([shape.num_elements()]));
     B::float_sum(flat)
 }
