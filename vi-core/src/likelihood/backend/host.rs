@@ -1,12 +1,11 @@
 //! CPU loops for the likelihood extension, used by the flex and ndarray backends.
 
 use super::compose::HALF_LN_2PI;
-use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
+use crate::linalg::backend::host::{
+    HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised,
+};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
-
-/// Terms computed (vectorised) before they are summed in `f64`.
-const CHUNK: usize = 64;
 
 /// [`super::LikelihoodBackend::gaussian_log_likelihood`] in one pass, summed in `f64`.
 pub(crate) fn gaussian_log_likelihood<B: Backend>(
@@ -83,18 +82,10 @@ impl HostKernel for Pass {
                 let total = vectorised(
                     #[inline(always)]
                     || {
-                        let mut terms = [T::from_f64(0.0); CHUNK];
-                        let mut total = 0.0;
-                        for start in (0..y.len()).step_by(CHUNK) {
-                            let end = (start + CHUNK).min(y.len());
-                            for (k, t) in terms[..end - start].iter_mut().enumerate() {
-                                let i = start + k;
-                                let z = standardised(y[i], mean[i], s_at(i));
-                                *t = -(half * z * z) - s_at(i);
-                            }
-                            total += terms[..end - start].iter().map(|t| t.as_f64()).sum::<f64>();
-                        }
-                        total
+                        sum_in_f64(y.len(), |i| {
+                            let z = standardised(y[i], mean[i], s_at(i));
+                            -(half * z * z) - s_at(i)
+                        })
                     },
                 );
                 let total = total - HALF_LN_2PI * y.len() as f64;
@@ -110,7 +101,7 @@ impl HostKernel for Pass {
                 if shared.is_some() {
                     let total: f64 = vectorised(
                         #[inline(always)]
-                        || (0..y.len()).map(|i| per(i).as_f64()).sum(),
+                        || sum_in_f64(y.len(), per),
                     );
                     TensorData::new(vec![T::from_f64(g.as_f64() * total)], scale_shape)
                 } else {

@@ -218,6 +218,23 @@ pub(crate) fn vectorised<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// `Σᵢ term(i)` for `i < len`: the terms in the working precision a chunk at a time (so that a
+/// branch-free `term` vectorises, inside [`vectorised`]), their sum in `f64`.
+#[inline(always)]
+pub(crate) fn sum_in_f64<T: HostFloat>(len: usize, term: impl Fn(usize) -> T) -> f64 {
+    const CHUNK: usize = 64;
+    let mut terms = [T::from_f64(0.0); CHUNK];
+    let mut total = 0.0;
+    for start in (0..len).step_by(CHUNK) {
+        let chunk = &mut terms[..CHUNK.min(len - start)];
+        for (k, t) in chunk.iter_mut().enumerate() {
+            *t = term(start + k);
+        }
+        total += chunk.iter().map(|t| t.as_f64()).sum::<f64>();
+    }
+    total
+}
+
 /// A CPU kernel over host data in the working precision `T`.
 pub(crate) trait HostKernel {
     /// Reads `inputs` (already in `T`) and returns the output, reusing an input's buffer where

@@ -1,6 +1,8 @@
 //! CPU loops for the mean-field extension, used by the flex and ndarray backends.
 
-use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
+use crate::linalg::backend::host::{
+    HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised,
+};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
@@ -63,23 +65,14 @@ impl HostKernel for Kl {
         let (half, one) = (T::from_f64(0.5), T::from_f64(1.0));
         let (mut loc, mut rho) = (inputs.remove(0), inputs.remove(0));
         let (loc, rho) = (slice_mut::<T>(&mut loc), slice_mut::<T>(&mut rho));
-        // Terms in the working precision, a chunk at a time so that softplus and the logarithm
-        // vectorise; summed in f64.
-        let total: f64 = vectorised(
+        let total = vectorised(
             #[inline(always)]
             || {
-                let mut terms = [T::from_f64(0.0); CHUNK];
-                let mut total = 0.0;
-                for (rho, loc) in rho.chunks(CHUNK).zip(loc.chunks(CHUNK)) {
-                    for ((t, &r), &m) in terms.iter_mut().zip(rho).zip(loc) {
-                        let sigma = r.softplus();
-                        let (ratio, mean) = (sigma * inv_s, m * inv_s);
-                        *t = half * (ratio * ratio + mean * mean - one)
-                            - (ln_softplus(r, sigma) - ln_s);
-                    }
-                    total += terms[..rho.len()].iter().map(|t| t.as_f64()).sum::<f64>();
-                }
-                total
+                sum_in_f64(rho.len(), |i| {
+                    let sigma = rho[i].softplus();
+                    let (ratio, mean) = (sigma * inv_s, loc[i] * inv_s);
+                    half * (ratio * ratio + mean * mean - one) - (ln_softplus(rho[i], sigma) - ln_s)
+                })
             },
         );
         TensorData::new(vec![T::from_f64(total)], [1])
@@ -151,9 +144,6 @@ impl HostKernel for SampleGradRho {
         rho
     }
 }
-
-/// Terms of the KL computed (vectorised) before they are summed in `f64`.
-const CHUNK: usize = 64;
 
 /// Below this `ρ`, `softplus(ρ) = e^ρ (1 − e^ρ/2 + …)` to within `f32` rounding of its logarithm.
 const TAIL: f64 = -15.0;
