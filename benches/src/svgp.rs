@@ -99,7 +99,7 @@ fn step(
 ) -> (SvgpRegressionModel, f64) {
     let batch = xb.dims()[0];
     let out = model.gp.forward(xb).expect("K_zz factorises");
-    let ell = model.likelihood.expected_log_likelihood(&out.f, yb).sum();
+    let ell = model.likelihood.expected_log_likelihood_sum(&out.f, yb);
     let terms = Elbo::new(n)
         .with_batch_size(batch)
         .from_terms(ell, out.kl)

@@ -286,17 +286,20 @@ fn golden_gaussian_expected_log_likelihood(device: Device) {
             };
             let ell = likelihood.expected_log_likelihood(&f, y.clone());
             check("ell", values(ell.clone()), false);
-            let sum = ell.sum();
-            check("ell_sum", values(sum.clone()), false);
-            let grads = sum.backward();
-            check("grad_mu", values(mu.grad(&grads).unwrap()), true);
-            check("grad_var", values(var.grad(&grads).unwrap()), true);
-            let sigmoid = 1.0 / (1.0 + (-vi_core::special::inverse_softplus_f64(noise)).exp());
-            let g_noise: Vec<f64> = values(likelihood.noise_raw.grad(&grads).unwrap())
-                .iter()
-                .map(|g| g / sigmoid)
-                .collect();
-            check("grad_noise", g_noise, true);
+            // The per-row terms summed, and the fused sum: the same value and gradients.
+            let fused = likelihood.expected_log_likelihood_sum(&f, y.clone());
+            for sum in [ell.sum(), fused] {
+                check("ell_sum", values(sum.clone()), false);
+                let grads = sum.backward();
+                check("grad_mu", values(mu.grad(&grads).unwrap()), true);
+                check("grad_var", values(var.grad(&grads).unwrap()), true);
+                let sigmoid = 1.0 / (1.0 + (-vi_core::special::inverse_softplus_f64(noise)).exp());
+                let g_noise: Vec<f64> = values(likelihood.noise_raw.grad(&grads).unwrap())
+                    .iter()
+                    .map(|g| g / sigmoid)
+                    .collect();
+                check("grad_noise", g_noise, true);
+            }
             check(
                 "log_predictive_density",
                 values(likelihood.log_predictive_density(&f, y)),
@@ -1138,6 +1141,61 @@ fn likelihoods(device: Device) {
             "GH moment {k}: {got} vs {want}"
         );
     }
+    // Two outputs with their own noise: the fused Gaussian sum against the closed form by hand
+    // (`Σ −½ (ln 2πσ²_p + ((y − μ)² + v) / σ²_p)`) and against the per-row sum's gradients.
+    let ad = device.clone().autodiff();
+    let (ys, mus, vars) = (noise(41, 10), noise(42, 10), noise(43, 10));
+    let vars: Vec<f64> = vars.iter().map(|v| 0.1 + v * v).collect();
+    let noises = [0.3, 1.7];
+    let likelihood = GaussianLikelihood {
+        noise_raw: param(
+            tensor(
+                noises
+                    .iter()
+                    .map(|v| vi_core::special::inverse_softplus_f64(*v))
+                    .collect(),
+                [2],
+                &ad,
+                dtype,
+            )
+            .require_grad(),
+        ),
+        noise_floor: 0.0,
+    };
+    let by_hand: f64 = (0..10)
+        .map(|i| {
+            let s2 = noises[i % 2];
+            let r = ys[i] - mus[i];
+            -0.5 * ((2.0 * std::f64::consts::PI * s2).ln() + (r * r + vars[i]) / s2)
+        })
+        .sum();
+    let mu = tensor(mus, [5, 2], &ad, dtype).require_grad();
+    let f2 = GaussianMarginals {
+        mean: mu.clone(),
+        variance: tensor(vars, [5, 2], &ad, dtype),
+    };
+    let y2 = tensor(ys, [5, 2], &ad, dtype);
+    let fused = likelihood.expected_log_likelihood_sum(&f2, y2.clone());
+    assert_all_close(
+        "two-output ELL sum",
+        &values(fused.clone()),
+        &[by_hand],
+        rtol,
+        atol,
+    );
+    let per_row = likelihood.expected_log_likelihood(&f2, y2).sum();
+    let (g_fused, g_rows) = (fused.backward(), per_row.backward());
+    let grads = |g| {
+        let noise_grad = likelihood.noise_raw.grad(g).unwrap();
+        [values(mu.grad(g).unwrap()), values(noise_grad)].concat()
+    };
+    assert_all_close(
+        "two-output ELL sum, gradients in the means and the noise",
+        &grads(&g_fused),
+        &grads(&g_rows),
+        rtol,
+        atol,
+    );
     // ln Φ.
     let std_normal = StatNormal::new(0.0, 1.0).unwrap();
     let zs = vec![-30.0, -8.0, -5.5, -4.9, -3.5, -2.5, -1.0, 0.0, 2.0, 6.0];

@@ -171,7 +171,7 @@ impl SvgpRegressorConfig {
         let loss = |model: &SvgpRegressionModel, x: Tensor<2>, y: Tensor<2>| {
             let batch = x.dims()[0];
             let out = model.gp.forward(x)?;
-            let ell = model.likelihood.expected_log_likelihood(&out.f, y).sum();
+            let ell = model.likelihood.expected_log_likelihood_sum(&out.f, y);
             let terms = Elbo::new(n)
                 .with_batch_size(batch)
                 .from_terms(ell, out.kl)?;

@@ -17,7 +17,7 @@
 //! let likelihood = GaussianLikelihoodConfig::new().init(&device);
 //! let (x, y) = (Tensor::<2>::zeros([32, 1], &device), Tensor::<2>::ones([32, 1], &device));
 //! let out = gp.forward(x).unwrap();
-//! let ell = likelihood.expected_log_likelihood(&out.f, y).sum();
+//! let ell = likelihood.expected_log_likelihood_sum(&out.f, y);
 //! let terms = Elbo::new(1000).with_batch_size(32).from_terms(ell, out.kl).unwrap();
 //! let grads = terms.loss().backward();
 //! let g: Vec<f32> = gp.variational_mean.grad(&grads).unwrap().into_data().to_vec().unwrap();

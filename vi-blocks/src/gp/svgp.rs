@@ -6,7 +6,7 @@ use super::kernel::Kernel;
 use super::mean::{MeanConfig, MeanFunction, MeanKind};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
+use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::KlDivergence;
@@ -232,6 +232,13 @@ impl JointPredictive {
     }
 }
 
+/// The diagonals of `[b, m, m]` matrices, `[b, m]` (one gather).
+fn diagonals(t: Tensor<3>) -> Tensor<2> {
+    let [b, m, _] = t.dims();
+    let index = Tensor::<1, Int>::arange_step(0..(m * m) as i64, m + 1, &t.device());
+    t.reshape([b, m * m]).select(1, index)
+}
+
 /// `t` `[b, r, c]` broadcast to `p` along the batch.
 fn per_output(t: Tensor<3>, p: usize) -> Tensor<3> {
     let [b, r, c] = t.dims();
@@ -330,18 +337,15 @@ impl<K: Kernel> Svgp<K> {
         if let Some(raw) = &self.variational_scale_tril {
             let raw = raw.val();
             let [p, m, _] = raw.dims();
-            let l = raw.tril(0);
-            let eye = Tensor::<2>::eye(m, &l.device())
-                .cast(l.dtype())
-                .unsqueeze::<3>();
-            let diag = (l.clone() * eye).sum_dim(1); // [P, 1, M]
-            let sign = diag
+            // The signs are piecewise constant (no gradient), so they are read untracked and
+            // only `tril` and one product enter the graph.
+            let sign = diagonals(raw.clone().detach())
                 .lower_elem(0.0)
                 .float()
-                .cast(l.dtype())
+                .cast(raw.dtype())
                 .mul_scalar(-2.0)
-                + 1.0;
-            VariationalScale::Tril(l * sign.reshape([p, 1, m]))
+                .add_scalar(1.0);
+            VariationalScale::Tril(raw.tril(0) * sign.reshape([p, 1, m]))
         } else if let Some(s) = &self.variational_stddev {
             VariationalScale::Diagonal(s.val().abs())
         } else {
@@ -482,8 +486,9 @@ impl<K: Kernel> Svgp<K> {
         })
     }
 
-    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`, through vi-core's closed forms (MVN ‖ N(0, I) or
-    /// MVN ‖ MVN sharing `L_zz`).
+    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`: whitened, `½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ` per output
+    /// (full rank) or vi-core's Normal ‖ Normal (mean field); unwhitened, vi-core's MVN ‖ MVN
+    /// sharing `L_zz`.
     ///
     /// # Errors
     /// [`GpError::Distribution`] on inconsistent shapes.
@@ -506,16 +511,18 @@ impl<K: Kernel> Svgp<K> {
                 eye * s.unsqueeze_dim::<3>(1)
             }
         };
-        let q = MultivariateNormal::new_unchecked(loc.clone(), scale)?;
         if self.whiten {
-            let zero = loc.zeros_like();
-            let prior = Normal::new_unchecked(zero.clone(), zero.ones_like())?.to_event(1)?;
-            Ok(q.kl_sum(&prior)?)
-        } else {
-            let chol = per_output(prior.cholesky.clone(), p);
-            let prior = MultivariateNormal::new_unchecked(prior.mean.clone(), chol)?;
-            Ok(q.kl_sum(&prior)?)
+            // KL(N(m, L Lᵀ) ‖ N(0, I)) = ½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ per output: the closed
+            // form of vi-core's MVN ‖ Normal KL at a standard normal, read from the factor that
+            // is already lower triangular with a positive diagonal (a dozen tracked ops fewer).
+            let squares = scale.clone().square().sum() + loc.square().sum();
+            let log_diagonal = diagonals(scale).log().sum();
+            return Ok(squares.sub_scalar((p * m) as f64).mul_scalar(0.5) - log_diagonal);
         }
+        let q = MultivariateNormal::new_unchecked(loc, scale)?;
+        let chol = per_output(prior.cholesky.clone(), p);
+        let prior = MultivariateNormal::new_unchecked(prior.mean.clone(), chol)?;
+        Ok(q.kl_sum(&prior)?)
     }
 
     /// One step's marginals `q(f(x))` at inputs `[N, d]` and the KL, with one Cholesky of `K_zz`.

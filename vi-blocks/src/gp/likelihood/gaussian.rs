@@ -4,6 +4,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use std::f64::consts::PI;
+use vi_core::likelihood::gaussian_log_likelihood;
 use vi_core::special::{inverse_softplus_f64, softplus};
 
 /// Configuration of a [`GaussianLikelihood`].
@@ -87,6 +88,25 @@ impl Likelihood for GaussianLikelihood {
         let sq = (y - f.mean.clone()).square() + f.variance.clone();
         let ell = (noise.clone().mul_scalar(2.0 * PI).log() + sq / noise).mul_scalar(-0.5);
         ell.sum_dim(1).squeeze_dim(1)
+    }
+
+    /// `Σ_n ln N(y_n | μ_n, σ²) − ½ Σ_n v_n / σ²`: the Gaussian term as one fused op
+    /// ([`gaussian_log_likelihood`]) and the variance term as one reduction.
+    ///
+    /// # Panics
+    /// When `y` and the marginals differ in shape.
+    fn expected_log_likelihood_sum(&self, f: &GaussianMarginals, y: Tensor<2>) -> Tensor<1> {
+        let noise = self.noise();
+        let [n, p] = f.mean.dims();
+        let log_scale = noise.clone().log().mul_scalar(0.5);
+        let log_scale = if p == 1 {
+            log_scale
+        } else {
+            log_scale.expand([n, p])
+        };
+        let fit = gaussian_log_likelihood(y, f.mean.clone(), log_scale)
+            .unwrap_or_else(|e| panic!("GaussianLikelihood: {e}"));
+        fit - (f.variance.clone() / noise).sum().mul_scalar(0.5)
     }
 
     fn predictive(&self, f: &GaussianMarginals) -> GaussianMarginals {

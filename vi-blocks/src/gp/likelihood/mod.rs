@@ -34,6 +34,16 @@ pub trait Likelihood {
     /// `E_{q(f_n)}[ln p(y_n | f_n)]` per data row, summed over outputs: `[N]`.
     fn expected_log_likelihood(&self, f: &GaussianMarginals, target: Self::Target) -> Tensor<1>;
 
+    /// `Σ_n E_{q(f_n)}[ln p(y_n | f_n)]`, `[1]`: the data term of a minibatch ELBO. By default
+    /// the sum of [`Likelihood::expected_log_likelihood`]; the Gaussian likelihood fuses it.
+    fn expected_log_likelihood_sum(
+        &self,
+        f: &GaussianMarginals,
+        target: Self::Target,
+    ) -> Tensor<1> {
+        self.expected_log_likelihood(f, target).sum()
+    }
+
     /// The predictive distribution of `y` at the marginals.
     fn predictive(&self, f: &GaussianMarginals) -> Self::Predictive;
 

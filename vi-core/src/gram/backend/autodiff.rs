@@ -21,12 +21,7 @@ impl<B: GramBackend> Backward<B, 2> for RbfGramBackward {
         let grad = grads.consume::<B>(&ops.node);
         let [parent_a, parent_b] = ops.parents;
         if let Some(node) = parent_b {
-            let grad_b = B::rbf_gram_grad_left(
-                b.clone(),
-                a.clone(),
-                B::float_transpose(k.clone()),
-                B::float_transpose(grad.clone()),
-            );
+            let grad_b = B::rbf_gram_grad_right(a.clone(), b.clone(), k.clone(), grad.clone());
             grads.register::<B>(node.id, grad_b);
         }
         if let Some(node) = parent_a {

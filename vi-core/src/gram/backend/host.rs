@@ -1,7 +1,10 @@
 //! CPU kernels for the Gram extension, used by the flex and ndarray backends: rayon over the
-//! batch, direct distance sums vectorised over the columns, and a vectorised exponential.
+//! batch, direct distance sums vectorised over the columns (AVX2 where the CPU has it), a
+//! vectorised exponential, and both gradients read from `K` and `K̄` in place.
 
-use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice, slice_mut, use_pool};
+use crate::linalg::backend::host::{
+    HostFloat, HostKernel, on_host, slice, slice_mut, use_pool, vectorised,
+};
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
 use faer::linalg::matmul::matmul;
@@ -43,19 +46,24 @@ impl HostKernel for RbfGram {
                         b_t[c * m + j] = b[j * d + c];
                     }
                 }
-                for (i, row) in k.chunks_mut(m).enumerate() {
-                    for c in 0..d {
-                        let x = a[i * d + c];
-                        for (s, y) in row.iter_mut().zip(&b_t[c * m..(c + 1) * m]) {
-                            let diff = x - *y;
-                            *s += diff * diff;
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (i, row) in k.chunks_mut(m).enumerate() {
+                            for c in 0..d {
+                                let x = a[i * d + c];
+                                for (s, y) in row.iter_mut().zip(&b_t[c * m..(c + 1) * m]) {
+                                    let diff = x - *y;
+                                    *s += diff * diff;
+                                }
+                            }
+                            for s in row.iter_mut() {
+                                *s *= half;
+                            }
+                            T::exp_in_place(row);
                         }
-                    }
-                    for s in row.iter_mut() {
-                        *s *= half;
-                    }
-                    T::exp_in_place(row);
-                }
+                    },
+                );
             };
             let (rows_a, rows_b) = (n * d.max(1), m * d.max(1));
             if use_pool(self.batch) {
@@ -80,8 +88,29 @@ pub(crate) fn rbf_gram_grad_left<B: Backend>(
     k: FloatTensor<B>,
     grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
+    rbf_gram_grad::<B>(Side::Left, a, b, k, grad)
+}
+
+/// [`super::GramBackend::rbf_gram_grad_right`] on the host.
+pub(crate) fn rbf_gram_grad_right<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    k: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    rbf_gram_grad::<B>(Side::Right, a, b, k, grad)
+}
+
+fn rbf_gram_grad<B: Backend>(
+    side: Side,
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    k: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
     let (sa, sb) = (a.shape(), b.shape());
-    let kernel = RbfGramGradLeft {
+    let kernel = RbfGramGrad {
+        side,
         batch: sa[0],
         n: sa[1],
         m: sb[1],
@@ -90,71 +119,116 @@ pub(crate) fn rbf_gram_grad_left<B: Backend>(
     on_host::<B>(vec![a, b, k, grad], kernel)
 }
 
-/// One batch element of the left gradient: `((Ā, W), (K, b))`.
+/// Which input of `K(a, b)` a gradient is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// `a` `[n, d]`: `āᵢ = (W b)ᵢ − (Σⱼ Wᵢⱼ) aᵢ`.
+    Left,
+    /// `b` `[m, d]`: `b̄ⱼ = (Wᵀ a)ⱼ − (Σᵢ Wᵢⱼ) bⱼ`.
+    Right,
+}
+
+/// One batch element: `((x̄ over x, W), (K, the other input))`.
 type GradBlock<'a, T> = ((&'a mut [T], &'a mut [T]), (&'a [T], &'a [T]));
 
-struct RbfGramGradLeft {
+/// The gradient of one input of `K(a, b)` from `W = K̄ ∘ K` (`[n, m]`, row-major), read in
+/// place for either side (no transposed copies).
+struct RbfGramGrad {
+    side: Side,
     batch: usize,
     n: usize,
     m: usize,
     d: usize,
 }
 
-impl HostKernel for RbfGramGradLeft {
+impl HostKernel for RbfGramGrad {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut w = inputs.pop().expect("gradient");
         let k = inputs.pop().expect("Gram matrix");
-        let mut a = inputs.remove(0);
-        let b = slice::<T>(&inputs[0]);
-        let RbfGramGradLeft { n, m, d, .. } = self;
+        let b = inputs.pop().expect("right input");
+        let a = inputs.pop().expect("left input");
+        let RbfGramGrad { side, n, m, d, .. } = self;
+        // The input whose gradient this is is overwritten with it.
+        let (mut own, other, rows, cols) = match side {
+            Side::Left => (a, b, n, m),
+            Side::Right => (b, a, m, n),
+        };
         if n * m * d == 0 {
-            for v in slice_mut::<T>(&mut a) {
+            for v in slice_mut::<T>(&mut own) {
                 *v = T::from_f64(0.0);
             }
-            return a;
+            return own;
         }
-        let block = |wb: &mut Vec<T>, item: GradBlock<'_, T>| {
-            let ((a, w), (k, b)) = item;
-            for (w, k) in w.iter_mut().zip(k) {
-                *w *= *k;
-            }
-            // W b `[n, d]`, in column-major views: (W b)ᵀ = bᵀ Wᵀ.
+        let block = |(product, sums): &mut (Vec<T>, Vec<T>), item: GradBlock<'_, T>| {
+            let ((x, w), (k, other)) = item;
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (w, k) in w.iter_mut().zip(k) {
+                        *w *= *k;
+                    }
+                    match side {
+                        Side::Left => {
+                            for (s, row) in sums.iter_mut().zip(w.chunks(m)) {
+                                *s = row.iter().fold(T::from_f64(0.0), |t, v| t + *v);
+                            }
+                        }
+                        Side::Right => {
+                            sums.fill(T::from_f64(0.0));
+                            for row in w.chunks(m) {
+                                for (s, v) in sums.iter_mut().zip(row) {
+                                    *s += *v;
+                                }
+                            }
+                        }
+                    }
+                },
+            );
+            // The product `[rows, d]` in column-major views: `(W other)ᵀ = otherᵀ Wᵀ` (left) and
+            // `(Wᵀ other)ᵀ = otherᵀ W` (right); `W` row-major is `Wᵀ` column-major.
+            let w_t = MatRef::from_column_major_slice(w, m, n);
             matmul(
-                MatMut::from_column_major_slice_mut(wb, d, n),
+                MatMut::from_column_major_slice_mut(product, d, rows),
                 Accum::Replace,
-                MatRef::from_column_major_slice(b, d, m),
-                MatRef::from_column_major_slice(w, m, n),
+                MatRef::from_column_major_slice(other, d, cols),
+                if side == Side::Left {
+                    w_t
+                } else {
+                    w_t.transpose()
+                },
                 T::from_f64(1.0),
                 Par::Seq,
             );
-            for (i, (a, wb)) in a.chunks_mut(d).zip(wb.chunks(d)).enumerate() {
-                let row_sum = w[i * m..(i + 1) * m]
-                    .iter()
-                    .fold(T::from_f64(0.0), |s, v| s + *v);
-                for (x, y) in a.iter_mut().zip(wb) {
-                    *x = *y - row_sum * *x;
+            for ((x, p), s) in x.chunks_mut(d).zip(product.chunks(d)).zip(sums.iter()) {
+                for (x, p) in x.iter_mut().zip(p) {
+                    *x = *p - *s * *x;
                 }
             }
         };
-        let (grad_a, w, k) = (
-            slice_mut::<T>(&mut a),
+        let (grad, w, k, other) = (
+            slice_mut::<T>(&mut own),
             slice_mut::<T>(&mut w),
             slice::<T>(&k),
+            slice::<T>(&other),
         );
+        let scratch = || {
+            (
+                vec![T::from_f64(0.0); rows * d],
+                vec![T::from_f64(0.0); rows],
+            )
+        };
         if use_pool(self.batch) {
-            grad_a
-                .par_chunks_mut(n * d)
+            grad.par_chunks_mut(rows * d)
                 .zip(w.par_chunks_mut(n * m))
-                .zip(k.par_chunks(n * m).zip(b.par_chunks(m * d)))
-                .for_each_init(|| vec![T::from_f64(0.0); n * d], block);
+                .zip(k.par_chunks(n * m).zip(other.par_chunks(cols * d)))
+                .for_each_init(scratch, block);
         } else {
-            let mut wb = vec![T::from_f64(0.0); n * d];
-            grad_a
-                .chunks_mut(n * d)
+            let mut buffers = scratch();
+            grad.chunks_mut(rows * d)
                 .zip(w.chunks_mut(n * m))
-                .zip(k.chunks(n * m).zip(b.chunks(m * d)))
-                .for_each(|item| block(&mut wb, item));
+                .zip(k.chunks(n * m).zip(other.chunks(cols * d)))
+                .for_each(|item| block(&mut buffers, item));
         }
-        a
+        own
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
-//! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | composed (matmul + elementwise) | [`GramBackend::rbf_gram_grad_left`] for each input |
-//! | [`GramBackend::rbf_gram_grad_left`] | [`host`] (one faer matmul) | composed | — |
+//! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | composed (matmul + elementwise) | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
+//! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | composed | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -35,7 +35,6 @@ pub trait GramBackend: Backend {
 
     /// The gradient of [`Self::rbf_gram`] with respect to its first input given `K` and
     /// `K̄` (both `[B, n, m]`): `āᵢ = Σⱼ Wᵢⱼ (bⱼ − aᵢ) = (W b)ᵢ − (Σⱼ Wᵢⱼ) aᵢ`, `W = K̄ ∘ K`.
-    /// The second input's gradient is this op with the roles swapped and `K`, `K̄` transposed.
     #[fusion(dtype = a, shape = a)]
     fn rbf_gram_grad_left(
         a: FloatTensor<Self>,
@@ -44,6 +43,23 @@ pub trait GramBackend: Backend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         compose::rbf_gram_grad_left::<Self>(a, b, k, grad)
+    }
+
+    /// The gradient of [`Self::rbf_gram`] with respect to its second input given `K` and `K̄`
+    /// (both `[B, n, m]`): `b̄ⱼ = Σᵢ Wᵢⱼ (aᵢ − bⱼ) = (Wᵀ a)ⱼ − (Σᵢ Wᵢⱼ) bⱼ`, `W = K̄ ∘ K`.
+    #[fusion(dtype = b, shape = b)]
+    fn rbf_gram_grad_right(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::rbf_gram_grad_left::<Self>(
+            b,
+            a,
+            Self::float_transpose(k),
+            Self::float_transpose(grad),
+        )
     }
 }
 
@@ -62,6 +78,15 @@ macro_rules! host_backend {
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 host::rbf_gram_grad_left::<Self>(a, b, k, grad)
+            }
+
+            fn rbf_gram_grad_right(
+                a: FloatTensor<Self>,
+                b: FloatTensor<Self>,
+                k: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::rbf_gram_grad_right::<Self>(a, b, k, grad)
             }
         }
     };

@@ -173,7 +173,8 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LOW: f32 = -87.3;
     const HIGH: f32 = 88.7;
     let clamped = x.clamp(LOW, HIGH);
-    let n = (clamped * LOG2E + ROUND) - ROUND;
+    let rounded = clamped * LOG2E + ROUND;
+    let n = rounded - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     for c in [
@@ -185,8 +186,10 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     ] {
         p = p * r + c;
     }
-    // 2ⁿ as 2^⌊n/2⌋ · 2^⌈n/2⌉, both normal for every n in [−126, 128].
-    let n = n as i32;
+    // 2ⁿ as 2^⌊n/2⌋ · 2^⌈n/2⌉, both normal for every n in [−126, 128]. `n` as an integer is read
+    // from the bits of `rounded` (whose unit in the last place is 1), not by a saturating cast,
+    // which does not vectorise.
+    let n = rounded.to_bits() as i32 - ROUND.to_bits() as i32;
     let power = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
     let y = (p * r * r + r + 1.0) * power(n >> 1) * power(n - (n >> 1));
     if x < LOW {
