@@ -21,7 +21,7 @@ use vi_blocks::gp::{
 };
 use vi_core::elbo::Elbo;
 use vi_core::gradcheck::gradcheck;
-use vi_core::gram::rbf_gram;
+use vi_core::gram::{rbf_gram, scaled_rbf_gram};
 use vi_core::linalg::{LinalgError, cholesky};
 use vi_tests::{
     Case, Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, is_wgpu,
@@ -33,6 +33,7 @@ device_tests!(
     golden_gaussian_expected_log_likelihood,
     kernels_match_closed_forms,
     rbf_gram_op,
+    scaled_rbf_gram_op,
     kernel_matrices_are_psd,
     gradcheck_kernels,
     gradcheck_svgp_layer,
@@ -405,6 +406,105 @@ fn rbf_gram_op(device: Device) {
         rbf_gram(x(2, 3, 2), x(3, 4, 2)),
         Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
     ));
+}
+
+/// `vi_core::gram::scaled_rbf_gram` against the host formula `s · exp(−½ Σ (a − b)²/ℓ²)` with
+/// ARD lengthscales and scales that carry the batch (inputs of batch 1), finite differences in
+/// all four inputs (ARD and one shared lengthscale, broadcast batches), and shape errors.
+fn scaled_rbf_gram_op(device: Device) {
+    let (n, m, d) = (5, 37, 3);
+    for dtype in dtypes(&device) {
+        let tol = match dtype {
+            FloatDType::F64 => 1e-13,
+            _ if is_wgpu(&device) => 1e-4,
+            _ => 1e-5,
+        };
+        let a: Vec<f64> = noise(51, n * d).iter().map(|v| 3.0 * v).collect();
+        let b: Vec<f64> = noise(52, m * d).iter().map(|v| 3.0 * v).collect();
+        let lengthscales = [[0.7, 1.9, 3.1], [1.3, 0.5, 2.2]];
+        let scales = [0.4, 2.5];
+        let k = scaled_rbf_gram(
+            tensor(a.clone(), [1, n, d], &device, dtype),
+            tensor(b.clone(), [1, m, d], &device, dtype),
+            tensor(lengthscales.concat(), [2, 1, d], &device, dtype),
+            tensor(scales.to_vec(), [2, 1, 1], &device, dtype),
+        )
+        .unwrap();
+        assert_eq!(k.dims(), [2, n, m]);
+        let want: Vec<f64> = (0..2)
+            .flat_map(|p| {
+                let (l, s) = (lengthscales[p], scales[p]);
+                host_matrix(&a, &b, d, move |x, y| {
+                    let r2: f64 = (0..d).map(|c| ((x[c] - y[c]) / l[c]).powi(2)).sum();
+                    s * (-0.5 * r2).exp()
+                })
+            })
+            .collect();
+        assert_all_close(
+            &format!("scaled_rbf_gram [{dtype:?}]"),
+            &values(k),
+            &want,
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let t = |seed, shape: [usize; 3], shift: f64| {
+        let len = shape.iter().product();
+        let v = noise(seed, len).iter().map(|v| v + shift).collect();
+        tensor(v, shape, &ad, config.dtype)
+    };
+    // ARD lengthscales shared by a batch of two; scales per batch element.
+    let (a, b, w) = (
+        t(53, [2, 4, 2], 0.0),
+        t(54, [1, 3, 2], 0.0),
+        t(55, [2, 4, 3], 0.0),
+    );
+    let (l, s) = (t(56, [1, 1, 2], 1.5), t(57, [2, 1, 1], 1.5));
+    let report = gradcheck(
+        |v| {
+            let k = scaled_rbf_gram(v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone());
+            (k.unwrap() * v[4].clone()).sum()
+        },
+        &[a, b, l, s, w],
+        &config,
+    );
+    assert!(report.passed(), "scaled_rbf_gram (ARD):\n{report}");
+    // One lengthscale per batch element carries the batch of inputs of batch 1; K(a, a).
+    let (a, l, s) = (
+        t(58, [1, 4, 2], 0.0),
+        t(59, [2, 1, 1], 1.5),
+        t(60, [1, 1, 1], 1.5),
+    );
+    let w = t(61, [2, 4, 4], 0.0);
+    let report = gradcheck(
+        |v| {
+            let k = scaled_rbf_gram(v[0].clone(), v[0].clone(), v[1].clone(), v[2].clone());
+            (k.unwrap() * v[3].clone()).sum()
+        },
+        &[a, l, s, w],
+        &config,
+    );
+    assert!(
+        report.passed(),
+        "scaled_rbf_gram (shared lengthscale):\n{report}"
+    );
+    let dtype = dtypes(&device)[0];
+    let x = |s: [usize; 3]| tensor(vec![1.0; s.iter().product()], s, &device, dtype);
+    for (l, s) in [
+        ([1, 1, 3], [1, 1, 1]),
+        ([1, 1, 2], [1, 2, 1]),
+        ([3, 1, 2], [1, 1, 1]),
+    ] {
+        assert!(matches!(
+            scaled_rbf_gram(x([2, 3, 2]), x([1, 4, 2]), x(l), x(s)),
+            Err(LinalgError::ShapeMismatch {
+                op: "scaled_rbf_gram",
+                ..
+            })
+        ));
+    }
 }
 
 fn kernels_match_closed_forms(device: Device) {

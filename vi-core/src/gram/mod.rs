@@ -1,7 +1,8 @@
 //! Gram matrices of stationary kernels as single ops: the squared-exponential
 //! `K_ij = exp(−½ ‖aᵢ − bⱼ‖²)` ([`rbf_gram`]), one op forward and one backward on every backend
 //! ([`backend::GramBackend`]) where its composition from Burn's primitives tracks a dozen ops
-//! and, on the CPU, calls the scalar `exp` of the C library per entry.
+//! and, on the CPU, calls the scalar `exp` of the C library per entry; [`scaled_rbf_gram`] adds
+//! ARD lengthscales and an output scale to the same op.
 
 use crate::linalg::LinalgError;
 use backend::GramBackend;
@@ -34,11 +35,83 @@ pub mod backend;
 /// assert!((k[0] - (-2f32).exp()).abs() < 1e-7 && (k[1] - (-2.5f32).exp()).abs() < 1e-7);
 /// ```
 pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
-    let ([ba, n, d], [bb, m, db]) = (a.dims(), b.dims());
-    let mismatch = |reason: String| LinalgError::ShapeMismatch {
-        op: "rbf_gram",
-        reason,
+    let (a, b) = common_batch("rbf_gram", a, b, 1)?;
+    Ok(Tensor::from_dispatch(<Dispatch as GramBackend>::rbf_gram(
+        a.into_dispatch(),
+        b.into_dispatch(),
+    )))
+}
+
+/// `K_ij = s · exp(−½ Σ_c (a_ic − b_jc)² / ℓ_c²)`: the ARD squared-exponential kernel with its
+/// output scale (GPyTorch's `ScaleKernel(RBFKernel(ard_num_dims = d))`) for raw inputs `a`
+/// `[B, n, d]` and `b` `[B, m, d]` (a batch of 1 broadcasts), lengthscales `ℓ` `[1 or B, 1, d]`
+/// (`[.., 1, 1]`: one shared) and output scales `s` `[1 or B, 1, 1]` → `[B, n, m]`.
+///
+/// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four: its backward
+/// pass takes both Gram gradients of the scaled inputs `ã`, `b̃` and derives the rest from them,
+/// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ K / s` (summed over broadcast
+/// dimensions).
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] as [`rbf_gram`], and for lengthscales or scales of another
+/// shape.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::gram::scaled_rbf_gram;
+/// let device = Device::default();
+/// let a = Tensor::<3>::from_data([[[0.0, 0.0]]], &device);
+/// let b = Tensor::<3>::from_data([[[2.0, 3.0]]], &device);
+/// let lengthscale = Tensor::<3>::from_data([[[2.0, 3.0]]], &device);
+/// let scale = Tensor::<3>::from_data([[[1.5]]], &device);
+/// let k: Vec<f32> = scaled_rbf_gram(a, b, lengthscale, scale).unwrap().into_data().to_vec().unwrap();
+/// assert!((k[0] - 1.5 * (-1f32).exp()).abs() < 1e-6);
+/// ```
+pub fn scaled_rbf_gram(
+    a: Tensor<3>,
+    b: Tensor<3>,
+    lengthscale: Tensor<3>,
+    scale: Tensor<3>,
+) -> Result<Tensor<3>, LinalgError> {
+    let (lengthscale_batch, scale_batch) = (lengthscale.dims()[0], scale.dims()[0]);
+    let (a, b) = common_batch("scaled_rbf_gram", a, b, lengthscale_batch.max(scale_batch))?;
+    let [batch, _, d] = a.dims();
+    let fits = |dims: [usize; 3], columns: &[usize]| {
+        (dims[0] == 1 || dims[0] == batch) && dims[1] == 1 && columns.contains(&dims[2])
     };
+    if !fits(lengthscale.dims(), &[1, d]) || !fits(scale.dims(), &[1]) {
+        return Err(LinalgError::ShapeMismatch {
+            op: "scaled_rbf_gram",
+            reason: format!(
+                "lengthscale {:?} must be [1 or {batch}, 1, 1 or {d}] and scale {:?} \
+                 [1 or {batch}, 1, 1] for inputs of batch {batch} and {d} columns",
+                lengthscale.dims(),
+                scale.dims()
+            ),
+        });
+    }
+    let dtype = a.dtype();
+    Ok(Tensor::from_dispatch(
+        <Dispatch as GramBackend>::scaled_rbf_gram(
+            a.into_dispatch(),
+            b.into_dispatch(),
+            lengthscale.cast(dtype).into_dispatch(),
+            scale.cast(dtype).into_dispatch(),
+        ),
+    ))
+}
+
+/// `a` and `b` expanded to their common batch (at least `at_least`, the batch of parameters
+/// that broadcast against them), `b` in `a`'s dtype.
+fn common_batch(
+    op: &'static str,
+    a: Tensor<3>,
+    b: Tensor<3>,
+    at_least: usize,
+) -> Result<(Tensor<3>, Tensor<3>), LinalgError> {
+    let ([ba, n, d], [bb, m, db]) = (a.dims(), b.dims());
+    let mismatch = |reason: String| LinalgError::ShapeMismatch { op, reason };
     if d != db {
         return Err(mismatch(format!(
             "inputs {:?} and {:?} differ in their last dimension",
@@ -58,10 +131,8 @@ pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
             )));
         }
     };
+    // A batch of 1 broadcasts to the parameters' batch; another mismatch is caught by the caller.
+    let batch = if batch == 1 { at_least } else { batch };
     let b = b.cast(a.dtype());
-    let (a, b) = (a.expand([batch, n, d]), b.expand([batch, m, d]));
-    Ok(Tensor::from_dispatch(<Dispatch as GramBackend>::rbf_gram(
-        a.into_dispatch(),
-        b.into_dispatch(),
-    )))
+    Ok((a.expand([batch, n, d]), b.expand([batch, m, d])))
 }

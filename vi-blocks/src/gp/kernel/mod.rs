@@ -41,6 +41,12 @@ pub trait Kernel: Module + ModuleDisplay {
     /// `diag K(x, x)`, shape `[b, n]`, without forming the matrix.
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2>;
 
+    /// `s · K(x1, x2)` for output scales `s` `[1 or b, 1, 1]` (what [`ScaleKernel`] asks of
+    /// the kernel it wraps); kernels with a fused form ([`Rbf`]) override it.
+    fn scaled_matrix(&self, x1: Tensor<3>, x2: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
+        self.matrix(x1, x2) * scale
+    }
+
     /// `K(x, x)`, `[b, n, n]`.
     fn gram(&self, x: Tensor<3>) -> Tensor<3> {
         self.matrix(x.clone(), x)

@@ -2,7 +2,7 @@ use super::{Kernel, positive, positive_param, unit_diagonal};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
-use vi_core::gram::rbf_gram;
+use vi_core::gram::{rbf_gram, scaled_rbf_gram};
 
 /// Configuration of an [`Rbf`] kernel.
 #[derive(Config, Debug)]
@@ -66,6 +66,15 @@ impl Kernel for Rbf {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
         rbf_gram(x1 / l.clone(), x2 / l).unwrap_or_else(|e| panic!("Rbf::matrix: {e}"))
+    }
+
+    /// One [`scaled_rbf_gram`] op of the raw inputs, lengthscales and scale.
+    ///
+    /// # Panics
+    /// As [`Rbf::matrix`], and for a scale that is not `[1 or b, 1, 1]`.
+    fn scaled_matrix(&self, x1: Tensor<3>, x2: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
+        scaled_rbf_gram(x1, x2, self.lengthscale(), scale)
+            .unwrap_or_else(|e| panic!("Rbf::scaled_matrix: {e}"))
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

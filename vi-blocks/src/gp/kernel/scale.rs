@@ -53,7 +53,7 @@ impl<K: Kernel> ScaleKernel<K> {
 
 impl<K: Kernel> Kernel for ScaleKernel<K> {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
-        self.base.matrix(x1, x2) * self.outputscale()
+        self.base.scaled_matrix(x1, x2, self.outputscale())
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

@@ -2,12 +2,14 @@
 
 use super::GramBackend;
 use burn::backend::Autodiff;
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
 
 /// RBF Gram matrix: the saved state is `(a, b, K)`.
 #[derive(Debug)]
@@ -30,7 +32,107 @@ impl<B: GramBackend> Backward<B, 2> for RbfGramBackward {
     }
 }
 
+/// Scaled ARD Gram matrix: the saved state is `(a / ℓ, b / ℓ, ℓ, s, G)` with `G` the unscaled
+/// Gram matrix of the scaled inputs (`K = s G`).
+#[derive(Debug)]
+struct ScaledRbfGramBackward;
+
+/// `t` summed down to `shape` over the dimensions where `shape` has 1 (a broadcast parameter).
+fn reduce_to<B: GramBackend>(mut t: FloatTensor<B>, shape: &Shape) -> FloatTensor<B> {
+    for dim in 0..shape.num_dims() {
+        if shape[dim] == 1 && t.shape()[dim] != 1 {
+            t = B::float_sum_dim(t, dim);
+        }
+    }
+    t
+}
+
+impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (a, b, lengthscale, scale, gram) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_a, parent_b, parent_l, parent_s] = ops.parents;
+        if let Some(node) = parent_s {
+            // s̄ = Σ K̄ ∘ G.
+            let total = B::float_sum_dim(
+                B::float_sum_dim(B::float_mul(grad.clone(), gram.clone()), 2),
+                1,
+            );
+            grads.register::<B>(node.id, reduce_to::<B>(total, &scale.shape()));
+        }
+        if parent_a.is_none() && parent_b.is_none() && parent_l.is_none() {
+            return;
+        }
+        // The gradients in the scaled inputs: K̄ ∘ K = (s K̄) ∘ G.
+        let scaled_grad = B::float_mul(grad, scale);
+        let grad_a = (parent_a.is_some() || parent_l.is_some()).then(|| {
+            B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone())
+        });
+        let grad_b = (parent_b.is_some() || parent_l.is_some())
+            .then(|| B::rbf_gram_grad_right(a.clone(), b.clone(), gram, scaled_grad));
+        if let Some(node) = parent_l {
+            // ã = a / ℓ, so ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ.
+            let moment = |g: &Option<FloatTensor<B>>, x: FloatTensor<B>| {
+                B::float_sum_dim(B::float_mul(g.clone().expect("gradient"), x), 1)
+            };
+            let total = B::float_add(moment(&grad_a, a), moment(&grad_b, b));
+            let total = reduce_to::<B>(total, &lengthscale.shape());
+            grads.register::<B>(
+                node.id,
+                B::float_neg(B::float_div(total, lengthscale.clone())),
+            );
+        }
+        if let (Some(node), Some(g)) = (parent_a, grad_a) {
+            grads.register::<B>(node.id, B::float_div(g, lengthscale.clone()));
+        }
+        if let (Some(node), Some(g)) = (parent_b, grad_b) {
+            grads.register::<B>(node.id, B::float_div(g, lengthscale));
+        }
+    }
+}
+
 impl<B: GramBackend, C: CheckpointStrategy> GramBackend for Autodiff<B, C> {
+    fn scaled_rbf_gram(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        lengthscale: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match ScaledRbfGramBackward
+            .prepare::<C>([a.node(), b.node(), lengthscale.node(), scale.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (a, b, lengthscale, scale) = (
+                    a.into_primitive(),
+                    b.into_primitive(),
+                    lengthscale.into_primitive(),
+                    scale.into_primitive(),
+                );
+                let a = B::float_div(a, lengthscale.clone());
+                let b = B::float_div(b, lengthscale.clone());
+                let gram = B::rbf_gram(a.clone(), b.clone());
+                let k = B::float_mul(gram.clone(), scale.clone());
+                prep.finish((a, b, lengthscale, scale, gram), k)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::scaled_rbf_gram(
+                a.into_primitive(),
+                b.into_primitive(),
+                lengthscale.into_primitive(),
+                scale.into_primitive(),
+            )),
+        }
+    }
+
     fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         match RbfGramBackward
             .prepare::<C>([a.node(), b.node()])

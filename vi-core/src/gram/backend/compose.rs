@@ -1,6 +1,7 @@
 //! Default bodies of the Gram extension, composed of the backend's primitives (one autodiff node
 //! around them under `Autodiff`).
 
+use super::GramBackend;
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::Shape;
 
@@ -36,4 +37,18 @@ pub(crate) fn rbf_gram_grad_left<B: Backend>(
     let w = B::float_mul(grad, k);
     let rows = B::float_sum_dim(w.clone(), 2);
     B::float_sub(B::float_matmul(w, b), B::float_mul(rows, a))
+}
+
+/// `s · rbf_gram(a / ℓ, b / ℓ)`.
+pub(crate) fn scaled_rbf_gram<B: GramBackend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    lengthscale: FloatTensor<B>,
+    scale: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let gram = B::rbf_gram(
+        B::float_div(a, lengthscale.clone()),
+        B::float_div(b, lengthscale),
+    );
+    B::float_mul(gram, scale)
 }

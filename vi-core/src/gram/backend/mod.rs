@@ -3,6 +3,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | composed (matmul + elementwise) | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
+//! | [`GramBackend::scaled_rbf_gram`] | composed around [`GramBackend::rbf_gram`] | composed | both Gram gradients, then `ℓ̄` and `s̄` from them |
 //! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | composed | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
@@ -31,6 +32,19 @@ pub trait GramBackend: Backend {
     #[fusion(dtype = a, shape = compose::gram_shape(a, b))]
     fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         compose::rbf_gram::<Self>(a, b)
+    }
+
+    /// `K_ij = s · exp(−½ Σ_c (a_ic − b_jc)² / ℓ_c²)` for `a` `[B, n, d]`, `b` `[B, m, d]`,
+    /// lengthscales `[1 or B, 1, d or 1]` and output scales `[1 or B, 1, 1]`: [`Self::rbf_gram`]
+    /// of the scaled inputs times the scale, one op (one autodiff node).
+    #[fusion(dtype = a, shape = compose::gram_shape(a, b))]
+    fn scaled_rbf_gram(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        lengthscale: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::scaled_rbf_gram::<Self>(a, b, lengthscale, scale)
     }
 
     /// The gradient of [`Self::rbf_gram`] with respect to its first input given `K` and
