@@ -5,7 +5,8 @@ use burn::tensor::{Device, FloatDType, Tensor};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
-    cholesky_solve, inverse, logdet, logdet_from_cholesky, solve_triangular, triangular_matmul,
+    cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, solve_triangular,
+    triangular_matmul,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -195,6 +196,27 @@ fn gradcheck_solves(device: Device) {
             }
         }
     }
+    // column_norm_change, with the triangle's batch of 1 broadcast against the columns' 2.
+    let t1 = t.clone().narrow(0, 0, 1);
+    let column_weights = tensor(noise(8, b * k), [b, k], &ad, config.dtype);
+    for triangle in [Triangle::Lower, Triangle::Upper] {
+        for transpose in [false, true] {
+            let report = gradcheck(
+                |v| {
+                    let change: Tensor<2> =
+                        column_norm_change(v[0].clone(), v[1].clone(), triangle, transpose)
+                            .unwrap();
+                    (change * column_weights.clone()).sum()
+                },
+                &[t1.clone(), left.clone()],
+                &config,
+            );
+            assert!(
+                report.passed(),
+                "column_norm_change {triangle:?} transpose={transpose}:\n{report}"
+            );
+        }
+    }
     let a = tensor(random_spd(7, b, n, 0.5), [b, n, n], &ad, config.dtype);
     let report = gradcheck(
         |v| {
@@ -300,6 +322,33 @@ fn triangular_matmul_products(device: Device) {
                         .flat_map(|b| matmul(b, &op, k, n, n))
                         .collect();
                     assert_all_close(&format!("{case} B op(T)"), &values(right), &want, tol, tol);
+                    let change: Tensor<2> = column_norm_change(
+                        t.clone(),
+                        tensor(b.clone(), [batch, n, k], &device, dtype),
+                        triangle,
+                        transpose,
+                    )
+                    .unwrap();
+                    let want: Vec<f64> = b
+                        .chunks(n * k)
+                        .flat_map(|b| {
+                            let product = matmul(&op, b, n, n, k);
+                            (0..k)
+                                .map(|j| {
+                                    (0..n)
+                                        .map(|i| product[i * k + j].powi(2) - b[i * k + j].powi(2))
+                                        .sum::<f64>()
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    assert_all_close(
+                        &format!("{case} ‖op(T) bⱼ‖² − ‖bⱼ‖²"),
+                        &values(change),
+                        &want,
+                        tol * n as f64,
+                        tol * n as f64,
+                    );
                 }
             }
         }

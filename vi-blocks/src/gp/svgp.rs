@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::KlDivergence;
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular, triangular_matmul,
+    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, solve_triangular,
+    triangular_matmul,
 };
 
 /// The family of `q(U)` (per output).
@@ -444,13 +445,22 @@ impl<K: Kernel> Svgp<K> {
         if self.whiten {
             kxx = kxx.add_scalar(prior.jitter);
         }
-        let explained = a.square().sum_dim(1).reshape([0, n]);
-        let added = self
-            .scaled_projection(prior, proj)?
-            .square()
-            .sum_dim(1)
-            .reshape([p, n]);
-        let variance = (kxx - explained + added).clamp_min(0.0);
+        let correction = match (&prior.q_scale, self.whiten) {
+            // diag(Aᵀ S A) − diag(Aᵀ A) = ‖Lᵀ aₙ‖² − ‖aₙ‖², one op.
+            (VariationalScale::Tril(l), true) => {
+                column_norm_change(l.clone(), a, Triangle::Lower, true)?
+            }
+            _ => {
+                let explained = a.square().sum_dim(1).reshape([0, n]);
+                let added = self
+                    .scaled_projection(prior, proj)?
+                    .square()
+                    .sum_dim(1)
+                    .reshape([p, n]);
+                added - explained
+            }
+        };
+        let variance = (kxx + correction).clamp_min(0.0);
         Ok(GaussianMarginals {
             mean: mean.swap_dims(0, 1),
             variance: variance.expand([p, n]).swap_dims(0, 1),

@@ -28,5 +28,6 @@ pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
 pub(crate) use matrix::{diagonals, identity_like};
 pub use triangular::{
-    Side, Triangle, cholesky_inverse, cholesky_solve, solve_triangular, triangular_matmul,
+    Side, Triangle, cholesky_inverse, cholesky_solve, column_norm_change, solve_triangular,
+    triangular_matmul,
 };

@@ -166,6 +166,55 @@ pub fn triangular_matmul<const D: usize>(
     )
 }
 
+/// `‖op(T) bⱼ‖² − ‖bⱼ‖²` for every column `bⱼ` of `B` `[.., n, k]`, output `[.., k]`: the
+/// diagonal of `Bᵀ (op(T)ᵀ op(T) − I) B`, reading only `triangle` of `t` (`op(T) = Tᵀ` when
+/// `transpose`). With `op(T) = Lᵀ` for `S = L Lᵀ` and `B = A = L_zz⁻¹ K_zx` it is a whitened sparse
+/// GP's variance correction `diag(Aᵀ S A) − diag(Aᵀ A)`. One tracked op (a triangular product and
+/// two column sums) instead of eight; leading batch dimensions broadcast. Differentiable:
+/// with `P = op(T) B` and `P̄ = 2 P ∘ ḡ`, `B̄ = op(T)ᵀ P̄ − 2 B ∘ ḡ` and `T̄` as for
+/// [`triangular_matmul`].
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] as [`triangular_matmul`] (left side).
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::linalg::{Triangle, column_norm_change};
+/// let device = Device::default();
+/// let l = Tensor::<2>::from_data([[2.0, 0.0], [1.0, 1.0]], &device);
+/// let b = Tensor::<2>::from_data([[1.0], [1.0]], &device);
+/// // Lᵀ b = [3, 1]: 9 + 1 − (1 + 1).
+/// let change = column_norm_change(l, b, Triangle::Lower, true).unwrap();
+/// change.into_data().assert_approx_eq::<f32>(&[8.0].into(), Default::default());
+/// ```
+pub fn column_norm_change<const D: usize, const D1: usize>(
+    t: Tensor<D>,
+    b: Tensor<D>,
+    triangle: Triangle,
+    transpose: bool,
+) -> Result<Tensor<D1>, LinalgError> {
+    const {
+        assert!(
+            D1 + 1 == D,
+            "the output has one dimension fewer than the inputs"
+        )
+    };
+    let op = "column_norm_change";
+    check_operands(op, &t, &b, Side::Left)?;
+    let (t, b) = broadcast_batch(op, t, b)?;
+    let mut dims = b.dims().to_vec();
+    dims.remove(D - 2);
+    let change: Tensor<D> = Tensor::from_dispatch(<Dispatch as LinalgBackend>::column_norm_change(
+        t.into_dispatch(),
+        b.into_dispatch(),
+        triangle == Triangle::Upper,
+        transpose,
+    ));
+    let shape: [usize; D1] = dims.try_into().expect("one dimension fewer");
+    Ok(change.reshape(shape))
+}
+
 /// Expands the leading dimensions of `t` and `b` to their common broadcast shape.
 fn broadcast_batch<const D: usize>(
     op: &'static str,

@@ -24,6 +24,9 @@ pub(crate) fn rbf_gram<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> Floa
     on_host::<B>(vec![a, b], kernel)
 }
 
+/// Output columns summed in registers at a time (two AVX registers of `f32`).
+const COLUMNS: usize = 16;
+
 struct RbfGram {
     shape: Shape,
     batch: usize,
@@ -39,39 +42,47 @@ impl HostKernel for RbfGram {
         let mut out = vec![T::from_f64(0.0); self.batch * n * m];
         if n * m > 0 {
             let half = T::from_f64(-0.5);
+            let blocks = m.div_ceil(COLUMNS);
             let block = |b_t: &mut Vec<T>, (k, (a, b)): (&mut [T], (&[T], &[T]))| {
-                // bᵀ `[d, m]`, so the inner loop runs over contiguous columns.
+                // bᵀ in blocks of `COLUMNS` columns, `[blocks, d, COLUMNS]` (zero-padded), so that
+                // a block of one output row is summed over `d` in registers.
                 for j in 0..m {
+                    let (jb, lane) = (j / COLUMNS, j % COLUMNS);
                     for c in 0..d {
-                        b_t[c * m + j] = b[j * d + c];
+                        b_t[(jb * d + c) * COLUMNS + lane] = b[j * d + c];
                     }
                 }
                 vectorised(
                     #[inline(always)]
                     || {
                         for (i, row) in k.chunks_mut(m).enumerate() {
-                            for c in 0..d {
-                                let x = a[i * d + c];
-                                for (s, y) in row.iter_mut().zip(&b_t[c * m..(c + 1) * m]) {
-                                    let diff = x - *y;
-                                    *s += diff * diff;
+                            let x = &a[i * d..(i + 1) * d];
+                            for (jb, out) in row.chunks_mut(COLUMNS).enumerate() {
+                                let mut acc = [T::from_f64(0.0); COLUMNS];
+                                let b_block = &b_t[jb * d * COLUMNS..(jb + 1) * d * COLUMNS];
+                                for (&x, y) in x.iter().zip(b_block.chunks_exact(COLUMNS)) {
+                                    for (s, y) in acc.iter_mut().zip(y) {
+                                        let diff = x - *y;
+                                        *s = diff.fused_mul_add(diff, *s);
+                                    }
                                 }
+                                for s in acc.iter_mut() {
+                                    *s = (*s * half).exp();
+                                }
+                                out.copy_from_slice(&acc[..out.len()]);
                             }
-                            for s in row.iter_mut() {
-                                *s *= half;
-                            }
-                            T::exp_in_place(row);
                         }
                     },
                 );
             };
             let (rows_a, rows_b) = (n * d.max(1), m * d.max(1));
+            let scratch = || vec![T::from_f64(0.0); blocks * d * COLUMNS];
             if use_pool(self.batch) {
                 out.par_chunks_mut(n * m)
                     .zip(a.par_chunks(rows_a).zip(b.par_chunks(rows_b)))
-                    .for_each_init(|| vec![T::from_f64(0.0); m * d], block);
+                    .for_each_init(scratch, block);
             } else {
-                let mut b_t = vec![T::from_f64(0.0); m * d];
+                let mut b_t = scratch();
                 out.chunks_mut(n * m)
                     .zip(a.chunks(rows_a).zip(b.chunks(rows_b)))
                     .for_each(|item| block(&mut b_t, item));

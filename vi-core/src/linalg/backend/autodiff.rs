@@ -70,7 +70,65 @@ impl<B: LinalgBackend> Backward<B, 2> for TriangularMatmulBackward {
     }
 }
 
+/// Column norm change `‖op(T) bⱼ‖² − ‖bⱼ‖²`: the saved state is `(T, B, op(T) B, upper,
+/// transpose)`.
+#[derive(Debug)]
+struct ColumnNormChangeBackward;
+
+impl<B: LinalgBackend> Backward<B, 2> for ColumnNormChangeBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, bool, bool);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (t, b, product, upper, transpose) = ops.state;
+        // ḡ `[.., 1, k]` broadcasts over the rows; P̄ = 2 (op(T) B) ∘ ḡ.
+        let grad = grads.consume::<B>(&ops.node);
+        let grad_product = B::float_mul_scalar(B::float_mul(product, grad.clone()), 2f32.into());
+        let [parent_t, parent_b] = ops.parents;
+        if let Some(node) = parent_t {
+            // As for `op(T) B`: T̄ = tri(P̄ Bᵀ) (`tri(B P̄ᵀ)` transposed) = −solve_triangular_grad_t.
+            let grad_t =
+                B::solve_triangular_grad_t(grad_product.clone(), b.clone(), upper, transpose);
+            grads.register::<B>(node.id, B::float_neg(grad_t));
+        }
+        if let Some(node) = parent_b {
+            // B̄ = op(T)ᵀ P̄ − 2 B ∘ ḡ.
+            let through = B::triangular_matmul(t, grad_product, upper, !transpose);
+            let direct = B::float_mul_scalar(B::float_mul(b, grad), 2f32.into());
+            grads.register::<B>(node.id, B::float_sub(through, direct));
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn column_norm_change(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        match ColumnNormChangeBackward
+            .prepare::<C>([t.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (t, b) = (t.into_primitive(), b.into_primitive());
+                let product = B::triangular_matmul(t.clone(), b.clone(), upper, transpose);
+                let change = B::float_sub(
+                    compose::column_squares::<B>(product.clone()),
+                    compose::column_squares::<B>(b.clone()),
+                );
+                prep.finish((t, b, product, upper, transpose), change)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::column_norm_change(
+                t.into_primitive(),
+                b.into_primitive(),
+                upper,
+                transpose,
+            )),
+        }
+    }
+
     fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
         match CholeskyBackward
             .prepare::<C>([a.node()])

@@ -2,7 +2,7 @@
 //! own triangular solve), so they run unchanged on every backend.
 
 use super::LinalgBackend;
-use burn::backend::{TensorMetadata, tensor::FloatTensor};
+use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
 
 /// Which entries of an `n × n` mask are kept.
@@ -120,4 +120,30 @@ pub(crate) fn triangular_matmul<B: LinalgBackend>(
     let t = B::float_mul(t, mask);
     let t = if transpose { B::float_transpose(t) } else { t };
     B::float_matmul(t, b)
+}
+
+/// `[.., n, k]` → `[.., 1, k]`.
+#[cfg_attr(not(feature = "fusion"), allow(dead_code))]
+pub(crate) fn column_shape(b: &Shape) -> Shape {
+    let mut dims = b.to_vec();
+    let rank = dims.len();
+    dims[rank - 2] = 1;
+    Shape::from(dims)
+}
+
+/// `Σᵢ x²` over the rows of `[.., n, k]`, `[.., 1, k]`.
+pub(crate) fn column_squares<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let rows = x.shape().num_dims() - 2;
+    B::float_sum_dim(B::float_mul(x.clone(), x), rows)
+}
+
+/// `Σᵢ (op(T) B)ᵢⱼ² − Σᵢ Bᵢⱼ²`.
+pub(crate) fn column_norm_change<B: LinalgBackend>(
+    t: FloatTensor<B>,
+    b: FloatTensor<B>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<B> {
+    let product = B::triangular_matmul(t, b.clone(), upper, transpose);
+    B::float_sub(column_squares::<B>(product), column_squares::<B>(b))
 }

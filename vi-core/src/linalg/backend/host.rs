@@ -28,8 +28,6 @@ pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sy
     fn finite(self) -> bool;
     /// `ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})`, NaN for NaN.
     fn softplus(self) -> Self;
-    /// `eˣ` for every element, in place (vectorised in `f32`: see [`exp_f32`]).
-    fn exp_in_place(xs: &mut [Self]);
     /// `eˣ` (in `f32` within 2 ulp and vectorisable: [`exp_f32`]).
     fn exp(self) -> Self;
     /// `ln x` for positive normal `x` (in `f32` vectorisable: [`ln_f32`]).
@@ -56,12 +54,6 @@ impl HostFloat for f32 {
         let u = exp_f32(-self.abs());
         let w = 1.0 + u;
         self.max(0.0) + (ln_f32(w) - ((w - 1.0) - u) / w)
-    }
-    #[inline(always)]
-    fn exp_in_place(xs: &mut [Self]) {
-        for x in xs {
-            *x = exp_f32(*x);
-        }
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -93,12 +85,6 @@ impl HostFloat for f64 {
     #[inline(always)]
     fn softplus(self) -> Self {
         self.max(0.0) + (-self.abs()).exp().ln_1p()
-    }
-    #[inline(always)]
-    fn exp_in_place(xs: &mut [Self]) {
-        for x in xs {
-            *x = f64::exp(*x);
-        }
     }
     #[inline(always)]
     fn exp(self) -> Self {

@@ -7,6 +7,7 @@
 //! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, else [`host`] (faer) | [`cube`] kernel | standard adjoint |
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`host`] (fused) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
+//! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | composed of the ops above | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
@@ -86,6 +87,19 @@ pub trait LinalgBackend: Backend {
         transpose: bool,
     ) -> FloatTensor<Self> {
         compose::triangular_matmul::<Self>(t, b, upper, transpose)
+    }
+
+    /// `‖op(T) bⱼ‖² − ‖bⱼ‖²` for every column `bⱼ` of `B` (`[.., n, k]`), output `[.., 1, k]`:
+    /// the diagonal of `Bᵀ (op(T)ᵀ op(T) − I) B`, with `T` and `op` as in
+    /// [`Self::triangular_matmul`].
+    #[fusion(dtype = b, shape = compose::column_shape(b))]
+    fn column_norm_change(
+        t: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        compose::column_norm_change::<Self>(t, b, upper, transpose)
     }
 
     /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
