@@ -6,7 +6,7 @@ use super::kernel::Kernel;
 use super::mean::{MeanConfig, MeanFunction, MeanKind};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
+use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::KlDivergence;
@@ -233,6 +233,19 @@ impl JointPredictive {
     }
 }
 
+/// `c I` `[1, m, m]` in `like`'s dtype and on its device, written on the host (one upload instead
+/// of `Tensor::eye`'s five ops).
+fn scaled_identity(m: usize, c: f64, like: &Tensor<3>) -> Tensor<3> {
+    let mut values = vec![0.0; m * m];
+    for i in 0..m {
+        values[i * (m + 1)] = c;
+    }
+    Tensor::from_data(
+        TensorData::new(values, [1, m, m]),
+        (&like.device(), like.dtype()),
+    )
+}
+
 /// The diagonals of `[b, m, m]` matrices, `[b, m]` (one gather).
 fn diagonals(t: Tensor<3>) -> Tensor<2> {
     let [b, m, _] = t.dims();
@@ -313,10 +326,7 @@ impl<K: Kernel> Svgp<K> {
         let z = self.inducing_points.val();
         let m = z.dims()[1];
         let jitter = self.base_jitter(z.dtype());
-        let eye = Tensor::<2>::eye(m, &z.device())
-            .cast(z.dtype())
-            .unsqueeze::<3>();
-        let kzz = self.kernel.gram(z.clone()) + eye.mul_scalar(jitter);
+        let kzz = self.kernel.gram(z.clone()) + scaled_identity(m, jitter, &z);
         let retry = JitterConfig {
             initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
             ..JitterConfig::default()
