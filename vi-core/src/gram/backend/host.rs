@@ -69,7 +69,10 @@ impl HostKernel for RbfGram {
                                 for s in acc.iter_mut() {
                                     *s = (*s * half).exp();
                                 }
-                                out.copy_from_slice(&acc[..out.len()]);
+                                match <&mut [T; COLUMNS]>::try_from(&mut *out) {
+                                    Ok(full) => *full = acc,
+                                    Err(_) => out.copy_from_slice(&acc[..out.len()]),
+                                }
                             }
                         }
                     },
