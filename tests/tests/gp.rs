@@ -339,8 +339,6 @@ fn host_matrix(a: &[f64], b: &[f64], d: usize, k: impl Fn(&[f64], &[f64]) -> f64
     out
 }
 
-/// Each kernel's matrix and diagonal against the formula evaluated here in `f64`, including a
-/// batched (two-output) kernel, sums and products.
 /// `vi_core::gram::rbf_gram` against the host formula (a broadcast batch, distances from 0 to
 /// past the `f32` underflow of `exp`), finite differences in both inputs, and shape errors.
 fn rbf_gram_op(device: Device) {
@@ -505,8 +503,18 @@ fn scaled_rbf_gram_op(device: Device) {
             })
         ));
     }
+    // Inputs of batch 1 against lengthscales and scales of different batches.
+    assert!(matches!(
+        scaled_rbf_gram(x([1, 3, 2]), x([1, 4, 2]), x([3, 1, 2]), x([2, 1, 1])),
+        Err(LinalgError::ShapeMismatch {
+            op: "scaled_rbf_gram",
+            ..
+        })
+    ));
 }
 
+/// Each kernel's matrix and diagonal against the formula evaluated here in `f64`, including a
+/// batched (two-output) kernel, sums and products.
 fn kernels_match_closed_forms(device: Device) {
     let (n, m, d) = (6, 5, 3);
     for dtype in dtypes(&device) {
@@ -1003,7 +1011,9 @@ fn gradcheck_svgp_layer(device: Device) {
         .collect::<Vec<_>>();
     for o in 0..p {
         for i in 0..m {
-            chol[o * m * m + i * m + i] = 0.8 + 0.1 * i as f64;
+            // Some diagonal entries negative: q(u)'s columns are flipped to a positive diagonal.
+            let sign = if (o + i) % 2 == 1 { -1.0 } else { 1.0 };
+            chol[o * m * m + i * m + i] = sign * (0.8 + 0.1 * i as f64);
         }
     }
     let inputs = vec![
@@ -1029,7 +1039,8 @@ fn gradcheck_svgp_layer(device: Device) {
                 |v| {
                     let layer = layer_from(&v, whiten, family);
                     let out = layer.forward(x.clone()).unwrap();
-                    likelihood.expected_log_likelihood(&out.f, y.clone()).sum() - out.kl
+                    // One shared noise for both outputs: the fused sum's shared path.
+                    likelihood.expected_log_likelihood_sum(&out.f, y.clone()) - out.kl
                 },
                 &inputs,
                 &config,
@@ -1099,6 +1110,43 @@ fn svgp_families_and_strategies_agree(device: Device) {
             rtol,
             atol,
         );
+
+        // A factor with negative diagonal entries: S = L Lᵀ does not change when a column's sign
+        // flips, so neither may the marginals or the KL (both strategies).
+        let mut lower = values(v[2].clone());
+        let extra = noise(44, p * m * m);
+        for o in 0..p {
+            for i in 0..m {
+                for j in 0..i {
+                    lower[o * m * m + i * m + j] = 0.3 * extra[o * m * m + i * m + j];
+                }
+            }
+        }
+        let flipped: Vec<f64> = (0..p * m * m)
+            .map(|idx| {
+                if idx % m % 2 == 0 {
+                    -lower[idx]
+                } else {
+                    lower[idx]
+                }
+            })
+            .collect();
+        for whiten in [true, false] {
+            let with = |factor: &[f64]| {
+                let mut layer = layer_from(&v, whiten, VariationalFamily::FullRank);
+                let factor = tensor(factor.to_vec(), [p, m, m], &device, dtype);
+                layer.variational_scale_tril = Some(param(factor));
+                let out = layer.forward(x.clone()).unwrap();
+                [values(out.f.mean), values(out.f.variance), values(out.kl)].concat()
+            };
+            assert_all_close(
+                &format!("column signs of q(u)'s factor, whiten={whiten}"),
+                &with(&flipped),
+                &with(&lower),
+                rtol,
+                atol,
+            );
+        }
 
         // Unwhitened with u = m(Z) + L_zz v: m_u = m(Z) + L m_v, L_u = L_zz L_v.
         let prior = whitened.inducing_prior().unwrap();

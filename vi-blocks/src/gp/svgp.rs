@@ -511,7 +511,8 @@ impl<K: Kernel> Svgp<K> {
     /// sharing `L_zz`.
     ///
     /// # Errors
-    /// [`GpError::Distribution`] on inconsistent shapes.
+    /// [`GpError::ShapeMismatch`] (whitened full rank) or [`GpError::Distribution`] when `m`
+    /// and `q(u)`'s scale disagree in shape.
     pub fn kl(&self, prior: &InducingPrior) -> Result<Tensor<1>, GpError> {
         let (p, m) = (self.outputs(), self.num_inducing());
         let loc = self.variational_mean.val();
@@ -532,6 +533,16 @@ impl<K: Kernel> Svgp<K> {
             }
         };
         if self.whiten {
+            if scale.dims() != [p, m, m] {
+                return Err(GpError::ShapeMismatch {
+                    block: "Svgp",
+                    reason: format!(
+                        "q(u)'s factor {:?} must be [{p}, {m}, {m}] for the mean {:?}",
+                        scale.dims(),
+                        loc.dims()
+                    ),
+                });
+            }
             // KL(N(m, L Lᵀ) ‖ N(0, I)) = ½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ per output: the closed
             // form of vi-core's MVN ‖ Normal KL at a standard normal, read from the factor that
             // is already lower triangular with a positive diagonal (a dozen tracked ops fewer).

@@ -49,7 +49,7 @@ pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
 ///
 /// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four: its backward
 /// pass takes both Gram gradients of the scaled inputs `ã`, `b̃` and derives the rest from them,
-/// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ K / s` (summed over broadcast
+/// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ G` with `G` the unscaled matrix (summed over broadcast
 /// dimensions).
 ///
 /// # Errors

@@ -10,6 +10,7 @@
 //! | [`cholesky_jittered`] | `L` of `A + εI`, ε only where needed | as `cholesky` |
 //! | [`solve_triangular`] | `op(T)⁻¹ B` or `B op(T)⁻¹` | adjoint solve |
 //! | [`triangular_matmul`] | `op(T) B` or `B op(T)`, half the flops on the CPU | both adjoints |
+//! | [`column_norm_change`] | `‖op(T) bⱼ‖² − ‖bⱼ‖²` per column (a whitened GP's variance correction) | through the triangular primitives |
 //! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
 //! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
 //! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |

@@ -94,15 +94,19 @@ impl Likelihood for GaussianLikelihood {
     /// ([`gaussian_log_likelihood`]) and the variance term as one reduction.
     ///
     /// # Panics
-    /// When `y` and the marginals differ in shape.
+    /// When `y` and the marginals differ in shape, or the likelihood holds several noise values
+    /// but not one per output.
     fn expected_log_likelihood_sum(&self, f: &GaussianMarginals, y: Tensor<2>) -> Tensor<1> {
         let noise = self.noise();
         let [n, p] = f.mean.dims();
         let log_scale = noise.clone().log().mul_scalar(0.5);
-        let log_scale = if p == 1 {
-            log_scale
-        } else {
-            log_scale.expand([n, p])
+        let log_scale = match noise.dims() {
+            [1, 1] => log_scale,
+            [1, outputs] if outputs == p => log_scale.expand([n, p]),
+            dims => panic!(
+                "GaussianLikelihood: {} noise values for {p} outputs",
+                dims[1]
+            ),
         };
         let fit = gaussian_log_likelihood(y, f.mean.clone(), log_scale)
             .unwrap_or_else(|e| panic!("GaussianLikelihood: {e}"));

@@ -79,6 +79,11 @@ impl HostKernel for RbfGram {
                 );
             };
             let (rows_a, rows_b) = (n * d.max(1), m * d.max(1));
+            if d == 0 {
+                // No coordinates: every distance is 0.
+                out.fill(T::from_f64(1.0));
+                return TensorData::new(out, self.shape);
+            }
             let scratch = || vec![T::from_f64(0.0); blocks * d * COLUMNS];
             if use_pool(self.batch) {
                 out.par_chunks_mut(n * m)
