@@ -185,7 +185,7 @@ pub fn triangular_matmul<const D: usize>(
 /// let l = Tensor::<2>::from_data([[2.0, 0.0], [1.0, 1.0]], &device);
 /// let b = Tensor::<2>::from_data([[1.0], [1.0]], &device);
 /// // Lᵀ b = [3, 1]: 9 + 1 − (1 + 1).
-/// let change = column_norm_change(l, b, Triangle::Lower, true).unwrap();
+/// let change: Tensor<1> = column_norm_change(l, b, Triangle::Lower, true).unwrap();
 /// change.into_data().assert_approx_eq::<f32>(&[8.0].into(), Default::default());
 /// ```
 pub fn column_norm_change<const D: usize, const D1: usize>(
