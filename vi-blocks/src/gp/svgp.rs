@@ -6,13 +6,13 @@ use super::kernel::Kernel;
 use super::mean::{MeanConfig, MeanFunction, MeanKind};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution as Noise, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::KlDivergence;
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, solve_triangular,
-    triangular_matmul,
+    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, diagonals,
+    solve_triangular, triangular_matmul,
 };
 
 /// The family of `q(U)` (per output).
@@ -246,13 +246,6 @@ fn scaled_identity(m: usize, c: f64, like: &Tensor<3>) -> Tensor<3> {
     )
 }
 
-/// The diagonals of `[b, m, m]` matrices, `[b, m]` (one gather).
-fn diagonals(t: Tensor<3>) -> Tensor<2> {
-    let [b, m, _] = t.dims();
-    let index = Tensor::<1, Int>::arange_step(0..(m * m) as i64, m + 1, &t.device());
-    t.reshape([b, m * m]).select(1, index)
-}
-
 /// `t` `[b, r, c]` broadcast to `p` along the batch.
 fn per_output(t: Tensor<3>, p: usize) -> Tensor<3> {
     let [b, r, c] = t.dims();
@@ -350,7 +343,7 @@ impl<K: Kernel> Svgp<K> {
             let [p, m, _] = raw.dims();
             // The signs are piecewise constant (no gradient), so they are read untracked and
             // only `tril` and one product enter the graph.
-            let sign = diagonals(raw.clone().detach())
+            let sign = diagonals(raw.clone().detach(), p, m)
                 .lower_elem(0.0)
                 .float()
                 .cast(raw.dtype())
@@ -547,7 +540,7 @@ impl<K: Kernel> Svgp<K> {
             // form of vi-core's MVN ‖ Normal KL at a standard normal, read from the factor that
             // is already lower triangular with a positive diagonal (a dozen tracked ops fewer).
             let squares = scale.clone().square().sum() + loc.square().sum();
-            let log_diagonal = diagonals(scale).log().sum();
+            let log_diagonal = diagonals(scale, p, m).log().sum();
             return Ok(squares.sub_scalar((p * m) as f64).mul_scalar(0.5) - log_diagonal);
         }
         let q = MultivariateNormal::new_unchecked(loc, scale)?;

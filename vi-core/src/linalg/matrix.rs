@@ -4,7 +4,9 @@
 use burn::tensor::{FloatDType, Int, Tensor};
 
 /// Diagonals `[batch, n]` of the `batch` matrices `n × n` of `m` (differentiable).
-pub(crate) fn diagonals<const D: usize>(m: Tensor<D>, batch: usize, n: usize) -> Tensor<2> {
+/// The diagonals of `batch` stacked `n × n` matrices (any leading shape), `[batch, n]`: one
+/// gather, differentiable.
+pub fn diagonals<const D: usize>(m: Tensor<D>, batch: usize, n: usize) -> Tensor<2> {
     let index = Tensor::<1, Int>::arange_step(0..(n * n) as i64, n + 1, &m.device());
     m.reshape([batch, n * n]).select(1, index)
 }
