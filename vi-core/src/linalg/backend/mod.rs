@@ -3,12 +3,12 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
 //! |---|---|---|---|
-//! | [`LinalgBackend::cholesky`] | [`packed`] for `n ≤ 64`, else [`host`] (faer, rayon over the batch) | [`cube`] kernel | Murray (2016) |
-//! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, else [`host`] (faer) | [`cube`] kernel | standard adjoint |
+//! | [`LinalgBackend::cholesky`] | [`packed`] for `n ≤ 64`, else [`host`] (faer, rayon over the batch) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] (tiles + matmul) above | Murray (2016) |
+//! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, else [`host`] (faer) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] above | standard adjoint |
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`host`] (fused) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
-//! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | composed of the ops above | — |
+//! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
 //! in [`crate::linalg`] check shapes, broadcast batch dimensions and turn failure flags into typed
@@ -20,6 +20,8 @@
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 
 mod autodiff;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub(crate) mod blocked;
 pub(crate) mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) mod cube;
@@ -191,5 +193,9 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
         transpose: bool,
     ) -> FloatTensor<Self> {
         cube::solve_triangular(t, b, upper, transpose)
+    }
+
+    fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::cholesky_backward(l, grad_l)
     }
 }

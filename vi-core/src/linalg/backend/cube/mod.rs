@@ -1,16 +1,21 @@
 //! CubeCL kernels (wgpu, cuda) for the linear-algebra extension.
 //!
-//! Both factorisations are split into several launches so that each unit runs only `O(n)` loop
-//! iterations: Lavapipe (Mesa's llvmpipe Vulkan driver) caps the loop iterations of one shader
-//! invocation at 65535 in total (its `LP_MAX_TGSI_LOOP_ITERATIONS` loop limiter, shared by all
-//! loops of the shader) and silently leaves the loops once the cap is reached, so a kernel that
-//! runs a whole `O(n³)` factorisation in one unit stops part-way for `n ≳ 70`. The Cholesky factor
-//! takes one launch per column, with one unit per row of the column of each batch element; the
-//! triangular solve takes one launch per block of rows, with one unit per right-hand-side column
-//! of each batch element. Launches on one stream run in order, so each one sees the writes of the
-//! previous ones, and nothing is read back on the host. Inputs are made contiguous first, so a
-//! `[.., r, c]` tensor is read as a flat buffer of row-major `r × c` matrices. The element type is
-//! chosen at launch from the tensor's dtype.
+//! Small matrices (`n ≤ 64`) go to the shared-memory [`tile`] kernels: one launch factors,
+//! substitutes or differentiates a whole batch, each cube holding whole matrices. Larger ones go
+//! to the [`blocked`](super::blocked) algorithms, which run the tile kernels on the diagonal
+//! blocks and leave the `O(n³)` work to the backend's matrix product. The block order is the
+//! largest of 64, 32, 16 whose tile fits the device's shared memory (every Vulkan, Metal and
+//! CUDA device holds an f64 tile of order 16). Launches on one stream run in order, so nothing
+//! is read back on the host, and failure shows as NaN on the factor's diagonal, which the
+//! caller reads once per call.
+//!
+//! Each unit runs `O(n²)` loop iterations at most: Lavapipe (Mesa's llvmpipe Vulkan driver)
+//! caps the loop iterations of one shader invocation at 65535 in total (its
+//! `LP_MAX_TGSI_LOOP_ITERATIONS` loop limiter, shared by all loops of the shader) and silently
+//! leaves the loops once the cap is reached, so a kernel that runs a whole `O(n³)` factorisation
+//! in one unit would stop part-way. Inputs are made contiguous first, so a `[.., r, c]` tensor is
+//! read as a flat buffer of row-major `r × c` matrices. The element type is chosen at launch
+//! from the tensor's dtype.
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::tensor::FloatTensor;
@@ -20,157 +25,18 @@ use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
-/// Units per cube; the cube count covers the work items with one unit each.
-const CUBE_SIZE: u32 = 64;
+use super::{blocked, compose};
 
-/// Most inner-loop iterations one unit of [`solve_triangular_kernel`] runs in one launch, well
-/// below Lavapipe's per-invocation cap of 65535 (see the module documentation).
-const SOLVE_ITERATIONS_PER_LAUNCH: usize = 16384;
+mod tile;
+
+/// Units per cube of the element-wise kernels; the cube count covers the work items with one
+/// unit each.
+const CUBE_SIZE: u32 = 64;
 
 /// Whether `x` is positive and finite; false for NaN as well.
 #[cube]
 fn positive_finite<F: Float>(x: F) -> bool {
     x > F::new(0.0) && x <= F::max_value()
-}
-
-/// Column `j` of the lower Cholesky factor of each row-major `n × n` matrix in `a`, one unit per
-/// row `i` in `j..n` of each batch element; launched for `j = 0, 1, …, n - 1` in turn.
-///
-/// Left-looking (Cholesky–Crout): with `k < j`, the entries below the diagonal are
-/// `L[i][j] = (a[i][j] - Σ_k L[i][k] L[j][k]) / L[j][j]`, and the unit of row `j + 1` then also
-/// computes the next diagonal entry `L[j+1][j+1] = sqrt(a[j+1][j+1] - Σ_{k ≤ j} L[j+1][k]²)`, so
-/// the diagonal of column `j` is already in `out` when column `j` is launched (except for column
-/// 0, whose diagonal the launch for `j = 0` computes from `a[0][0]` in every unit). The units of
-/// rows `i > j` also zero the upper-triangle entry `(j, i)`. Only the lower triangle of `a` is
-/// read. A diagonal entry whose pivot is not positive and finite, or whose previous diagonal entry
-/// is not, is set to `nan` (passed at launch because WGSL has no NaN literal), and so is every
-/// entry below a `nan` diagonal entry: from the first failing column on, every lower-triangle
-/// entry is `nan`.
-#[cube(launch, address_type = "dynamic")]
-fn cholesky_column_kernel<F: Float>(
-    a: &[F],
-    out: &mut [F],
-    n: usize,
-    j: usize,
-    batch: usize,
-    nan: InputScalar,
-    #[define(F)] _dtype: ElemType,
-) {
-    let rows = n - j;
-    let unit = ABSOLUTE_POS;
-    if unit >= batch * rows {
-        terminate!();
-    }
-    let elem = unit / rows;
-    let i = j + unit % rows;
-    let base = elem * n * n;
-    let row_j = base + j * n;
-    let nan = nan.get::<F>();
-
-    let mut diag = nan;
-    if j == 0 {
-        let pivot = a[base];
-        if positive_finite::<F>(pivot) {
-            diag = pivot.sqrt();
-        }
-        if i == 0 {
-            out[base] = diag;
-        }
-    } else {
-        diag = out[row_j + j];
-    }
-    let valid = positive_finite::<F>(diag);
-
-    if i > j {
-        let row_i = base + i * n;
-        let mut s = a[row_i + j];
-        for k in 0..j {
-            s -= out[row_i + k] * out[row_j + k];
-        }
-        let mut l = nan;
-        if valid {
-            l = s / diag;
-        }
-        out[row_i + j] = l;
-        out[row_j + i] = F::new(0.0);
-
-        if i == j + 1 {
-            let mut pivot = a[row_i + i];
-            for k in 0..j {
-                let v = out[row_i + k];
-                pivot -= v * v;
-            }
-            pivot -= l * l;
-            let mut next = nan;
-            if valid && positive_finite::<F>(pivot) {
-                next = pivot.sqrt();
-            }
-            out[row_i + i] = next;
-        }
-    }
-}
-
-/// Steps `start..end` of `op(T) X = B`, for one column of `X` per unit, with `T` row-major
-/// `[batch, n, n]` and `B`, `X` row-major `[batch, n, k]`; launched for consecutive step ranges
-/// covering `0..n`.
-///
-/// `op(T)` is `Tᵀ` when `transpose`, else `T`; `lower` says whether `op(T)` is lower-triangular
-/// (forward substitution, step `s` is row `s`) or upper-triangular (back substitution, step `s` is
-/// row `n - 1 - s`). Only the triangle of `T` that holds `op(T)`'s triangle is read.
-#[cube(launch, address_type = "dynamic")]
-fn solve_triangular_kernel<F: Float>(
-    t: &[F],
-    b: &[F],
-    x: &mut [F],
-    n: usize,
-    k: usize,
-    total: usize,
-    start: usize,
-    end: usize,
-    #[comptime] lower: bool,
-    #[comptime] transpose: bool,
-    #[define(F)] _dtype: ElemType,
-) {
-    let unit = ABSOLUTE_POS;
-    if unit >= total {
-        terminate!();
-    }
-    let elem = unit / k;
-    let col = unit % k;
-    let t_base = elem * n * n;
-    let b_base = elem * n * k + col;
-
-    for step in start..end {
-        let i = if lower { step } else { n - 1 - step };
-        let mut s = b[b_base + i * k];
-        if lower {
-            for j in 0..i {
-                s -= op_t::<F>(t, t_base, n, i, j, transpose) * x[b_base + j * k];
-            }
-        } else {
-            for j in i + 1..n {
-                s -= op_t::<F>(t, t_base, n, i, j, transpose) * x[b_base + j * k];
-            }
-        }
-        x[b_base + i * k] = s / op_t::<F>(t, t_base, n, i, i, transpose);
-    }
-}
-
-/// Entry `(i, j)` of `op(T)` for the matrix of `t` starting at `base`.
-#[cube]
-fn op_t<F: Float>(
-    t: &[F],
-    base: usize,
-    n: usize,
-    i: usize,
-    j: usize,
-    #[comptime] transpose: bool,
-) -> F {
-    if transpose {
-        t[base + j * n + i]
-    } else {
-        t[base + i * n + j]
-    }
 }
 
 /// The kernel element type for a float tensor.
@@ -210,51 +76,30 @@ pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount,
     (count, cube_dim)
 }
 
-/// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): [`cholesky_column_kernel`] once
-/// per column, one unit per row of the column of each batch element.
+/// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): the [`tile`] kernel when a tile
+/// of order `n` fits, else the [`blocked`] factorisation over tile-sized diagonal blocks.
 pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
-    let a = into_contiguous(a);
-    let (batch, n, cols) = batch_and_matrix(&a);
+    let (_, n, cols) = batch_and_matrix(&a);
     assert_eq!(n, cols, "cholesky needs square matrices");
-    let elem_type = float_elem_type(&a);
-    let out = empty_like(&a);
-    if batch * n == 0 {
-        return out;
+    let order = tile_order(n, |order| tile::cholesky_fits(&a, order));
+    if order >= n {
+        tile::cholesky(a)
+    } else {
+        blocked::cholesky::<CubeBackend>(into_contiguous(a), order)
     }
-
-    let address_type = a.required_address_type().max(out.required_address_type());
-    for j in 0..n {
-        let (count, cube_dim) = launch_dims(&a, batch * (n - j));
-        cholesky_column_kernel::launch(
-            &out.client,
-            count,
-            cube_dim,
-            address_type,
-            a.clone().into_buffer_arg(),
-            out.clone().into_buffer_arg(),
-            n,
-            j,
-            batch,
-            InputScalar::new(f64::NAN, elem_type),
-            elem_type,
-        );
-    }
-    out
 }
 
-/// [`LinalgBackend::solve_triangular`](super::LinalgBackend::solve_triangular):
-/// [`solve_triangular_kernel`], one unit per right-hand-side column of each batch element, once
-/// per block of rows.
+/// [`LinalgBackend::solve_triangular`](super::LinalgBackend::solve_triangular): the [`tile`]
+/// kernel when a tile of order `n` fits, else [`blocked`] substitution over tile-sized diagonal
+/// blocks.
 pub(crate) fn solve_triangular(
     t: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
     upper: bool,
     transpose: bool,
 ) -> FloatTensor<CubeBackend> {
-    let t = into_contiguous(t);
-    let b = into_contiguous(b);
     let (batch, n, cols) = batch_and_matrix(&t);
-    let (b_batch, b_rows, k) = batch_and_matrix(&b);
+    let (b_batch, b_rows, _) = batch_and_matrix(&b);
     assert_eq!(n, cols, "solve_triangular needs square triangular matrices");
     assert_eq!(
         batch, b_batch,
@@ -265,40 +110,45 @@ pub(crate) fn solve_triangular(
         t.dtype, b.dtype,
         "solve_triangular needs T and B of one dtype"
     );
-    let elem_type = float_elem_type(&b);
-    let x = empty_like(&b);
-    let total = batch * k;
-    if total * n == 0 {
-        return x;
-    }
-
-    let (count, cube_dim) = launch_dims(&b, total);
-    let address_type = t
-        .required_address_type()
-        .max(b.required_address_type())
-        .max(x.required_address_type());
-    // Each step runs fewer than `n` inner iterations.
-    let steps_per_launch = (SOLVE_ITERATIONS_PER_LAUNCH / n).max(1);
-    for start in (0..n).step_by(steps_per_launch) {
-        solve_triangular_kernel::launch(
-            &x.client,
-            count.clone(),
-            cube_dim,
-            address_type,
-            t.clone().into_buffer_arg(),
-            b.clone().into_buffer_arg(),
-            x.clone().into_buffer_arg(),
-            n,
-            k,
-            total,
-            start,
-            (start + steps_per_launch).min(n),
-            upper == transpose,
+    let order = tile_order(n, |order| tile::solve_fits(&t, order));
+    if order >= n {
+        tile::solve_triangular(t, b, upper, transpose)
+    } else {
+        blocked::solve_triangular::<CubeBackend>(
+            into_contiguous(t),
+            into_contiguous(b),
+            upper,
             transpose,
-            elem_type,
-        );
+            order,
+        )
     }
-    x
+}
+
+/// [`LinalgBackend::cholesky_backward`](super::LinalgBackend::cholesky_backward): the [`tile`]
+/// reverse mode when a tile of order `n` fits, else composed from the matrix product and the
+/// (tiled or blocked) triangular solves.
+pub(crate) fn cholesky_backward(
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let (_, n, _) = batch_and_matrix(&l);
+    if tile::cholesky_backward_fits(&l, n) {
+        tile::cholesky_backward(l, grad)
+    } else {
+        compose::cholesky_backward::<CubeBackend>(l, grad)
+    }
+}
+
+/// `n` when a tile of order `n` fits, else the block order of the blocked algorithms: the
+/// largest of 64, 32, 16 (below `n`) that fits, and 16 where none is said to.
+fn tile_order(n: usize, fits: impl Fn(usize) -> bool) -> usize {
+    if fits(n) {
+        return n;
+    }
+    [64, 32]
+        .into_iter()
+        .find(|&order| order < n && fits(order))
+        .unwrap_or(16)
 }
 
 #[cfg(test)]
@@ -527,16 +377,115 @@ mod tests {
         }
     }
 
+    /// A failure in a later block of the blocked factorisation (`n = 130`: pivot 100 of element
+    /// 1 made negative) leaves its first 100 diagonal entries finite and the rest NaN, and the
+    /// other elements untouched.
+    fn check_blocked_failure(dtype: DType) {
+        let n = 130;
+        let (mut spd, _) = spd_with_garbage(n);
+        spd[n * n + 100 * n + 100] = -1.0;
+        let actual = cholesky(upload(&spd, [BATCH, n, n], dtype));
+        for e in [0, 2] {
+            let expected = reference_cholesky(&spd[e * n * n..(e + 1) * n * n], n);
+            let got = &actual[e * n * n..(e + 1) * n * n];
+            assert_close(got, &expected, tolerance(dtype), "good element");
+        }
+        let l = &actual[n * n..2 * n * n];
+        let finite = (0..n).filter(|&i| l[i * n + i].is_finite()).count();
+        assert_eq!(finite, 100, "{dtype:?}: finite diagonal entries");
+        assert!((100..n).all(|i| l[i * n + i].is_nan()));
+    }
+
+    /// Host reference of the Cholesky backward, `½(S + Sᵀ)` with `S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹`.
+    fn reference_backward(l: &[f64], g: &[f64], n: usize) -> Vec<f64> {
+        // Solves `Lᵀ Y = R` for an `n × n` right-hand side, column by column.
+        let solve_lt = |r: &[f64]| {
+            let mut y = r.to_vec();
+            for c in 0..n {
+                for i in (0..n).rev() {
+                    let s: f64 = (i + 1..n).map(|k| l[k * n + i] * y[k * n + c]).sum();
+                    y[i * n + c] = (y[i * n + c] - s) / l[i * n + i];
+                }
+            }
+            y
+        };
+        let transpose =
+            |m: &[f64]| -> Vec<f64> { (0..n * n).map(|i| m[(i % n) * n + i / n]).collect() };
+        let mut p = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..=i {
+                let v: f64 = (j..n).map(|k| l[k * n + i] * g[k * n + j]).sum();
+                p[i * n + j] = if i == j { v / 2.0 } else { v };
+            }
+        }
+        let x = solve_lt(&p);
+        let s = transpose(&solve_lt(&transpose(&x)));
+        (0..n * n)
+            .map(|i| 0.5 * (s[i] + s[(i % n) * n + i / n]))
+            .collect()
+    }
+
+    /// The tile reverse mode (`n ≤ 64`) and the composed one above it against the host
+    /// reference, with garbage in the gradient's strict upper triangle (which must not matter).
+    fn check_backward(dtype: DType) {
+        for n in [1, 3, 17, 64, 70] {
+            let (spd, _) = spd_with_garbage(n);
+            let l: Vec<f64> = spd
+                .chunks(n * n)
+                .flat_map(|a| reference_cholesky(a, n))
+                .collect();
+            let mut g = values(BATCH * n * n, 31 + n as u64);
+            let expected: Vec<f64> = (0..BATCH)
+                .flat_map(|e| {
+                    let r = e * n * n..(e + 1) * n * n;
+                    let mut lower = g[r.clone()].to_vec();
+                    for i in 0..n {
+                        for j in i + 1..n {
+                            lower[i * n + j] = 0.0;
+                        }
+                    }
+                    reference_backward(&l[r], &lower, n)
+                })
+                .collect();
+            for e in 0..BATCH {
+                for i in 0..n {
+                    for j in i + 1..n {
+                        g[e * n * n + i * n + j] = 1e3;
+                    }
+                }
+            }
+            let result = <Dispatch as LinalgBackend>::cholesky_backward(
+                upload(&l, [BATCH, n, n], dtype).into_dispatch(),
+                upload(&g, [BATCH, n, n], dtype).into_dispatch(),
+            );
+            let actual = download(result, dtype);
+            let what = format!("{dtype:?} n={n} backward");
+            assert_close(&actual, &expected, tolerance(dtype) * n as f64, &what);
+        }
+    }
+
     #[test]
     fn cube_cholesky_f32() {
         check_cholesky(DType::F32);
         check_cholesky_failure(DType::F32);
+        check_blocked_failure(DType::F32);
     }
 
     #[test]
     fn cube_cholesky_f64() {
         check_cholesky(DType::F64);
         check_cholesky_failure(DType::F64);
+        check_blocked_failure(DType::F64);
+    }
+
+    #[test]
+    fn cube_cholesky_backward_f32() {
+        check_backward(DType::F32);
+    }
+
+    #[test]
+    fn cube_cholesky_backward_f64() {
+        check_backward(DType::F64);
     }
 
     #[test]

@@ -1,0 +1,444 @@
+//! Shared-memory ("tile") kernels for small matrices: one cube keeps whole matrices in shared
+//! memory and runs the factorisation, the substitution or the reverse mode without leaving the
+//! kernel, one launch per call.
+//!
+//! Triangles are packed row by row: entry `(i, k)`, `k ≤ i`, of a lower triangle sits at
+//! `i (i + 1) / 2 + k`. A cube of the Cholesky kernels holds `slots` matrices, each worked on by
+//! `units` units; the units of a slot past the end of the batch take part in every barrier but
+//! read and write nothing, so the barriers stay in uniform control flow. Every unit runs `O(n²)`
+//! loop iterations at most, well below Lavapipe's cap of 65535 per invocation (see the
+//! [module documentation](super)).
+
+use super::{batch_and_matrix, empty_like, float_elem_type, positive_finite};
+use burn::backend::tensor::FloatTensor;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::*;
+
+/// Largest order the tile kernels take; larger matrices are factored in blocks of this order.
+pub(crate) const MAX_ORDER: usize = 64;
+
+/// Units per cube of the Cholesky and reverse-mode kernels.
+const CUBE_UNITS: usize = 256;
+
+/// Offset of row `i` of a packed lower triangle.
+#[cube]
+fn row(i: usize) -> usize {
+    i * (i + 1) / 2
+}
+
+/// Lower Cholesky factors of `slots` row-major `n × n` matrices per cube, right-looking: at step
+/// `j` every unit reads the pivot `a_jj`, the units scale column `j` below it by `1/√a_jj`, and,
+/// after a barrier, update the trailing lower triangle `a_rc −= l_rj l_cj`.
+///
+/// Failure follows [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky): a pivot
+/// that is not positive and finite sets its column (diagonal included) to `nan`, which the
+/// trailing update carries into every later column.
+#[cube(launch, address_type = "dynamic")]
+fn cholesky_tile_kernel<F: Float>(
+    a: &[F],
+    out: &mut [F],
+    batch: usize,
+    nan: InputScalar,
+    #[comptime] n: usize,
+    #[comptime] units: usize,
+    #[comptime] slots: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let mut m = Shared::<[F]>::new_slice(comptime!(slots * n * (n + 1) / 2));
+    let mut diagonal = Shared::<[F]>::new_slice(comptime!(slots * n));
+    let slot = UNIT_POS as usize / units;
+    let local = UNIT_POS as usize % units;
+    let elem = CUBE_POS * slots + slot;
+    let valid = elem < batch;
+    let base = elem * n * n;
+    let packed = slot * comptime!(n * (n + 1) / 2);
+    let nan = nan.get::<F>();
+
+    let mut idx = local;
+    while idx < n * n {
+        let i = idx / n;
+        let k = idx % n;
+        if k <= i {
+            let mut value = F::new(0.0);
+            if valid {
+                value = a[base + idx];
+            }
+            m[packed + row(i) + k] = value;
+        }
+        idx += units;
+    }
+    sync_cube();
+
+    for j in 0..n {
+        let pivot = m[packed + row(j) + j];
+        let ok = positive_finite::<F>(pivot);
+        let mut d = nan;
+        if ok {
+            d = pivot.sqrt();
+        }
+        let mut i = j + 1 + local;
+        while i < n {
+            let at = packed + row(i) + j;
+            let mut value = nan;
+            if ok {
+                value = m[at] / d;
+            }
+            m[at] = value;
+            i += units;
+        }
+        if local == 0 {
+            diagonal[slot * n + j] = d;
+        }
+        sync_cube();
+
+        // Rows `j + 1..n`, all `n` columns, of which those in `j + 1..=r` are updated (a
+        // divisor of `n − j − 1` would be zero at the last step).
+        let mut t = local;
+        while t < (n - j - 1) * n {
+            let r = j + 1 + t / n;
+            let c = t % n;
+            if c > j && c <= r {
+                let at = packed + row(r) + c;
+                m[at] = m[at] - m[packed + row(r) + j] * m[packed + row(c) + j];
+            }
+            t += units;
+        }
+        sync_cube();
+    }
+
+    if valid {
+        let mut idx = local;
+        while idx < n * n {
+            let i = idx / n;
+            let k = idx % n;
+            let mut value = F::new(0.0);
+            if k < i {
+                value = m[packed + row(i) + k];
+            } else if k == i {
+                value = diagonal[slot * n + i];
+            }
+            out[base + idx] = value;
+            idx += units;
+        }
+    }
+}
+
+/// `op(T) X = B` for up to `CUBE_DIM` columns of `B` per cube (one column per unit), with `op(T)`
+/// loaded once into shared memory as a packed lower triangle, reversed in both indices when it is
+/// upper (`lower == false`), which turns back substitution into forward substitution. `T` is
+/// row-major `[batch, n, n]`, `B` and `X` `[batch, n, k]`; cube `c` takes batch element
+/// `c / blocks` and column block `c % blocks`.
+#[cube(launch, address_type = "dynamic")]
+fn solve_tile_kernel<F: Float>(
+    t: &[F],
+    b: &[F],
+    x: &mut [F],
+    k: usize,
+    blocks: usize,
+    cubes: usize,
+    #[comptime] n: usize,
+    #[comptime] lower: bool,
+    #[comptime] transpose: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    if CUBE_POS >= cubes {
+        terminate!();
+    }
+    let mut r = Shared::<[F]>::new_slice(comptime!(n * (n + 1) / 2));
+    let units = CUBE_DIM as usize;
+    let elem = CUBE_POS / blocks;
+    let col = (CUBE_POS % blocks) * units + UNIT_POS as usize;
+    let t_base = elem * n * n;
+
+    let mut idx = UNIT_POS as usize;
+    while idx < n * n {
+        let s = idx / n;
+        let q = idx % n;
+        if q <= s {
+            let mut i = s;
+            let mut j = q;
+            if !lower {
+                i = n - 1 - s;
+                j = n - 1 - q;
+            }
+            let mut at = t_base + i * n + j;
+            if transpose {
+                at = t_base + j * n + i;
+            }
+            r[row(s) + q] = t[at];
+        }
+        idx += units;
+    }
+    sync_cube();
+
+    if col < k {
+        let base = elem * n * k + col;
+        for s in 0..n {
+            let mut i = s;
+            if !lower {
+                i = n - 1 - s;
+            }
+            let mut acc = b[base + i * k];
+            let rs = row(s);
+            for q in 0..s {
+                let mut iq = q;
+                if !lower {
+                    iq = n - 1 - q;
+                }
+                acc -= r[rs + q] * x[base + iq * k];
+            }
+            x[base + i * k] = acc / r[rs + s];
+        }
+    }
+}
+
+/// Murray's unblocked reverse mode (see `packed::factor_backward_lanes` for the CPU version) on
+/// `slots` matrices per cube, from the last column to the first. At step `j`, with `d = L_jj`,
+/// `c = L_{>j,j}`, `r = L_{j,<j}`, `B = L_{>j,<j}` and the same parts of `Ḡ`:
+///
+/// `d̄ ← (d̄ − cᵀc̄/d)/d`, `r̄ ← r̄ − d̄ r − (c̄/d)ᵀ B`, `B̄ ← B̄ − (c̄/d) rᵀ`, `d̄ ← d̄/2`.
+///
+/// Every unit computes `d̄` itself (a dot product of length `n − j`), so a step needs one barrier;
+/// `c̄` is never rescaled in place (no later step reads it) but divided by `d` on the way out,
+/// where the lower-triangular result `M` is written as the symmetric `½(M + Mᵀ)`.
+#[cube(launch, address_type = "dynamic")]
+fn cholesky_backward_tile_kernel<F: Float>(
+    l: &[F],
+    grad: &[F],
+    out: &mut [F],
+    batch: usize,
+    #[comptime] n: usize,
+    #[comptime] units: usize,
+    #[comptime] slots: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let mut lm = Shared::<[F]>::new_slice(comptime!(slots * n * (n + 1) / 2));
+    let mut g = Shared::<[F]>::new_slice(comptime!(slots * n * (n + 1) / 2));
+    let slot = UNIT_POS as usize / units;
+    let local = UNIT_POS as usize % units;
+    let elem = CUBE_POS * slots + slot;
+    let valid = elem < batch;
+    let base = elem * n * n;
+    let packed = slot * comptime!(n * (n + 1) / 2);
+    let half = F::new(0.5);
+
+    let mut idx = local;
+    while idx < n * n {
+        let i = idx / n;
+        let k = idx % n;
+        if k <= i {
+            let mut factor = F::new(1.0);
+            let mut gradient = F::new(0.0);
+            if valid {
+                factor = l[base + idx];
+                gradient = grad[base + idx];
+            }
+            lm[packed + row(i) + k] = factor;
+            g[packed + row(i) + k] = gradient;
+        }
+        idx += units;
+    }
+    sync_cube();
+
+    for step in 0..n {
+        let j = n - 1 - step;
+        let rj = packed + row(j);
+        let inverse = F::new(1.0) / lm[rj + j];
+        let mut dot = F::new(0.0);
+        for i in j + 1..n {
+            let at = packed + row(i) + j;
+            dot += lm[at] * g[at];
+        }
+        let d_bar = (g[rj + j] - dot * inverse) * inverse;
+
+        // `r̄` (`j` tasks), then `B̄` by rows `j + 1..n` of `n` columns, those below `j` updated.
+        let tasks = j + (n - j - 1) * n;
+        let mut t = local;
+        while t < tasks {
+            if t < j {
+                let mut acc = g[rj + t] - d_bar * lm[rj + t];
+                for i in j + 1..n {
+                    let ri = packed + row(i);
+                    acc -= g[ri + j] * inverse * lm[ri + t];
+                }
+                g[rj + t] = acc;
+            } else {
+                let u = t - j;
+                let ri = packed + row(j + 1 + u / n);
+                let c = u % n;
+                if c < j {
+                    g[ri + c] = g[ri + c] - g[ri + j] * inverse * lm[rj + c];
+                }
+            }
+            t += units;
+        }
+        sync_cube();
+        // Nothing reads `g[j][j]` from here on but the final write-out.
+        if local == 0 {
+            g[rj + j] = d_bar * half;
+        }
+    }
+    sync_cube();
+
+    if valid {
+        let mut idx = local;
+        while idx < n * n {
+            let i = idx / n;
+            let k = idx % n;
+            let mut value = g[packed + row(i) + i];
+            if k < i {
+                value = half * g[packed + row(i) + k] / lm[packed + row(k) + k];
+            } else if k > i {
+                value = half * g[packed + row(k) + i] / lm[packed + row(i) + i];
+            }
+            out[base + idx] = value;
+            idx += units;
+        }
+    }
+}
+
+/// Units per matrix and matrices per cube for the Cholesky kernels: about one unit per two
+/// entries of the first trailing update, 32 to 256 of them, and as many matrices as fill
+/// [`CUBE_UNITS`].
+fn cholesky_layout(n: usize) -> (usize, usize) {
+    let units = (n * n / 2).next_power_of_two().clamp(32, CUBE_UNITS);
+    (units, CUBE_UNITS / units)
+}
+
+/// Whether `triangles` packed `n × n` triangles per slot of `tensor`'s dtype fit the device's
+/// shared memory (with a diagonal of `n` per slot for the factorisation).
+fn fits(tensor: &CubeTensor, n: usize, slots: usize, triangles: usize) -> bool {
+    let bytes = slots * (triangles * n * (n + 1) / 2 + n) * tensor.dtype.size();
+    n <= MAX_ORDER && bytes <= tensor.client.properties().hardware.max_shared_memory_size
+}
+
+/// Whether [`cholesky`] takes `n × n` matrices of `a`'s dtype on `a`'s device.
+pub(crate) fn cholesky_fits(a: &CubeTensor, n: usize) -> bool {
+    fits(a, n, cholesky_layout(n).1, 1)
+}
+
+/// Whether [`cholesky_backward`] takes `n × n` matrices of `l`'s dtype on `l`'s device.
+pub(crate) fn cholesky_backward_fits(l: &CubeTensor, n: usize) -> bool {
+    fits(l, n, cholesky_layout(n).1, 2)
+}
+
+/// Whether [`solve_triangular`] takes `n × n` triangles of `t`'s dtype on `t`'s device.
+pub(crate) fn solve_fits(t: &CubeTensor, n: usize) -> bool {
+    fits(t, n, 1, 1)
+}
+
+/// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.
+fn cube_count(tensor: &CubeTensor, cubes: usize) -> CubeCount {
+    let max = tensor.client.properties().hardware.max_cube_count.0 as usize;
+    let x = cubes.min(max).max(1);
+    CubeCount::Static(x as u32, cubes.div_ceil(x) as u32, 1)
+}
+
+/// [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky) for `n ≤ MAX_ORDER` when
+/// [`cholesky_fits`]: [`cholesky_tile_kernel`], one launch.
+pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
+    let a = into_contiguous(a);
+    let (batch, n, _) = batch_and_matrix(&a);
+    let out = empty_like(&a);
+    if batch * n == 0 {
+        return out;
+    }
+    let elem_type = float_elem_type(&a);
+    let (units, slots) = cholesky_layout(n);
+    let address_type = a.required_address_type().max(out.required_address_type());
+    cholesky_tile_kernel::launch(
+        &out.client,
+        cube_count(&a, batch.div_ceil(slots)),
+        CubeDim::new_1d((units * slots) as u32),
+        address_type,
+        a.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        batch,
+        InputScalar::new(f64::NAN, elem_type),
+        n,
+        units,
+        slots,
+        elem_type,
+    );
+    out
+}
+
+/// [`LinalgBackend::solve_triangular`](super::super::LinalgBackend::solve_triangular) for
+/// `n ≤ MAX_ORDER` when [`solve_fits`]: [`solve_tile_kernel`], one launch.
+pub(crate) fn solve_triangular(
+    t: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+    upper: bool,
+    transpose: bool,
+) -> FloatTensor<CubeBackend> {
+    let (t, b) = (into_contiguous(t), into_contiguous(b));
+    let (batch, n, _) = batch_and_matrix(&t);
+    let (_, _, k) = batch_and_matrix(&b);
+    let x = empty_like(&b);
+    if batch * n * k == 0 {
+        return x;
+    }
+    let elem_type = float_elem_type(&b);
+    let units = k.next_power_of_two().clamp(32, 64);
+    let blocks = k.div_ceil(units);
+    let cubes = batch * blocks;
+    let address_type = t
+        .required_address_type()
+        .max(b.required_address_type())
+        .max(x.required_address_type());
+    solve_tile_kernel::launch(
+        &x.client,
+        cube_count(&t, cubes),
+        CubeDim::new_1d(units as u32),
+        address_type,
+        t.clone().into_buffer_arg(),
+        b.clone().into_buffer_arg(),
+        x.clone().into_buffer_arg(),
+        k,
+        blocks,
+        cubes,
+        n,
+        upper == transpose,
+        transpose,
+        elem_type,
+    );
+    x
+}
+
+/// [`LinalgBackend::cholesky_backward`](super::super::LinalgBackend::cholesky_backward) for
+/// `n ≤ MAX_ORDER` when [`cholesky_backward_fits`]: [`cholesky_backward_tile_kernel`], one
+/// launch.
+pub(crate) fn cholesky_backward(
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let (l, grad) = (into_contiguous(l), into_contiguous(grad));
+    let (batch, n, _) = batch_and_matrix(&l);
+    let out = empty_like(&l);
+    if batch * n == 0 {
+        return out;
+    }
+    let elem_type = float_elem_type(&l);
+    let (units, slots) = cholesky_layout(n);
+    let address_type = l
+        .required_address_type()
+        .max(grad.required_address_type())
+        .max(out.required_address_type());
+    cholesky_backward_tile_kernel::launch(
+        &out.client,
+        cube_count(&l, batch.div_ceil(slots)),
+        CubeDim::new_1d((units * slots) as u32),
+        address_type,
+        l.clone().into_buffer_arg(),
+        grad.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        batch,
+        n,
+        units,
+        slots,
+        elem_type,
+    );
+    out
+}
