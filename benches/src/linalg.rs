@@ -17,6 +17,16 @@ pub const CHOL_SIZES: [(usize, usize); 7] = [
     (1024, 16),
     (16, 256),
 ];
+/// `(B, n)` pairs of the GPU suite (`bench_chol_cuda.py`), the default on `wgpu` and `cuda`.
+pub const GPU_SIZES: [(usize, usize); 7] = [
+    (4096, 8),
+    (4096, 16),
+    (1024, 32),
+    (1024, 64),
+    (256, 128),
+    (16, 256),
+    (1, 1024),
+];
 /// Right-hand sides of the triangular-solve benches.
 pub const RHS_K: usize = 8;
 
@@ -24,7 +34,8 @@ pub const RHS_K: usize = 8;
 pub struct Args {
     #[command(flatten)]
     run: RunArgs,
-    /// Sizes as `BxN` (e.g. `--sizes 4096x8,1024x64`); default: `CHOL_SIZES`.
+    /// Sizes as `BxN` (e.g. `--sizes 4096x8,1024x64`); default: `CHOL_SIZES` on the CPU
+    /// devices, `GPU_SIZES` on `wgpu` and `cuda`.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<String>,
 }
@@ -32,7 +43,8 @@ pub struct Args {
 /// The `(B, n)` pairs asked for.
 fn sizes(args: &Args) -> Result<Vec<(usize, usize)>, String> {
     if args.sizes.is_empty() {
-        return Ok(CHOL_SIZES.to_vec());
+        let gpu = matches!(args.run.device.as_str(), "wgpu" | "cuda");
+        return Ok(if gpu { GPU_SIZES } else { CHOL_SIZES }.to_vec());
     }
     args.sizes
         .iter()
@@ -86,9 +98,25 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             );
             let l = cholesky(a.clone())?;
             let row = |bench: &str, t: Timing, k: Option<usize>| {
+                // The least traffic the op needs: `A` in, `L` out; with the backward also `Ḡ`
+                // and `L` in, `Ā` out (the solves: `L`, `B` in, `X` out, and back).
+                let matrices = match bench {
+                    "cholesky_fwd" => 2.0,
+                    "cholesky_fwd_bwd" => 5.0,
+                    _ => 1.0,
+                };
+                let columns = 2.0 * k.unwrap_or(0) as f64 / n as f64;
+                let bytes = (matrices + columns)
+                    * (b * n * n * burn::tensor::DType::from(dtype).size()) as f64
+                    * if bench == "trisolve_fwd_bwd" {
+                        2.0
+                    } else {
+                        1.0
+                    };
                 let mut v = json!({"suite": "chol", "peer": "vi-burn", "bench": bench, "dtype": dname,
                     "B": b, "n": n, "threads": run.threads, "device": run.device,
-                    "median_s": t.median_s, "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner});
+                    "median_s": t.median_s, "min_s": t.min_s, "repeats": t.repeats, "inner": t.inner,
+                    "bytes": bytes, "gb_per_s": bytes / t.median_s / 1e9});
                 if let Some(k) = k {
                     v["k"] = json!(k);
                 }
