@@ -200,7 +200,8 @@ fn solve_tile_kernel<F: Float>(
 ///
 /// `d̄ ← (d̄ − cᵀc̄/d)/d`, `r̄ ← r̄ − d̄ r − (c̄/d)ᵀ B`, `B̄ ← B̄ − (c̄/d) rᵀ`, `d̄ ← d̄/2`.
 ///
-/// Every unit computes `d̄` itself (a dot product of length `n − j`), so a step needs one barrier;
+/// The unit of `r̄_k` computes `d̄` itself in the pass over the column (`units ≥ n`, so each of
+/// the `j` units holds one `r̄_k`), so a step needs one barrier;
 /// `c̄` is never rescaled in place (no later step reads it) but divided by `d` on the way out,
 /// where the lower-triangular result `M` is written as the symmetric `½(M + Mᵀ)`.
 #[cube(launch, address_type = "dynamic")]
@@ -246,31 +247,32 @@ fn cholesky_backward_tile_kernel<F: Float>(
         let j = n - 1 - step;
         let rj = packed + row(j);
         let inverse = F::new(1.0) / lm[rj + j];
-        let mut dot = F::new(0.0);
-        for i in j + 1..n {
-            let at = packed + row(i) + j;
-            dot += lm[at] * g[at];
-        }
-        let d_bar = (g[rj + j] - dot * inverse) * inverse;
 
-        // `r̄` (`j` tasks), then `B̄` by rows `j + 1..n` of `n` columns, those below `j` updated.
-        let tasks = j + (n - j - 1) * n;
+        // `r̄_k` for `k = local < j` (`units ≥ n`, so one task per unit), with `cᵀc̄` summed in
+        // the same pass; unit 0 also needs `d̄` when `j = 0`, where it has no `r̄` task.
+        let mut d_bar = F::new(0.0);
+        if local < j || local == 0 {
+            let mut dot = F::new(0.0);
+            let mut acc = F::new(0.0);
+            for i in j + 1..n {
+                let ri = packed + row(i);
+                let c_bar = g[ri + j];
+                dot += lm[ri + j] * c_bar;
+                acc += c_bar * lm[ri + local];
+            }
+            d_bar = (g[rj + j] - dot * inverse) * inverse;
+            if local < j {
+                g[rj + local] = g[rj + local] - d_bar * lm[rj + local] - acc * inverse;
+            }
+        }
+
+        // `B̄` by rows `j + 1..n` of `n` columns, those left of `j` updated.
         let mut t = local;
-        while t < tasks {
-            if t < j {
-                let mut acc = g[rj + t] - d_bar * lm[rj + t];
-                for i in j + 1..n {
-                    let ri = packed + row(i);
-                    acc -= g[ri + j] * inverse * lm[ri + t];
-                }
-                g[rj + t] = acc;
-            } else {
-                let u = t - j;
-                let ri = packed + row(j + 1 + u / n);
-                let c = u % n;
-                if c < j {
-                    g[ri + c] = g[ri + c] - g[ri + j] * inverse * lm[rj + c];
-                }
+        while t < (n - j - 1) * n {
+            let ri = packed + row(j + 1 + t / n);
+            let c = t % n;
+            if c < j {
+                g[ri + c] = g[ri + c] - g[ri + j] * inverse * lm[rj + c];
             }
             t += units;
         }
@@ -301,9 +303,11 @@ fn cholesky_backward_tile_kernel<F: Float>(
 
 /// Units per matrix and matrices per cube for the Cholesky kernels: about one unit per two
 /// entries of the first trailing update, 32 to 256 of them, and as many matrices as fill
-/// [`CUBE_UNITS`].
+/// [`CUBE_UNITS`]. There are at least `n` units per matrix for `n ≤ MAX_ORDER`, which the reverse
+/// mode relies on.
 fn cholesky_layout(n: usize) -> (usize, usize) {
     let units = (n * n / 2).next_power_of_two().clamp(32, CUBE_UNITS);
+    debug_assert!(units >= n.min(MAX_ORDER));
     (units, CUBE_UNITS / units)
 }
 
