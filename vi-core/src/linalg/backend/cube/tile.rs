@@ -28,13 +28,14 @@ fn row(i: usize) -> usize {
     i * (i + 1) / 2
 }
 
-/// Lower Cholesky factors of `slots` row-major `n × n` matrices per cube, right-looking: at step
-/// `j` every unit reads the pivot `a_jj`, the units scale column `j` below it by `1/√a_jj`, and,
-/// after a barrier, update the trailing lower triangle `a_rc −= l_rj l_cj`.
+/// Lower Cholesky factors of `slots` row-major `n × n` matrices per cube, right-looking with one
+/// barrier per step: at step `j` every unit reads the pivot `a_jj` and updates its share of the
+/// trailing lower triangle, `a_rc −= a_rj a_cj / a_jj`, leaving column `j` unscaled (no later
+/// step reads it); the write-out divides it by `l_jj = √a_jj`.
 ///
 /// Failure follows [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky): a pivot
-/// that is not positive and finite sets its column (diagonal included) to `nan`, which the
-/// trailing update carries into every later column.
+/// that is not positive and finite makes `l_jj` and `1/a_jj` `nan`, so its column and, through
+/// the trailing update, every later column is `nan`.
 #[cube(launch, address_type = "dynamic")]
 fn cholesky_tile_kernel<F: Float>(
     a: &[F],
@@ -71,39 +72,33 @@ fn cholesky_tile_kernel<F: Float>(
     }
     sync_cube();
 
+    // The units of a matrix as a `height × width` grid over the trailing triangle.
+    let width = comptime!(grid_width(units));
+    let height = comptime!(units / grid_width(units));
+    let grid_row = local / width;
+    let grid_col = local % width;
     for j in 0..n {
         let pivot = m[packed + row(j) + j];
         let ok = positive_finite::<F>(pivot);
+        let mut inverse = nan;
         let mut d = nan;
         if ok {
+            inverse = F::new(1.0) / pivot;
             d = pivot.sqrt();
-        }
-        let mut i = j + 1 + local;
-        while i < n {
-            let at = packed + row(i) + j;
-            let mut value = nan;
-            if ok {
-                value = m[at] / d;
-            }
-            m[at] = value;
-            i += units;
         }
         if local == 0 {
             diagonal[slot * n + j] = d;
         }
-        sync_cube();
-
-        // Rows `j + 1..n`, all `n` columns, of which those in `j + 1..=r` are updated (a
-        // divisor of `n − j − 1` would be zero at the last step).
-        let mut t = local;
-        while t < (n - j - 1) * n {
-            let r = j + 1 + t / n;
-            let c = t % n;
-            if c > j && c <= r {
-                let at = packed + row(r) + c;
-                m[at] = m[at] - m[packed + row(r) + j] * m[packed + row(c) + j];
+        let mut r = j + 1 + grid_row;
+        while r < n {
+            let rr = packed + row(r);
+            let scaled = m[rr + j] * inverse;
+            let mut c = j + 1 + grid_col;
+            while c <= r {
+                m[rr + c] = m[rr + c] - scaled * m[packed + row(c) + j];
+                c += width;
             }
-            t += units;
+            r += height;
         }
         sync_cube();
     }
@@ -115,7 +110,7 @@ fn cholesky_tile_kernel<F: Float>(
             let k = idx % n;
             let mut value = F::new(0.0);
             if k < i {
-                value = m[packed + row(i) + k];
+                value = m[packed + row(i) + k] / diagonal[slot * n + k];
             } else if k == i {
                 value = diagonal[slot * n + i];
             }
@@ -224,6 +219,10 @@ fn cholesky_backward_tile_kernel<F: Float>(
     let base = elem * n * n;
     let packed = slot * comptime!(n * (n + 1) / 2);
     let half = F::new(0.5);
+    let width = comptime!(grid_width(units));
+    let height = comptime!(units / grid_width(units));
+    let grid_row = local / width;
+    let grid_col = local % width;
 
     let mut idx = local;
     while idx < n * n {
@@ -266,15 +265,17 @@ fn cholesky_backward_tile_kernel<F: Float>(
             }
         }
 
-        // `B̄` by rows `j + 1..n` of `n` columns, those left of `j` updated.
-        let mut t = local;
-        while t < (n - j - 1) * n {
-            let ri = packed + row(j + 1 + t / n);
-            let c = t % n;
-            if c < j {
-                g[ri + c] = g[ri + c] - g[ri + j] * inverse * lm[rj + c];
+        // `B̄` over the grid: rows `j + 1..n`, columns `0..j`.
+        let mut i = j + 1 + grid_row;
+        while i < n {
+            let ri = packed + row(i);
+            let scaled = g[ri + j] * inverse;
+            let mut c = grid_col;
+            while c < j {
+                g[ri + c] = g[ri + c] - scaled * lm[rj + c];
+                c += width;
             }
-            t += units;
+            i += height;
         }
         sync_cube();
         // Nothing reads `g[j][j]` from here on but the final write-out.
@@ -299,6 +300,12 @@ fn cholesky_backward_tile_kernel<F: Float>(
             idx += units;
         }
     }
+}
+
+/// Columns of the `height × width` grid a matrix's units form in the trailing updates: the
+/// square root of `units` (a power of two), rounded up to a power of two.
+fn grid_width(units: usize) -> usize {
+    1 << units.trailing_zeros().div_ceil(2)
 }
 
 /// Units per matrix and matrices per cube for the Cholesky kernels: about one unit per two
