@@ -2,7 +2,7 @@
 //! own triangular solve), so they run unchanged on every backend.
 
 use super::LinalgBackend;
-use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
+use burn::backend::{Backend, TensorMetadata, get_or_init_device_settings, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
 
 /// Which entries of an `n × n` mask are kept.
@@ -41,7 +41,21 @@ pub(crate) fn triangle_mask<B: LinalgBackend>(
     B::float_from_data(data, &like.device())
 }
 
-/// Murray's Cholesky backward, `Ā = ½(S + Sᵀ)` with `S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹`.
+/// `t` (`[.., n, n]`) with the entries outside `triangle` (`Lower` or `Upper`) set to zero by a
+/// select, so that NaN or ∞ there cannot leak in as `0 · NaN` would through a mask product.
+pub(crate) fn keep_triangle<B: LinalgBackend>(
+    t: FloatTensor<B>,
+    n: usize,
+    triangle: Triangle,
+) -> FloatTensor<B> {
+    let mask = B::float_expand(triangle_mask::<B>(&t, n, triangle), t.shape());
+    let bool_dtype = get_or_init_device_settings::<B>(&t.device()).bool_dtype;
+    let outside = B::float_equal_elem(mask, 0f32.into(), bool_dtype);
+    B::float_mask_fill(t, outside, 0f32.into())
+}
+
+/// Murray's Cholesky backward, `Ā = ½(S + Sᵀ)` with `S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹`; only `tril(Ḡ)` is
+/// read.
 pub(crate) fn cholesky_backward<B: LinalgBackend>(
     l: FloatTensor<B>,
     grad_l: FloatTensor<B>,
@@ -49,6 +63,7 @@ pub(crate) fn cholesky_backward<B: LinalgBackend>(
     let shape = l.shape();
     let n = shape[shape.num_dims() - 1];
     let phi = triangle_mask::<B>(&l, n, Triangle::Phi);
+    let grad_l = keep_triangle::<B>(grad_l, n, Triangle::Lower);
     let p = B::float_mul(B::float_matmul(B::float_transpose(l.clone()), grad_l), phi);
     let x = B::solve_triangular(l.clone(), p, false, true);
     let y = B::solve_triangular(l, B::float_transpose(x), false, true);
@@ -102,7 +117,7 @@ pub(crate) fn solve_triangular_backward<B: LinalgBackend>(
     (grad_t, grad_b)
 }
 
-/// `op(tri(T)) B` from a mask and matmul.
+/// `op(tri(T)) B` from a select and matmul.
 pub(crate) fn triangular_matmul<B: LinalgBackend>(
     t: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -116,8 +131,7 @@ pub(crate) fn triangular_matmul<B: LinalgBackend>(
     } else {
         Triangle::Lower
     };
-    let mask = triangle_mask::<B>(&t, n, triangle);
-    let t = B::float_mul(t, mask);
+    let t = keep_triangle::<B>(t, n, triangle);
     let t = if transpose { B::float_transpose(t) } else { t };
     B::float_matmul(t, b)
 }

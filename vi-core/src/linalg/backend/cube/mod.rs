@@ -131,7 +131,13 @@ pub(crate) fn cholesky_backward(
     l: FloatTensor<CubeBackend>,
     grad: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
-    let (_, n, _) = batch_and_matrix(&l);
+    let (_, n, cols) = batch_and_matrix(&l);
+    assert_eq!(n, cols, "cholesky_backward needs square factors");
+    assert_eq!(
+        l.meta.shape(),
+        grad.meta.shape(),
+        "cholesky_backward needs a gradient of the factor's shape"
+    );
     if tile::cholesky_backward_fits(&l, n) {
         tile::cholesky_backward(l, grad)
     } else {
@@ -262,7 +268,7 @@ mod tests {
 
     fn check_cholesky(dtype: DType) {
         // Sizes past 70 used to stop part-way on Lavapipe (see the module documentation).
-        for n in [1, 5, 33, 70, 130, 256] {
+        for n in [1, 5, 12, 33, 70, 130, 256] {
             let (spd, garbage) = spd_with_garbage(n);
             let expected: Vec<f64> = spd
                 .chunks(n * n)
@@ -330,9 +336,11 @@ mod tests {
         }
     }
 
+    /// Three right-hand sides at every size class, and 70 (more than one partly filled cube of
+    /// columns) at a tile and a blocked size.
     fn check_solve(dtype: DType) {
-        let k = 3;
-        for n in [1, 5, 33, 70, 130, 256, 400] {
+        let cases = [1, 5, 33, 70, 130, 256, 400].map(|n| (n, 3));
+        for (n, k) in cases.into_iter().chain([(12, 70), (70, 70)]) {
             for (upper, transpose) in [(false, false), (false, true), (true, false), (true, true)] {
                 let raw = values(BATCH * n * n, 7 + n as u64);
                 // The named triangle is diagonally dominant; the other one is NaN.
@@ -371,7 +379,7 @@ mod tests {
                         }
                     }
                 }
-                let what = format!("{dtype:?} n={n} upper={upper} transpose={transpose}");
+                let what = format!("{dtype:?} n={n} k={k} upper={upper} transpose={transpose}");
                 assert_close(&product, &b, tolerance(dtype) * n as f64, &what);
             }
         }
@@ -428,7 +436,7 @@ mod tests {
     /// The tile reverse mode (`n ≤ 64`) and the composed one above it against the host
     /// reference, with garbage in the gradient's strict upper triangle (which must not matter).
     fn check_backward(dtype: DType) {
-        for n in [1, 3, 17, 64, 70] {
+        for n in [1, 3, 12, 17, 64, 70] {
             let (spd, _) = spd_with_garbage(n);
             let l: Vec<f64> = spd
                 .chunks(n * n)
@@ -450,7 +458,7 @@ mod tests {
             for e in 0..BATCH {
                 for i in 0..n {
                     for j in i + 1..n {
-                        g[e * n * n + i * n + j] = 1e3;
+                        g[e * n * n + i * n + j] = f64::NAN;
                     }
                 }
             }

@@ -22,6 +22,9 @@ pub(crate) const MAX_ORDER: usize = 64;
 /// Units per cube of the Cholesky and reverse-mode kernels.
 const CUBE_UNITS: usize = 256;
 
+// The reverse mode gives each `r̄_k` (`k < n`) a unit of its own (see `cholesky_layout`).
+const _: () = assert!(MAX_ORDER <= CUBE_UNITS);
+
 /// Offset of row `i` of a packed lower triangle.
 #[cube]
 fn row(i: usize) -> usize {
@@ -30,11 +33,11 @@ fn row(i: usize) -> usize {
 
 /// Lower Cholesky factors of `slots` row-major `n × n` matrices per cube, right-looking with one
 /// barrier per step: at step `j` every unit reads the pivot `a_jj` and updates its share of the
-/// trailing lower triangle, `a_rc −= a_rj a_cj / a_jj`, leaving column `j` unscaled (no later
+/// trailing lower triangle, `a_rc −= (a_rj / a_jj) a_cj`, leaving column `j` unscaled (no later
 /// step reads it); the write-out divides it by `l_jj = √a_jj`.
 ///
 /// Failure follows [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky): a pivot
-/// that is not positive and finite makes `l_jj` and `1/a_jj` `nan`, so its column and, through
+/// that is not positive and finite is replaced by `nan` (and so is `l_jj`), so its column and, through
 /// the trailing update, every later column is `nan`.
 #[cube(launch, address_type = "dynamic")]
 fn cholesky_tile_kernel<F: Float>(
@@ -78,13 +81,14 @@ fn cholesky_tile_kernel<F: Float>(
     let grid_row = local / width;
     let grid_col = local % width;
     for j in 0..n {
-        let pivot = m[packed + row(j) + j];
-        let ok = positive_finite::<F>(pivot);
-        let mut inverse = nan;
+        // A division by the pivot rather than a product with its reciprocal, which overflows
+        // for small pivots in f16.
+        let mut pivot = m[packed + row(j) + j];
         let mut d = nan;
-        if ok {
-            inverse = F::new(1.0) / pivot;
+        if positive_finite::<F>(pivot) {
             d = pivot.sqrt();
+        } else {
+            pivot = nan;
         }
         if local == 0 {
             diagonal[slot * n + j] = d;
@@ -92,7 +96,7 @@ fn cholesky_tile_kernel<F: Float>(
         let mut r = j + 1 + grid_row;
         while r < n {
             let rr = packed + row(r);
-            let scaled = m[rr + j] * inverse;
+            let scaled = m[rr + j] / pivot;
             let mut c = j + 1 + grid_col;
             while c <= r {
                 m[rr + c] = m[rr + c] - scaled * m[packed + row(c) + j];
@@ -272,7 +276,7 @@ fn cholesky_backward_tile_kernel<F: Float>(
             let scaled = g[ri + j] * inverse;
             let mut c = grid_col;
             while c < j {
-                g[ri + c] = g[ri + c] - scaled * lm[rj + c];
+                g[ri + c] -= scaled * lm[rj + c];
                 c += width;
             }
             i += height;
