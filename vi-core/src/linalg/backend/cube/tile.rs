@@ -31,6 +31,37 @@ fn row(i: usize) -> usize {
     i * (i + 1) / 2
 }
 
+/// Packs the lower triangle of the row-major `n × n` matrix of `src` at `base` into `dst` from
+/// `offset` on, the `units` units of a slot sharing the entries; a slot past the end of the batch
+/// (`!valid`) packs `fill` instead.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn load_lower<F: Float>(
+    src: &[F],
+    base: usize,
+    valid: bool,
+    fill: F,
+    dst: &mut Shared<[F]>,
+    offset: usize,
+    local: usize,
+    #[comptime] units: usize,
+    #[comptime] n: usize,
+) {
+    let mut idx = local;
+    while idx < n * n {
+        let i = idx / n;
+        let k = idx % n;
+        if k <= i {
+            let mut value = fill;
+            if valid {
+                value = src[base + idx];
+            }
+            dst[offset + row(i) + k] = value;
+        }
+        idx += units;
+    }
+}
+
 /// Lower Cholesky factors of `slots` row-major `n × n` matrices per cube, right-looking with one
 /// barrier per step: at step `j` every unit reads the pivot `a_jj` and updates its share of the
 /// trailing lower triangle, `a_rc −= (a_rj / a_jj) a_cj`, leaving column `j` unscaled (no later
@@ -60,19 +91,7 @@ fn cholesky_tile_kernel<F: Float>(
     let packed = slot * comptime!(n * (n + 1) / 2);
     let nan = nan.get::<F>();
 
-    let mut idx = local;
-    while idx < n * n {
-        let i = idx / n;
-        let k = idx % n;
-        if k <= i {
-            let mut value = F::new(0.0);
-            if valid {
-                value = a[base + idx];
-            }
-            m[packed + row(i) + k] = value;
-        }
-        idx += units;
-    }
+    load_lower::<F>(a, base, valid, F::new(0.0), &mut m, packed, local, units, n);
     sync_cube();
 
     // The units of a matrix as a `height × width` grid over the trailing triangle.
@@ -228,22 +247,28 @@ fn cholesky_backward_tile_kernel<F: Float>(
     let grid_row = local / width;
     let grid_col = local % width;
 
-    let mut idx = local;
-    while idx < n * n {
-        let i = idx / n;
-        let k = idx % n;
-        if k <= i {
-            let mut factor = F::new(1.0);
-            let mut gradient = F::new(0.0);
-            if valid {
-                factor = l[base + idx];
-                gradient = grad[base + idx];
-            }
-            lm[packed + row(i) + k] = factor;
-            g[packed + row(i) + k] = gradient;
-        }
-        idx += units;
-    }
+    load_lower::<F>(
+        l,
+        base,
+        valid,
+        F::new(1.0),
+        &mut lm,
+        packed,
+        local,
+        units,
+        n,
+    );
+    load_lower::<F>(
+        grad,
+        base,
+        valid,
+        F::new(0.0),
+        &mut g,
+        packed,
+        local,
+        units,
+        n,
+    );
     sync_cube();
 
     for step in 0..n {
