@@ -38,6 +38,10 @@ pub struct Args {
     /// devices, `GPU_SIZES` on `wgpu` and `cuda`.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<String>,
+    /// Only these benches (`cholesky_fwd`, `cholesky_fwd_bwd`, `trisolve_fwd`,
+    /// `trisolve_fwd_bwd`); default: all four.
+    #[arg(long, value_delimiter = ',', value_parser = ["cholesky_fwd", "cholesky_fwd_bwd", "trisolve_fwd", "trisolve_fwd_bwd"])]
+    benches: Vec<String>,
 }
 
 /// The `(B, n)` pairs asked for.
@@ -81,6 +85,7 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let sizes = sizes(args)?;
     let mut out = JsonLines::new(run.json.as_ref())?;
     let mut emit = |row: Value| out.emit(&row);
+    let wanted = |bench: &str| args.benches.is_empty() || args.benches.iter().any(|b| b == bench);
     for (dtype, dname) in dtypes {
         if !device.supports_dtype(dtype) {
             eprintln!("{} does not support {dname}; skipped", run.device);
@@ -122,61 +127,74 @@ pub fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 v
             };
-            let t = timeit(
-                || {
-                    let _ = cholesky(a.clone()).unwrap();
-                    sync(&device);
-                },
-                repeats,
-                0.03,
-            );
-            emit(row("cholesky_fwd", t, None))?;
+            if wanted("cholesky_fwd") {
+                let t = timeit(
+                    || {
+                        let _ = cholesky(a.clone()).unwrap();
+                        sync(&device);
+                    },
+                    repeats,
+                    0.03,
+                );
+                emit(row("cholesky_fwd", t, None))?;
+            }
             let a_ad = a.clone().autodiff();
-            let t = timeit(
-                || {
-                    let leaf = a_ad.clone().require_grad();
-                    let grads = (cholesky(leaf.clone()).unwrap() * w.clone())
+            if wanted("cholesky_fwd_bwd") {
+                let t = timeit(
+                    || {
+                        let leaf = a_ad.clone().require_grad();
+                        let grads = (cholesky(leaf.clone()).unwrap() * w.clone())
+                            .sum()
+                            .backward();
+                        let _ = leaf.grad(&grads).unwrap();
+                        sync(&device);
+                    },
+                    repeats,
+                    0.03,
+                );
+                emit(row("cholesky_fwd_bwd", t, None))?;
+            }
+            if wanted("trisolve_fwd") {
+                let t = timeit(
+                    || {
+                        let _ = solve_triangular(
+                            l.clone(),
+                            r.clone(),
+                            Triangle::Lower,
+                            false,
+                            Side::Left,
+                        )
+                        .unwrap();
+                        sync(&device);
+                    },
+                    repeats,
+                    0.03,
+                );
+                emit(row("trisolve_fwd", t, Some(RHS_K)))?;
+            }
+            let (l_ad, r_ad) = (l.clone().autodiff(), r.clone().autodiff());
+            if wanted("trisolve_fwd_bwd") {
+                let t = timeit(
+                    || {
+                        let (lg, rg) = (l_ad.clone().require_grad(), r_ad.clone().require_grad());
+                        let grads = solve_triangular(
+                            lg.clone(),
+                            rg.clone(),
+                            Triangle::Lower,
+                            false,
+                            Side::Left,
+                        )
+                        .unwrap()
                         .sum()
                         .backward();
-                    let _ = leaf.grad(&grads).unwrap();
-                    sync(&device);
-                },
-                repeats,
-                0.03,
-            );
-            emit(row("cholesky_fwd_bwd", t, None))?;
-            let t = timeit(
-                || {
-                    let _ =
-                        solve_triangular(l.clone(), r.clone(), Triangle::Lower, false, Side::Left)
-                            .unwrap();
-                    sync(&device);
-                },
-                repeats,
-                0.03,
-            );
-            emit(row("trisolve_fwd", t, Some(RHS_K)))?;
-            let (l_ad, r_ad) = (l.clone().autodiff(), r.clone().autodiff());
-            let t = timeit(
-                || {
-                    let (lg, rg) = (l_ad.clone().require_grad(), r_ad.clone().require_grad());
-                    let grads = solve_triangular(
-                        lg.clone(),
-                        rg.clone(),
-                        Triangle::Lower,
-                        false,
-                        Side::Left,
-                    )
-                    .unwrap()
-                    .sum()
-                    .backward();
-                    let _ = (lg.grad(&grads).unwrap(), rg.grad(&grads).unwrap());
-                    sync(&device);
-                },
-                repeats,
-                0.03,
-            );
-            emit(row("trisolve_fwd_bwd", t, Some(RHS_K)))?;
+                        let _ = (lg.grad(&grads).unwrap(), rg.grad(&grads).unwrap());
+                        sync(&device);
+                    },
+                    repeats,
+                    0.03,
+                );
+                emit(row("trisolve_fwd_bwd", t, Some(RHS_K)))?;
+            }
         }
     }
     Ok(())

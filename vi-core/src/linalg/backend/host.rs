@@ -545,8 +545,11 @@ pub(crate) fn cholesky_flex(
         return cholesky::<Flex>(a);
     }
     fn factor<T: HostFloat>(a: &[T], n: usize, shape: &Shape) -> TensorData {
-        let mut out = vec![T::from_f64(0.0); a.len()];
-        super::packed::cholesky_into(a, &mut out, n);
+        let mut out = Vec::with_capacity(a.len());
+        super::packed::cholesky_into(a, &mut out.spare_capacity_mut()[..a.len()], n);
+        // SAFETY: `cholesky_into` writes every entry of every block (the factor, NaN rows from a
+        // failed pivot on, zeros above the diagonal).
+        unsafe { out.set_len(a.len()) };
         TensorData::new(out, shape.clone())
     }
     let data = match a.dtype() {

@@ -15,6 +15,7 @@
 use super::host::HostFloat;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Matrices per packed group of a batch (one AVX2 register of `f32`, two of `f64`).
 pub(crate) const LANES: usize = 8;
@@ -98,11 +99,11 @@ macro_rules! by_width {
 /// Runs `group` on every group of up to [`LANES`] consecutive blocks of `block_len` entries of
 /// `blocks`, with the matching blocks of each of `others` (slice and block length) and two packed
 /// work buffers of `buffer_lens` entries, over rayon's pool when that pays.
-fn for_each_group<T: HostFloat, const N: usize, const W: usize>(
-    (blocks, block_len): (&mut [T], usize),
+fn for_each_group<T: HostFloat, S: Send, const N: usize, const W: usize>(
+    (blocks, block_len): (&mut [S], usize),
     others: [(&[T], usize); N],
     buffer_lens: (usize, usize),
-    group: impl Fn(&mut [T], [&[T]; N], &mut [Lanes<T, W>], &mut [Lanes<T, W>]) + Sync,
+    group: impl Fn(&mut [S], [&[T]; N], &mut [Lanes<T, W>], &mut [Lanes<T, W>]) + Sync,
 ) {
     let size = W * block_len;
     let buffers = || {
@@ -168,6 +169,195 @@ enum Padding {
     Zero,
 }
 
+/// Moves one `W × W` tile into the packed layout: lane `l`'s run of `W` consecutive source
+/// entries ending (`descending`) or starting at `at` becomes lane `l` of the packed entries
+/// `dest(0), …, dest(W − 1)` (the first packed entry takes the run's entry at `at`). With `avx`
+/// (the CPU has AVX2) an 8 × 8 tile is transposed in registers.
+#[inline(always)]
+fn gather_tile<T: HostFloat, const W: usize>(
+    lanes: &[&[T]; W],
+    (at, descending): (usize, bool),
+    dest: impl Fn(usize) -> usize,
+    packed: &mut [Lanes<T, W>],
+    avx: bool,
+) {
+    let low = if descending { at + 1 - W } else { at };
+    let runs: [&[T; W]; W] =
+        std::array::from_fn(|l| lanes[l][low..low + W].try_into().expect("W entries"));
+    let entry = |s: usize| dest(if descending { W - 1 - s } else { s });
+    #[cfg(target_arch = "x86_64")]
+    if avx && W == 8 {
+        let targets: [usize; 8] = std::array::from_fn(entry);
+        assert!(targets.iter().all(|&t| t < packed.len()));
+        let base = packed.as_mut_ptr();
+        // SAFETY: `avx` says the CPU has AVX2; every run holds W = 8 entries and every target
+        // is a distinct packed entry of W = 8 values (checked just above).
+        unsafe {
+            avx::transpose8::<T>(
+                std::array::from_fn(|l| runs[l].as_ptr()),
+                targets.map(|t| base.add(t).cast::<T>()),
+            )
+        };
+        return;
+    }
+    let _ = avx;
+    for s in 0..W {
+        packed[entry(s)] = std::array::from_fn(|l| runs[l][s]);
+    }
+}
+
+/// The inverse of [`gather_tile`] for ascending runs: packed entries `first..first + W` become
+/// the runs of `W` consecutive entries starting at `at` of each lane's block.
+#[inline(always)]
+fn scatter_tile<T: HostFloat, S: Slot<T>, const W: usize>(
+    packed: &[Lanes<T, W>],
+    first: usize,
+    (blocks, block_len): (&mut [S], usize),
+    at: usize,
+    avx: bool,
+) {
+    let tile: &[Lanes<T, W>; W] = packed[first..first + W].try_into().expect("W entries");
+    #[cfg(target_arch = "x86_64")]
+    if avx && W == 8 && blocks.len() == W * block_len {
+        assert!(at + W <= block_len);
+        let base = blocks.as_mut_ptr();
+        // SAFETY: `avx` says the CPU has AVX2; each of the W = 8 blocks has room for W entries
+        // from `at` (checked just above), and a `Slot<T>` is `T` or `MaybeUninit<T>`, laid out
+        // as `T`.
+        unsafe {
+            avx::transpose8::<T>(
+                std::array::from_fn(|e| tile[e].as_ptr()),
+                std::array::from_fn(|l| base.add(l * block_len + at).cast::<T>()),
+            )
+        };
+        return;
+    }
+    let _ = avx;
+    for (l, block) in blocks.chunks_exact_mut(block_len).enumerate() {
+        for (e, value) in block[at..at + W].iter_mut().enumerate() {
+            value.set(tile[e][l]);
+        }
+    }
+}
+
+/// Calls `tile` with the starts of `W`-long tiles covering `0..len` — the last one overlapping
+/// its neighbour when `W` does not divide `len` — and returns where the entries no tile covers
+/// begin: `len`, or `0` when `len < W`.
+#[inline(always)]
+fn for_each_tile<const W: usize>(len: usize, mut tile: impl FnMut(usize)) -> usize {
+    if len < W {
+        return 0;
+    }
+    let mut start = 0;
+    while start < len {
+        tile(start.min(len - W));
+        start += W;
+    }
+    len
+}
+
+/// Whether the CPU has AVX2 (for the in-register tile transposes).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// 8 × 8 transposes in AVX registers.
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::HostFloat;
+    use burn::tensor::DType;
+    use std::arch::x86_64::*;
+
+    /// `to[c][r] = from[r][c]` for `r, c < 8`: eight runs of eight values (`f32` or `f64`) read
+    /// from `from`, eight written to `to`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; each pointer addresses eight readable (`from`) or writable (`to`)
+    /// values of type `T`, and the two sets do not overlap.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn transpose8<T: HostFloat>(from: [*const T; 8], to: [*mut T; 8]) {
+        // SAFETY: forwarded from the caller; `T` is `f32` or `f64` as the dtype says.
+        unsafe {
+            match T::dtype() {
+                DType::F32 => transpose8_f32(from.map(|p| p.cast()), to.map(|p| p.cast())),
+                DType::F64 => transpose8_f64(from.map(|p| p.cast()), to.map(|p| p.cast())),
+                other => unreachable!("no host kernels for {other:?}"),
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn transpose8_f32(from: [*const f32; 8], to: [*mut f32; 8]) {
+        // SAFETY: eight readable and eight writable `f32` per pointer (the caller's contract).
+        unsafe {
+            let r = from.map(|p| _mm256_loadu_ps(p));
+            // Pairs interleaved within 128-bit halves, then quadruples, then the halves swapped.
+            let t = [
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+                _mm256_unpacklo_ps(r[4], r[5]),
+                _mm256_unpackhi_ps(r[4], r[5]),
+                _mm256_unpacklo_ps(r[6], r[7]),
+                _mm256_unpackhi_ps(r[6], r[7]),
+            ];
+            let s = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+            ];
+            for c in 0..4 {
+                _mm256_storeu_ps(to[c], _mm256_permute2f128_ps::<0x20>(s[c], s[c + 4]));
+                _mm256_storeu_ps(to[c + 4], _mm256_permute2f128_ps::<0x31>(s[c], s[c + 4]));
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn transpose8_f64(from: [*const f64; 8], to: [*mut f64; 8]) {
+        // SAFETY: eight readable and eight writable `f64` per pointer (the caller's contract);
+        // the 4 × 4 quarters below stay inside them.
+        unsafe {
+            for rows in [0, 4] {
+                for columns in [0, 4] {
+                    let r: [__m256d; 4] =
+                        std::array::from_fn(|k| _mm256_loadu_pd(from[rows + k].add(columns)));
+                    let (lo01, hi01) = (
+                        _mm256_unpacklo_pd(r[0], r[1]),
+                        _mm256_unpackhi_pd(r[0], r[1]),
+                    );
+                    let (lo23, hi23) = (
+                        _mm256_unpacklo_pd(r[2], r[3]),
+                        _mm256_unpackhi_pd(r[2], r[3]),
+                    );
+                    let out = [
+                        _mm256_permute2f128_pd::<0x20>(lo01, lo23),
+                        _mm256_permute2f128_pd::<0x20>(hi01, hi23),
+                        _mm256_permute2f128_pd::<0x31>(lo01, lo23),
+                        _mm256_permute2f128_pd::<0x31>(hi01, hi23),
+                    ];
+                    for (k, value) in out.into_iter().enumerate() {
+                        _mm256_storeu_pd(to[columns + k].add(rows), value);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Packs the lower triangles of the row-major `n × n` blocks of a group (at most `W`; missing
 /// lanes get `padding`). With `transpose`, packs `Bᵀ`; with `reverse`, entry `(i, m)`
 /// comes from `(n − 1 − i, n − 1 − m)` (the lower triangle of the reversed upper one).
@@ -192,13 +382,49 @@ fn pack_lower<T: HostFloat, const W: usize>(
     } else {
         (0, row_step, column_step)
     };
-    // One gather across the lanes per entry: each packed entry is written whole, once.
+    let at =
+        |i: usize, m: usize| (start + i as isize * row_step + m as isize * column_step) as usize;
     let lanes = lanes_of(&group);
-    for i in 0..n {
-        let row_start = start + i as isize * row_step;
-        for (m, entry) in packed[row(i)..=row(i) + i].iter_mut().enumerate() {
-            let at = (row_start + m as isize * column_step) as usize;
-            *entry = lanes.map(|lane| lane[at]);
+    let descending = reverse;
+    let avx = has_avx2();
+    if W > 1 && !transpose {
+        // Runs along the rows: row i's entries m..m + W are consecutive in every lane.
+        for i in 0..n {
+            let m = for_each_tile::<W>(i + 1, |m| {
+                gather_tile(
+                    &lanes,
+                    (at(i, m), descending),
+                    |e| row(i) + m + e,
+                    packed,
+                    avx,
+                );
+            });
+            for m in m..=i {
+                packed[row(i) + m] = std::array::from_fn(|l| lanes[l][at(i, m)]);
+            }
+        }
+    } else if W > 1 {
+        // Runs along the columns: column m's entries i..i + W are consecutive in every lane.
+        for m in 0..n {
+            let i = m + for_each_tile::<W>(n - m, |offset| {
+                let i = m + offset;
+                gather_tile(
+                    &lanes,
+                    (at(i, m), descending),
+                    |e| row(i + e) + m,
+                    packed,
+                    avx,
+                );
+            });
+            for i in i..n {
+                packed[row(i) + m] = std::array::from_fn(|l| lanes[l][at(i, m)]);
+            }
+        }
+    } else {
+        for i in 0..n {
+            for (m, entry) in packed[row(i)..=row(i) + i].iter_mut().enumerate() {
+                *entry = std::array::from_fn(|l| lanes[l][at(i, m)]);
+            }
         }
     }
 }
@@ -213,10 +439,18 @@ fn pack_rows<T: HostFloat, const W: usize>(
 ) {
     let group = full_group::<T, W>(blocks, n * k, None);
     let lanes = lanes_of(&group);
+    let avx = has_avx2();
     for i in 0..n {
         let source = if reverse { n - 1 - i } else { i };
-        for c in 0..k {
-            packed[i * k + c] = lanes.map(|lane| lane[source * k + c]);
+        let mut c = 0;
+        if W > 1 {
+            c = for_each_tile::<W>(k, |c| {
+                let at = (source * k + c, false);
+                gather_tile(&lanes, at, |e| i * k + c + e, packed, avx);
+            });
+        }
+        for c in c..k {
+            packed[i * k + c] = std::array::from_fn(|l| lanes[l][source * k + c]);
         }
     }
 }
@@ -228,10 +462,24 @@ fn unpack_rows<T: HostFloat, const W: usize>(
     reverse: bool,
     blocks: &mut [T],
 ) {
-    for (lane, block) in blocks.chunks_exact_mut(n * k).enumerate() {
-        for i in 0..n {
-            let target = if reverse { n - 1 - i } else { i };
-            for c in 0..k {
+    let full = W > 1 && blocks.len() == W * n * k;
+    let avx = has_avx2();
+    for i in 0..n {
+        let target = if reverse { n - 1 - i } else { i };
+        let mut c = 0;
+        if full {
+            c = for_each_tile::<W>(k, |c| {
+                scatter_tile(
+                    packed,
+                    i * k + c,
+                    (&mut *blocks, n * k),
+                    target * k + c,
+                    avx,
+                );
+            });
+        }
+        for (lane, block) in blocks.chunks_exact_mut(n * k).enumerate() {
+            for c in c..k {
                 block[target * k + c] = packed[i * k + c][lane];
             }
         }
@@ -241,13 +489,13 @@ fn unpack_rows<T: HostFloat, const W: usize>(
 /// Batched Cholesky of the row-major blocks of `a` into `out` (see
 /// [`super::LinalgBackend::cholesky`]'s contract): `L` on and below the diagonal, zero above, and
 /// rows `j..n` NaN in a matrix whose pivot `j` is not positive.
-pub(crate) fn cholesky_into<T: HostFloat>(a: &[T], out: &mut [T], n: usize) {
+pub(crate) fn cholesky_into<T: HostFloat>(a: &[T], out: &mut [MaybeUninit<T>], n: usize) {
     by_width!(a.len() / (n * n).max(1), cholesky_into_w::<T>(a, out, n))
 }
 
-fn cholesky_into_w<T: HostFloat, const W: usize>(a: &[T], out: &mut [T], n: usize) {
+fn cholesky_into_w<T: HostFloat, const W: usize>(a: &[T], out: &mut [MaybeUninit<T>], n: usize) {
     let len = n * n;
-    for_each_group::<T, _, W>(
+    for_each_group::<T, _, _, W>(
         (out, len),
         [(a, len)],
         (row(n), 0),
@@ -266,7 +514,7 @@ pub(crate) fn cholesky<T: HostFloat>(blocks: &mut [T], n: usize) {
 
 fn cholesky_w<T: HostFloat, const W: usize>(blocks: &mut [T], n: usize) {
     let len = n * n;
-    for_each_group::<T, _, W>((blocks, len), [], (row(n), 0), |chunk, [], packed, _| {
+    for_each_group::<T, _, _, W>((blocks, len), [], (row(n), 0), |chunk, [], packed, _| {
         pack_lower(chunk, n, (false, false), Padding::Identity, packed);
         factor(packed, n);
         unpack_factor(packed, n, chunk);
@@ -290,16 +538,7 @@ fn factor_lanes<T: HostFloat, const FMA: bool, const W: usize>(
 ) {
     let mut j = 0;
     while j + 2 <= n {
-        // The 2 × 2 diagonal block: L_jj, L_{j+1,j}, L_{j+1,j+1}.
-        let (rj, rj1) = (row(j), row(j + 1));
-        let inverse = pivot::<T, FMA, W>(packed, j);
-        let mut below = packed[rj1 + j];
-        for (x, y) in packed[rj1..rj1 + j].iter().zip(&packed[rj..rj + j]) {
-            sub_mul::<T, FMA, W>(&mut below, x, y);
-        }
-        scale(&mut below, &inverse);
-        packed[rj1 + j] = below;
-        let inverse_next = pivot::<T, FMA, W>(packed, j + 1);
+        let (inverse, below, inverse_next) = diagonal_pair::<T, FMA, W>(packed, j);
         let columns = ColumnPair {
             j,
             n,
@@ -322,6 +561,64 @@ fn factor_lanes<T: HostFloat, const FMA: bool, const W: usize>(
     }
 }
 
+/// The 2 × 2 diagonal block of columns `j` and `j + 1` in place: `L_jj`, `L_{j+1,j}` and
+/// `L_{j+1,j+1}` (NaN from a pivot that is not positive on). The three sums over `k < j` run
+/// together, each split over even and odd `k`, so that six independent multiply-adds fill the
+/// pipeline instead of one dependent chain per entry. Returns `1 / L_jj`, `L_{j+1,j}` and
+/// `1 / L_{j+1,j+1}`.
+#[inline(always)]
+fn diagonal_pair<T: HostFloat, const FMA: bool, const W: usize>(
+    packed: &mut [Lanes<T, W>],
+    j: usize,
+) -> (Lanes<T, W>, Lanes<T, W>, Lanes<T, W>) {
+    let zero = [T::from_f64(0.0); W];
+    let (rj, rj1) = (row(j), row(j + 1));
+    let mut even = [packed[rj + j], packed[rj1 + j], packed[rj1 + j + 1]];
+    let mut odd = [zero; 3];
+    {
+        let (x, y) = (&packed[rj..rj + j], &packed[rj1..rj1 + j]);
+        let accumulate = |sums: &mut [Lanes<T, W>; 3], x: &Lanes<T, W>, y: &Lanes<T, W>| {
+            sub_mul::<T, FMA, W>(&mut sums[0], x, x);
+            sub_mul::<T, FMA, W>(&mut sums[1], y, x);
+            sub_mul::<T, FMA, W>(&mut sums[2], y, y);
+        };
+        let (x_pairs, y_pairs) = (x.chunks_exact(2), y.chunks_exact(2));
+        if let (Some(x), Some(y)) = (x_pairs.remainder().first(), y_pairs.remainder().first()) {
+            accumulate(&mut odd, x, y);
+        }
+        for (x, y) in x_pairs.zip(y_pairs) {
+            accumulate(&mut even, &x[0], &y[0]);
+            accumulate(&mut odd, &x[1], &y[1]);
+        }
+    }
+    let [mut diagonal, mut below, mut next] = even;
+    for l in 0..W {
+        diagonal[l] += odd[0][l];
+        below[l] += odd[1][l];
+        next[l] += odd[2][l];
+    }
+    let inverse = positive_root(&mut diagonal);
+    scale(&mut below, &inverse);
+    sub_mul::<T, FMA, W>(&mut next, &below, &below);
+    let inverse_next = positive_root(&mut next);
+    packed[rj + j] = diagonal;
+    packed[rj1 + j] = below;
+    packed[rj1 + j + 1] = next;
+    (inverse, below, inverse_next)
+}
+
+/// `x ← √x` lane by lane, NaN where `x` is not positive; returns `1 / √x`.
+#[inline(always)]
+fn positive_root<T: HostFloat, const W: usize>(x: &mut Lanes<T, W>) -> Lanes<T, W> {
+    let (zero, one, nan) = (T::from_f64(0.0), T::from_f64(1.0), T::from_f64(f64::NAN));
+    let mut inverse = [zero; W];
+    for l in 0..W {
+        x[l] = if x[l] > zero { x[l].sqrt() } else { nan };
+        inverse[l] = one / x[l];
+    }
+    inverse
+}
+
 /// `L_jj = √(A_jj − Σ_{k<j} L_jk²)` in place (NaN where the pivot is not positive); returns
 /// `1 / L_jj`.
 #[inline(always)]
@@ -329,21 +626,12 @@ fn pivot<T: HostFloat, const FMA: bool, const W: usize>(
     packed: &mut [Lanes<T, W>],
     j: usize,
 ) -> Lanes<T, W> {
-    let (zero, one, nan) = (T::from_f64(0.0), T::from_f64(1.0), T::from_f64(f64::NAN));
     let rj = row(j);
     let mut pivot = packed[rj + j];
     for x in &packed[rj..rj + j] {
         sub_mul::<T, FMA, W>(&mut pivot, x, x);
     }
-    let mut inverse = [zero; W];
-    for l in 0..W {
-        pivot[l] = if pivot[l] > zero {
-            pivot[l].sqrt()
-        } else {
-            nan
-        };
-        inverse[l] = one / pivot[l];
-    }
+    let inverse = positive_root(&mut pivot);
     packed[rj + j] = pivot;
     inverse
 }
@@ -380,10 +668,12 @@ fn column_pair<T: HostFloat, const FMA: bool, const R: usize, const W: usize>(
     let mut i = first;
     while i + R <= n {
         let starts: [usize; R] = std::array::from_fn(|r| row(i + r));
-        let mut sums = starts.map(|start| [packed[start + j], packed[start + j + 1]]);
+        let mut sums: [[Lanes<T, W>; 2]; R] =
+            std::array::from_fn(|r| [packed[starts[r] + j], packed[starts[r] + j + 1]]);
         {
             let (y0, y1) = (&packed[rj..rj + j], &packed[rj1..rj1 + j]);
-            let xs = starts.map(|start| &packed[start..start + j]);
+            let xs: [&[Lanes<T, W>]; R] =
+                std::array::from_fn(|r| &packed[starts[r]..starts[r] + j]);
             for x in &xs {
                 assert_eq!(x.len(), y0.len());
             }
@@ -410,23 +700,61 @@ fn column_pair<T: HostFloat, const FMA: bool, const R: usize, const W: usize>(
 
 /// Writes a factorised group back to its row-major blocks: `L` below and on the diagonal, zero
 /// above, and rows `j..n` NaN from a lane's first non-finite pivot `j` on.
-fn unpack_factor<T: HostFloat, const W: usize>(packed: &[Lanes<T, W>], n: usize, blocks: &mut [T]) {
+fn unpack_factor<T: HostFloat, const W: usize, S: Slot<T>>(
+    packed: &[Lanes<T, W>],
+    n: usize,
+    blocks: &mut [S],
+) {
     let (zero, nan) = (T::from_f64(0.0), T::from_f64(f64::NAN));
-    for (lane, block) in blocks.chunks_exact_mut(n * n).enumerate() {
-        let failed_at = (0..n)
-            .find(|&j| !packed[row(j) + j][lane].finite())
-            .unwrap_or(n);
-        for (i, block_row) in block.chunks_exact_mut(n).enumerate() {
-            let (lower, upper) = block_row.split_at_mut(i + 1);
-            if i >= failed_at {
-                lower.fill(nan);
-            } else {
-                for (value, entry) in lower.iter_mut().zip(&packed[row(i)..]) {
-                    *value = entry[lane];
+    let len = n * n;
+    let full = W > 1 && blocks.len() == W * len;
+    let avx = has_avx2();
+    for i in 0..n {
+        let mut m = 0;
+        if full {
+            m = for_each_tile::<W>(i + 1, |m| {
+                scatter_tile(packed, row(i) + m, (&mut *blocks, len), i * n + m, avx);
+            });
+        }
+        for (lane, block) in blocks.chunks_exact_mut(len).enumerate() {
+            let block_row = &mut block[i * n..(i + 1) * n];
+            for (value, entry) in block_row[m..=i].iter_mut().zip(&packed[row(i) + m..]) {
+                value.set(entry[lane]);
+            }
+            for value in &mut block_row[i + 1..] {
+                value.set(zero);
+            }
+        }
+    }
+    // Rows from a failed pivot on are NaN.
+    for (lane, block) in blocks.chunks_exact_mut(len).enumerate() {
+        if let Some(failed_at) = (0..n).find(|&j| !packed[row(j) + j][lane].finite()) {
+            for (i, block_row) in block.chunks_exact_mut(n).enumerate().skip(failed_at) {
+                for value in &mut block_row[..=i] {
+                    value.set(nan);
                 }
             }
-            upper.fill(zero);
         }
+    }
+}
+
+/// A place an unpacked entry is written to: initialised memory or not (a fresh output buffer is
+/// written entry by entry without being zeroed first).
+pub(crate) trait Slot<T>: Send {
+    fn set(&mut self, value: T);
+}
+
+impl<T: HostFloat> Slot<T> for T {
+    #[inline(always)]
+    fn set(&mut self, value: T) {
+        *self = value;
+    }
+}
+
+impl<T: HostFloat> Slot<T> for MaybeUninit<T> {
+    #[inline(always)]
+    fn set(&mut self, value: T) {
+        self.write(value);
     }
 }
 
@@ -442,7 +770,7 @@ pub(crate) fn cholesky_backward<T: HostFloat>(factors: &[T], grads: &mut [T], n:
 fn cholesky_backward_w<T: HostFloat, const W: usize>(factors: &[T], grads: &mut [T], n: usize) {
     let (len, tri) = (n * n, row(n));
     let others = [(factors, len)];
-    for_each_group::<T, _, W>(
+    for_each_group::<T, _, _, W>(
         (grads, len),
         others,
         (tri, tri),
@@ -621,7 +949,7 @@ fn solve_triangular_w<T: HostFloat, const W: usize>(
 ) {
     let reverse = upper != transpose;
     let buffers = (n * k, row(n));
-    for_each_group::<T, _, W>(
+    for_each_group::<T, _, _, W>(
         (rhs, n * k),
         [(tri, n * n)],
         buffers,
@@ -716,7 +1044,7 @@ fn negative_triangular_outer_w<T: HostFloat, const W: usize>(
 ) {
     let buffers = (n * k, n * k);
     let others = [(left, n * k), (right, n * k)];
-    for_each_group::<T, _, W>(
+    for_each_group::<T, _, _, W>(
         (out, n * n),
         others,
         buffers,
@@ -763,6 +1091,7 @@ mod tests {
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch;
     use faer::{MatMut, MatRef, Par};
+    use std::mem::MaybeUninit;
 
     /// A small deterministic generator (the tests need no statistical quality).
     struct Lcg(u64);
@@ -821,8 +1150,11 @@ mod tests {
                 let a = spd::<T>(&mut rng, batch, n, broken);
                 let mut packed = a.clone();
                 super::cholesky(&mut packed, n);
-                let mut copied = vec![T::from_f64(0.0); a.len()];
-                super::cholesky_into(&a, &mut copied, n);
+                // A sentinel in every entry of the output, which must all be overwritten.
+                let mut fresh = vec![MaybeUninit::new(T::from_f64(-7.0)); a.len()];
+                super::cholesky_into(&a, &mut fresh, n);
+                // SAFETY: every entry was initialised with the sentinel above.
+                let copied: Vec<T> = fresh.iter().map(|v| unsafe { v.assume_init() }).collect();
                 assert_eq!(
                     packed
                         .iter()
@@ -889,7 +1221,7 @@ mod tests {
     fn packed_solve_matches_per_matrix<T: HostFloat>(tolerance: f64) {
         let mut rng = Lcg(11);
         for n in [1, 2, 5, 8, 13, 32, 64] {
-            for (batch, k) in [(2, 1), (7, 3), (8, 8), (19, 5)] {
+            for (batch, k) in [(2, 1), (7, 3), (8, 8), (19, 5), (16, 13)] {
                 // Well-conditioned triangles: unit-sized diagonal, small off-diagonal entries.
                 let tri: Vec<T> = (0..batch * n * n)
                     .map(|e| {
@@ -994,5 +1326,60 @@ mod tests {
         super::substitute(&factor, &mut x, (n, k));
         super::substitute_lanes::<f64, false, LANES>(&factor, &mut baseline, (n, k));
         close(&flat(&baseline), &flat(&x), 1e-12, "substitute");
+    }
+
+    /// The in-register 8 × 8 tile transposes against the portable loops, both directions, both
+    /// precisions, ascending and descending runs and scattered targets.
+    #[test]
+    fn tile_transposes_match_portable() {
+        fn check<T: HostFloat>() {
+            use super::{LANES, Lanes, Slot, gather_tile, scatter_tile};
+            const LEN: usize = 20;
+            let mut rng = Lcg(3);
+            let blocks: Vec<Vec<T>> = (0..LANES)
+                .map(|_| (0..LEN).map(|_| T::from_f64(rng.next())).collect())
+                .collect();
+            let lanes: [&[T]; LANES] = std::array::from_fn(|l| blocks[l].as_slice());
+            for (at, descending) in [(3, false), (12, false), (10, true), (19, true)] {
+                let dest = |e: usize| 2 * e + 1;
+                let zero = [T::from_f64(0.0); LANES];
+                let (mut fast, mut portable) = (vec![zero; 17], vec![zero; 17]);
+                gather_tile(&lanes, (at, descending), dest, &mut fast, true);
+                gather_tile(&lanes, (at, descending), dest, &mut portable, false);
+                let bits = |p: &[Lanes<T, LANES>]| {
+                    p.iter()
+                        .flatten()
+                        .map(|v| v.as_f64().to_bits())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bits(&fast), bits(&portable), "gather at {at}, {descending}");
+                let first = if descending { at + 1 - LANES } else { at };
+                let entry = portable[dest(0)][0];
+                let expected = if descending {
+                    lanes[0][at]
+                } else {
+                    lanes[0][first]
+                };
+                assert_eq!(entry.as_f64().to_bits(), expected.as_f64().to_bits());
+            }
+            let packed: Vec<Lanes<T, LANES>> = (0..11)
+                .map(|_| std::array::from_fn(|_| T::from_f64(rng.next())))
+                .collect();
+            let flat_len = LANES * LEN;
+            let (mut fast, mut portable) = (
+                vec![T::from_f64(0.0); flat_len],
+                vec![T::from_f64(0.0); flat_len],
+            );
+            scatter_tile(&packed, 2, (&mut fast[..], LEN), 5, true);
+            scatter_tile(&packed, 2, (&mut portable[..], LEN), 5, false);
+            assert_eq!(fast, portable);
+            let mut value = T::from_f64(0.0);
+            value.set(packed[2 + 3][4]);
+            assert_eq!(portable[4 * LEN + 5 + 3], value);
+        }
+        if super::has_avx2() {
+            check::<f32>();
+            check::<f64>();
+        }
     }
 }
