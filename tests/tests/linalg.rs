@@ -481,7 +481,7 @@ fn sizes_across_kernels(device: Device) {
     } else {
         1e-3
     };
-    for (batch, n) in [(1, 1), (5, 2), (3, 33), (2, 70), (1, 130)] {
+    for (batch, n) in [(1, 1), (5, 2), (3, 33), (2, 70), (9, 70), (1, 130)] {
         let a = random_spd(n as u64, batch, n, 1.0);
         let at = tensor(a.clone(), [batch, 1, n, n], &device, dtype);
         let l = cholesky(at).unwrap();
@@ -533,7 +533,7 @@ fn large_gradients_match_host(device: Device) {
     let host = vi_tests::device("flex");
     let dtype = dtypes(&device)[0];
     let k = 5;
-    for (batch, n) in [(2, 70), (1, 130)] {
+    for (batch, n) in [(2, 70), (9, 70), (1, 130)] {
         let a = random_spd(n as u64 + 3, batch, n, 1.0);
         let (w, r, v) = (
             noise(21, batch * n * n),

@@ -359,7 +359,7 @@ impl HostKernel for Cholesky {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut a = inputs.remove(0);
         let (batch, n) = (self.batch, self.n);
-        if super::packed::suits(batch, n) {
+        if super::packed::suits_factor(batch, n) {
             super::packed::cholesky(slice_mut::<T>(&mut a), n);
         } else if n > 0 {
             let par = inner_par(batch, n);
@@ -541,7 +541,7 @@ pub(crate) fn cholesky_flex(
     use burn::backend::{Flex, ops::FloatTensorOps};
     let shape = a.shape();
     let (batch, n, _) = dims(&shape);
-    if !super::packed::suits(batch, n) || a.is_unique() {
+    if !super::packed::suits_factor(batch, n) || a.is_unique() {
         return cholesky::<Flex>(a);
     }
     fn factor<T: HostFloat>(a: &[T], n: usize, shape: &Shape) -> TensorData {
@@ -772,7 +772,7 @@ impl HostKernel for CholeskyBackward {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut grad = inputs.pop().expect("gradient");
         let n = self.n;
-        if super::packed::suits(self.batch, n) {
+        if super::packed::suits_backward(self.batch, n) {
             super::packed::cholesky_backward(slice::<T>(&inputs[0]), slice_mut::<T>(&mut grad), n);
         } else if n > 0 {
             let par = inner_par(self.batch, n);
