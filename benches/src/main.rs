@@ -19,7 +19,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// mimalloc keeps freed buffers for reuse; glibc's malloc hands large ones back to the kernel
-/// and page-faults them in again on the next step (a fifth of an SVGP step at M = 512).
+/// and page-faults them in again on the next step (a fifth of an SVGP step at M = 512). It is
+/// built without transparent huge pages (see the workspace manifest).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

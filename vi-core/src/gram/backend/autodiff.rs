@@ -73,6 +73,28 @@ impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
         }
         // The gradients in the scaled inputs: K̄ ∘ K = (s K̄) ∘ G.
         let scaled_grad = B::float_mul(grad, scale);
+        if let (Some(node_a), Some(node_b)) = (&parent_a, &parent_b)
+            && node_a.id == node_b.id
+        {
+            // K(a, a): ā = left(W) + right(W) = left(W + Wᵀ), one kernel call (and ℓ̄ from
+            // ā alone, b̃ being ã).
+            let dims = scaled_grad.shape().num_dims();
+            let symmetric = B::float_add(
+                scaled_grad.clone(),
+                B::float_swap_dims(scaled_grad, dims - 2, dims - 1),
+            );
+            let g = B::rbf_gram_grad_left(a.clone(), b, gram, symmetric);
+            if let Some(node) = parent_l {
+                let total = B::float_sum_dim(B::float_mul(g.clone(), a), 1);
+                let total = reduce_to::<B>(total, &lengthscale.shape());
+                grads.register::<B>(
+                    node.id,
+                    B::float_neg(B::float_div(total, lengthscale.clone())),
+                );
+            }
+            grads.register::<B>(node_a.id, B::float_div(g, lengthscale));
+            return;
+        }
         let grad_a = (parent_a.is_some() || parent_l.is_some()).then(|| {
             B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone())
         });
@@ -112,6 +134,7 @@ impl<B: GramBackend, C: CheckpointStrategy> GramBackend for Autodiff<B, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => {
+                let same_input = a.id() == b.id();
                 let (a, b, lengthscale, scale) = (
                     a.into_primitive(),
                     b.into_primitive(),
@@ -119,7 +142,11 @@ impl<B: GramBackend, C: CheckpointStrategy> GramBackend for Autodiff<B, C> {
                     scale.into_primitive(),
                 );
                 let a = B::float_div(a, lengthscale.clone());
-                let b = B::float_div(b, lengthscale.clone());
+                let b = if same_input {
+                    a.clone()
+                } else {
+                    B::float_div(b, lengthscale.clone())
+                };
                 let gram = B::rbf_gram(a.clone(), b.clone());
                 let k = B::float_mul(gram.clone(), scale.clone());
                 prep.finish((a, b, lengthscale, scale, gram), k)

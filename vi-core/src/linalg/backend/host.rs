@@ -268,6 +268,10 @@ pub(crate) fn on_host_many<B: Backend>(
     let device = tensors[0].device();
     let dtype = tensors[0].dtype();
     let read = |t: FloatTensor<B>| -> TensorData {
+        #[cfg(feature = "flex")]
+        if let Some(data) = shared_flex_data(&t) {
+            return data;
+        }
         burn_std::reader::try_read_sync(B::float_into_data(t))
             .expect("linalg: CPU kernel could not read its input synchronously")
             .expect("linalg: CPU kernel failed to read its input")
@@ -288,6 +292,27 @@ pub(crate) fn on_host_many<B: Backend>(
             }
         })
         .collect()
+}
+
+/// A contiguous `f32`/`f64` Flex tensor that another handle still holds, copied once into a `Vec`
+/// of its element type (Flex's own `into_data` copies a shared buffer twice: out of the shared
+/// allocation, then again to the runtime's alignment); `None` for any other tensor.
+#[cfg(feature = "flex")]
+fn shared_flex_data(t: &dyn std::any::Any) -> Option<TensorData> {
+    let t = t.downcast_ref::<FloatTensor<burn::backend::Flex>>()?;
+    if t.is_unique() {
+        return None;
+    }
+    let shape = t.shape();
+    match t.dtype() {
+        DType::F32 => t
+            .as_slice::<f32>()
+            .map(|s| TensorData::new(s.to_vec(), shape)),
+        DType::F64 => t
+            .as_slice::<f64>()
+            .map(|s| TensorData::new(s.to_vec(), shape)),
+        _ => None,
+    }
 }
 
 fn to_dtype<T: Element>(data: TensorData) -> TensorData {
