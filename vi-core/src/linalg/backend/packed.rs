@@ -208,7 +208,8 @@ fn gather_tile<T: HostFloat, const W: usize>(
         assert!(targets.iter().all(|&t| t < packed.len()));
         let base = packed.as_mut_ptr();
         // SAFETY: `avx` says the CPU has AVX2; every run holds W = 8 entries and every target
-        // is a distinct packed entry of W = 8 values (checked just above).
+        // indexes a packed entry of W = 8 values (checked just above), in a buffer the runs are
+        // not part of.
         unsafe {
             avx::transpose8::<T>(
                 std::array::from_fn(|l| runs[l].as_ptr()),
@@ -239,8 +240,7 @@ fn scatter_tile<T: HostFloat, S: Slot<T>, const W: usize>(
         assert!(at + W <= block_len);
         let base = blocks.as_mut_ptr();
         // SAFETY: `avx` says the CPU has AVX2; each of the W = 8 blocks has room for W entries
-        // from `at` (checked just above), and a `Slot<T>` is `T` or `MaybeUninit<T>`, laid out
-        // as `T`.
+        // from `at` (checked just above), and a `Slot<T>` is laid out as `T` (its contract).
         unsafe {
             avx::transpose8::<T>(
                 std::array::from_fn(|e| tile[e].as_ptr()),
@@ -757,18 +757,24 @@ fn unpack_factor<T: HostFloat, const W: usize, S: Slot<T>>(
 
 /// A place an unpacked entry is written to: initialised memory or not (a fresh output buffer is
 /// written entry by entry without being zeroed first).
-pub(crate) trait Slot<T>: Send {
+///
+/// # Safety
+/// Implementors have `T`'s size and alignment, so that a slice of them can be written through a
+/// `*mut T` (the tile transposes do).
+pub(crate) unsafe trait Slot<T>: Send {
     fn set(&mut self, value: T);
 }
 
-impl<T: HostFloat> Slot<T> for T {
+// SAFETY: `T` is laid out as `T`.
+unsafe impl<T: HostFloat> Slot<T> for T {
     #[inline(always)]
     fn set(&mut self, value: T) {
         *self = value;
     }
 }
 
-impl<T: HostFloat> Slot<T> for MaybeUninit<T> {
+// SAFETY: `MaybeUninit<T>` has the size and alignment of `T`.
+unsafe impl<T: HostFloat> Slot<T> for MaybeUninit<T> {
     #[inline(always)]
     fn set(&mut self, value: T) {
         self.write(value);
