@@ -73,39 +73,38 @@ impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
         }
         // The gradients in the scaled inputs: K̄ ∘ K = (s K̄) ∘ G.
         let scaled_grad = B::float_mul(grad, scale);
-        if let (Some(node_a), Some(node_b)) = (&parent_a, &parent_b)
-            && node_a.id == node_b.id
-        {
-            // K(a, a): ā = left(W) + right(W) = left(W + Wᵀ), one kernel call (and ℓ̄ from
-            // ā alone, b̃ being ã).
+        let same_input = matches!((&parent_a, &parent_b), (Some(x), Some(y)) if x.id == y.id);
+        let (grad_a, grad_b) = if same_input {
+            // K(a, a): ā = left(W) + right(W) = left(W + Wᵀ), one kernel call; b̃ is ã, so the
+            // lengthscale's moment below needs ā alone.
             let dims = scaled_grad.shape().num_dims();
             let symmetric = B::float_add(
                 scaled_grad.clone(),
                 B::float_swap_dims(scaled_grad, dims - 2, dims - 1),
             );
-            let g = B::rbf_gram_grad_left(a.clone(), b, gram, symmetric);
-            if let Some(node) = parent_l {
-                let total = B::float_sum_dim(B::float_mul(g.clone(), a), 1);
-                let total = reduce_to::<B>(total, &lengthscale.shape());
-                grads.register::<B>(
-                    node.id,
-                    B::float_neg(B::float_div(total, lengthscale.clone())),
-                );
-            }
-            grads.register::<B>(node_a.id, B::float_div(g, lengthscale));
-            return;
-        }
-        let grad_a = (parent_a.is_some() || parent_l.is_some()).then(|| {
-            B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone())
-        });
-        let grad_b = (parent_b.is_some() || parent_l.is_some())
-            .then(|| B::rbf_gram_grad_right(a.clone(), b.clone(), gram, scaled_grad));
+            (
+                Some(B::rbf_gram_grad_left(a.clone(), b.clone(), gram, symmetric)),
+                None,
+            )
+        } else {
+            (
+                (parent_a.is_some() || parent_l.is_some()).then(|| {
+                    B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone())
+                }),
+                (parent_b.is_some() || parent_l.is_some())
+                    .then(|| B::rbf_gram_grad_right(a.clone(), b.clone(), gram, scaled_grad)),
+            )
+        };
         if let Some(node) = parent_l {
             // ã = a / ℓ, so ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ.
-            let moment = |g: &Option<FloatTensor<B>>, x: FloatTensor<B>| {
-                B::float_sum_dim(B::float_mul(g.clone().expect("gradient"), x), 1)
+            let moment = |g: &FloatTensor<B>, x: FloatTensor<B>| {
+                B::float_sum_dim(B::float_mul(g.clone(), x), 1)
             };
-            let total = B::float_add(moment(&grad_a, a), moment(&grad_b, b));
+            let total = match (&grad_a, &grad_b) {
+                (Some(ga), Some(gb)) => B::float_add(moment(ga, a), moment(gb, b)),
+                (Some(g), None) => moment(g, a),
+                _ => unreachable!("both input gradients are taken when ℓ is tracked"),
+            };
             let total = reduce_to::<B>(total, &lengthscale.shape());
             grads.register::<B>(
                 node.id,

@@ -267,16 +267,7 @@ pub(crate) fn on_host_many<B: Backend>(
 ) -> Vec<FloatTensor<B>> {
     let device = tensors[0].device();
     let dtype = tensors[0].dtype();
-    let read = |t: FloatTensor<B>| -> TensorData {
-        #[cfg(feature = "flex")]
-        if let Some(data) = shared_flex_data(&t) {
-            return data;
-        }
-        burn_std::reader::try_read_sync(B::float_into_data(t))
-            .expect("linalg: CPU kernel could not read its input synchronously")
-            .expect("linalg: CPU kernel failed to read its input")
-    };
-    let datas = tensors.into_iter().map(read);
+    let datas = tensors.into_iter().map(read_input::<B>);
     let outputs = if dtype == DType::F64 {
         kernel.run::<f64>(datas.map(to_dtype::<f64>).collect())
     } else {
@@ -292,6 +283,17 @@ pub(crate) fn on_host_many<B: Backend>(
             }
         })
         .collect()
+}
+
+/// A host kernel's input as data: moved out when this is its only handle, else copied once.
+fn read_input<B: Backend>(t: FloatTensor<B>) -> TensorData {
+    #[cfg(feature = "flex")]
+    if let Some(data) = shared_flex_data(&t) {
+        return data;
+    }
+    burn_std::reader::try_read_sync(B::float_into_data(t))
+        .expect("linalg: CPU kernel could not read its input synchronously")
+        .expect("linalg: CPU kernel failed to read its input")
 }
 
 /// A contiguous `f32`/`f64` Flex tensor that another handle still holds, copied once into a `Vec`
@@ -538,9 +540,7 @@ pub(crate) fn solve_triangular_flex(
         return solve_triangular::<Flex>(t, b, upper, transpose);
     }
     let device = b.device();
-    let mut rhs = burn_std::reader::try_read_sync(Flex::float_into_data(b))
-        .expect("linalg: CPU kernel could not read its input synchronously")
-        .expect("linalg: CPU kernel failed to read its input");
+    let mut rhs = read_input::<Flex>(b);
     match dtype {
         DType::F32 => solve_blocks(
             t.as_slice::<f32>().expect("checked"),
