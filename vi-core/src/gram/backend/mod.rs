@@ -2,9 +2,9 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
-//! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | composed (matmul + elementwise) | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
+//! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
 //! | [`GramBackend::scaled_rbf_gram`] | composed around [`GramBackend::rbf_gram`] | composed | both Gram gradients, then `ℓ̄` and `s̄` from them |
-//! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | composed | — |
+//! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one unit per entry of the gradient | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -13,6 +13,8 @@ use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 
 mod autodiff;
 mod compose;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cube;
 mod host;
 
 /// Kernel Gram matrices, one implementation per backend family.
@@ -110,5 +112,28 @@ macro_rules! host_backend {
 host_backend!(burn::backend::Flex);
 #[cfg(feature = "ndarray")]
 host_backend!(burn::backend::NdArray);
+/// The CubeCL backends run the [`cube`] kernels.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-impl GramBackend for burn_cubecl::CubeBackend {}
+impl GramBackend for burn_cubecl::CubeBackend {
+    fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::rbf_gram(a, b)
+    }
+
+    fn rbf_gram_grad_left(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::rbf_gram_grad(a, b, k, grad, false)
+    }
+
+    fn rbf_gram_grad_right(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::rbf_gram_grad(b, a, k, grad, true)
+    }
+}

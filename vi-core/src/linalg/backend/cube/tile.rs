@@ -22,6 +22,10 @@ pub(crate) const MAX_ORDER: usize = 64;
 /// Units per cube of the Cholesky and reverse-mode kernels.
 const CUBE_UNITS: usize = 256;
 
+/// Units (right-hand-side columns) per cube of the triangular solve: few, so that the columns
+/// of a wide right-hand side spread over many cubes (the substitution is latency-bound).
+const SOLVE_UNITS: usize = 32;
+
 // The reverse mode gives each `r̄_k` (`k < n`) a unit of its own (see `cholesky_layout`).
 const _: () = assert!(MAX_ORDER <= CUBE_UNITS);
 
@@ -143,12 +147,15 @@ fn cholesky_tile_kernel<F: Float>(
     }
 }
 
-/// `op(T) X = B` for up to `CUBE_DIM` columns of `B` per cube (one column per unit), with `op(T)`
+/// `op(T) X = B` for [`SOLVE_UNITS`] columns of `B` per cube (one column per unit), with `op(T)`
 /// loaded once into shared memory as a packed lower triangle, reversed in both indices when it is
-/// upper (`lower == false`), which turns back substitution into forward substitution. `T` is
-/// row-major `[batch, n, n]`, `B` and `X` `[batch, n, k]`; cube `c` takes batch element
-/// `c / blocks` and column block `c % blocks`.
+/// upper (`lower == false`), which turns back substitution into forward substitution. Each unit
+/// keeps its column of `X` in shared memory too, so the substitution's dependent chain reads
+/// nothing from global memory; its dot products run in two accumulators. `T` is row-major
+/// `[batch, n, n]`, `B` and `X` `[batch, n, k]`; cube `c` takes batch element `c / blocks` and
+/// column block `c % blocks`.
 #[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
 fn solve_tile_kernel<F: Float>(
     t: &[F],
     b: &[F],
@@ -157,6 +164,7 @@ fn solve_tile_kernel<F: Float>(
     blocks: usize,
     cubes: usize,
     #[comptime] n: usize,
+    #[comptime] units: usize,
     #[comptime] lower: bool,
     #[comptime] transpose: bool,
     #[define(F)] _dtype: ElemType,
@@ -165,12 +173,14 @@ fn solve_tile_kernel<F: Float>(
         terminate!();
     }
     let mut r = Shared::<[F]>::new_slice(comptime!(n * (n + 1) / 2));
-    let units = CUBE_DIM as usize;
+    // `xs[s · units + u]`: entry `s` (in substitution order) of unit `u`'s column.
+    let mut xs = Shared::<[F]>::new_slice(comptime!(n * units));
+    let unit = UNIT_POS as usize;
     let elem = CUBE_POS / blocks;
-    let col = (CUBE_POS % blocks) * units + UNIT_POS as usize;
+    let col = (CUBE_POS % blocks) * units + unit;
     let t_base = elem * n * n;
 
-    let mut idx = UNIT_POS as usize;
+    let mut idx = unit;
     while idx < n * n {
         let s = idx / n;
         let q = idx % n;
@@ -198,16 +208,21 @@ fn solve_tile_kernel<F: Float>(
             if !lower {
                 i = n - 1 - s;
             }
-            let mut acc = b[base + i * k];
             let rs = row(s);
-            for q in 0..s {
-                let mut iq = q;
-                if !lower {
-                    iq = n - 1 - q;
-                }
-                acc -= r[rs + q] * x[base + iq * k];
+            let mut even = b[base + i * k];
+            let mut odd = F::new(0.0);
+            let mut q = 0;
+            while q + 1 < s {
+                even -= r[rs + q] * xs[q * units + unit];
+                odd -= r[rs + q + 1] * xs[(q + 1) * units + unit];
+                q += 2;
             }
-            x[base + i * k] = acc / r[rs + s];
+            if q < s {
+                even -= r[rs + q] * xs[q * units + unit];
+            }
+            let value = (even + odd) / r[rs + s];
+            xs[s * units + unit] = value;
+            x[base + i * k] = value;
         }
     }
 }
@@ -218,8 +233,9 @@ fn solve_tile_kernel<F: Float>(
 ///
 /// `d̄ ← (d̄ − cᵀc̄/d)/d`, `r̄ ← r̄ − d̄ r − (c̄/d)ᵀ B`, `B̄ ← B̄ − (c̄/d) rᵀ`, `d̄ ← d̄/2`.
 ///
-/// The unit of `r̄_k` computes `d̄` itself in the pass over the column (`units ≥ n`, so each of
-/// the `j` units holds one `r̄_k`), so a step needs one barrier;
+/// The sums over the rows below `j` that `d̄` and `r̄` need are split over all the units
+/// (`units ≥ n`, so each `r̄_k` gets `⌊units / n⌋` of them) and combined after a barrier, by the
+/// unit of `r̄_k`, which also forms `d̄` itself; a step takes two barriers.
 /// `c̄` is never rescaled in place (no later step reads it) but divided by `d` on the way out,
 /// where the lower-triangular result `M` is written as the symmetric `½(M + Mᵀ)`.
 #[cube(launch, address_type = "dynamic")]
@@ -271,30 +287,39 @@ fn cholesky_backward_tile_kernel<F: Float>(
     );
     sync_cube();
 
+    // `r̄_k`'s sums over rows `i > j` are split into `parts` interleaved partial sums, unit
+    // `part · n + k` taking part `part` of task `k`, and combined after a barrier.
+    let parts = comptime!(units / n);
+    let mut partial_dot = Shared::<[F]>::new_slice(comptime!(slots * units));
+    let mut partial_acc = Shared::<[F]>::new_slice(comptime!(slots * units));
+    let task = local % n;
+    let part = local / n;
+    let at = slot * units + local;
+
     for step in 0..n {
         let j = n - 1 - step;
         let rj = packed + row(j);
         let inverse = F::new(1.0) / lm[rj + j];
 
-        // `r̄_k` for `k = local < j` (`units ≥ n`, so one task per unit), with `cᵀc̄` summed in
-        // the same pass; unit 0 also needs `d̄` when `j = 0`, where it has no `r̄` task.
-        let mut d_bar = F::new(0.0);
-        if local < j || local == 0 {
+        // Partial `cᵀc̄` and `c̄ᵀB_{:,k}` for `k < j`; task 0 also when `j = 0`, where `d̄`
+        // still needs `cᵀc̄`.
+        if part < parts && (task < j || task == 0) {
             let mut dot = F::new(0.0);
             let mut acc = F::new(0.0);
-            for i in j + 1..n {
+            let mut i = j + 1 + part;
+            while i < n {
                 let ri = packed + row(i);
                 let c_bar = g[ri + j];
                 dot += lm[ri + j] * c_bar;
-                acc += c_bar * lm[ri + local];
+                acc += c_bar * lm[ri + task];
+                i += parts;
             }
-            d_bar = (g[rj + j] - dot * inverse) * inverse;
-            if local < j {
-                g[rj + local] = g[rj + local] - d_bar * lm[rj + local] - acc * inverse;
-            }
+            partial_dot[at] = dot;
+            partial_acc[at] = acc;
         }
 
-        // `B̄` over the grid: rows `j + 1..n`, columns `0..j`.
+        // `B̄` over the grid: rows `j + 1..n`, columns `0..j` (disjoint from what the partial
+        // sums read and from row `j`, which the combination below writes).
         let mut i = j + 1 + grid_row;
         while i < n {
             let ri = packed + row(i);
@@ -305,6 +330,22 @@ fn cholesky_backward_tile_kernel<F: Float>(
                 c += width;
             }
             i += height;
+        }
+        sync_cube();
+
+        // `d̄` and `r̄_k` from the partial sums (`local < n` here, so `task == local`).
+        let mut d_bar = F::new(0.0);
+        if local < j || local == 0 {
+            let mut dot = F::new(0.0);
+            let mut acc = F::new(0.0);
+            for p in 0..parts {
+                dot += partial_dot[slot * units + p * n + local];
+                acc += partial_acc[slot * units + p * n + local];
+            }
+            d_bar = (g[rj + j] - dot * inverse) * inverse;
+            if local < j {
+                g[rj + local] = g[rj + local] - d_bar * lm[rj + local] - acc * inverse;
+            }
         }
         sync_cube();
         // Nothing reads `g[j][j]` from here on but the final write-out.
@@ -347,26 +388,27 @@ fn cholesky_layout(n: usize) -> (usize, usize) {
     (units, CUBE_UNITS / units)
 }
 
-/// Whether `triangles` packed `n × n` triangles per slot of `tensor`'s dtype fit the device's
-/// shared memory (with a diagonal of `n` per slot for the factorisation).
-fn fits(tensor: &CubeTensor, n: usize, slots: usize, triangles: usize) -> bool {
-    let bytes = slots * (triangles * n * (n + 1) / 2 + n) * tensor.dtype.size();
+/// Whether `triangles` packed `n × n` triangles per slot of `tensor`'s dtype, and `extra`
+/// entries per slot, fit the device's shared memory.
+fn fits(tensor: &CubeTensor, n: usize, slots: usize, triangles: usize, extra: usize) -> bool {
+    let bytes = slots * (triangles * n * (n + 1) / 2 + extra) * tensor.dtype.size();
     n <= MAX_ORDER && bytes <= tensor.client.properties().hardware.max_shared_memory_size
 }
 
 /// Whether [`cholesky`] takes `n × n` matrices of `a`'s dtype on `a`'s device.
 pub(crate) fn cholesky_fits(a: &CubeTensor, n: usize) -> bool {
-    fits(a, n, cholesky_layout(n).1, 1)
+    fits(a, n, cholesky_layout(n).1, 1, n)
 }
 
 /// Whether [`cholesky_backward`] takes `n × n` matrices of `l`'s dtype on `l`'s device.
 pub(crate) fn cholesky_backward_fits(l: &CubeTensor, n: usize) -> bool {
-    fits(l, n, cholesky_layout(n).1, 2)
+    let (units, slots) = cholesky_layout(n);
+    fits(l, n, slots, 2, n + 2 * units)
 }
 
 /// Whether [`solve_triangular`] takes `n × n` triangles of `t`'s dtype on `t`'s device.
 pub(crate) fn solve_fits(t: &CubeTensor, n: usize) -> bool {
-    fits(t, n, 1, 1)
+    fits(t, n, 1, 1, n * SOLVE_UNITS)
 }
 
 /// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.
@@ -421,7 +463,7 @@ pub(crate) fn solve_triangular(
         return x;
     }
     let elem_type = float_elem_type(&b);
-    let units = k.next_power_of_two().clamp(32, 64);
+    let units = SOLVE_UNITS;
     let blocks = k.div_ceil(units);
     let cubes = batch * blocks;
     let address_type = t
@@ -440,6 +482,7 @@ pub(crate) fn solve_triangular(
         blocks,
         cubes,
         n,
+        units,
         upper == transpose,
         transpose,
         elem_type,

@@ -1,0 +1,194 @@
+//! CubeCL kernels (wgpu, cuda) for the Gram extension: one launch per Gram matrix and per input
+//! gradient instead of the dozen element-wise ops, reductions and matrix product of the
+//! composed form.
+//!
+//! Inputs are made contiguous first, so `[B, n, d]` is read as `B · n` rows of `d` entries. The
+//! gradient's sum runs in one unit; past [`MAX_SUM`] terms (Lavapipe caps a unit's loop
+//! iterations at 65535, see the linear-algebra kernels' module documentation) the composed form
+//! is used instead.
+
+use super::compose;
+use crate::linalg::backend::cube::{float_elem_type, launch_dims};
+use burn::backend::{ops::FloatTensorOps, tensor::FloatTensor};
+use burn::tensor::Shape;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::*;
+
+/// Most terms a unit of [`rbf_gram_grad_kernel`] sums.
+const MAX_SUM: usize = 16_384;
+
+/// `K[e, i, j] = exp(−½ Σ_c (a[e, i, c] − b[e, j, c])²)`, one unit per entry. The differences
+/// are formed directly, so nothing cancels and the exponent is never positive.
+#[cube(launch, address_type = "dynamic")]
+fn rbf_gram_kernel<F: Float>(
+    a: &[F],
+    b: &[F],
+    out: &mut [F],
+    n: usize,
+    m: usize,
+    d: usize,
+    len: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let idx = ABSOLUTE_POS;
+    if idx >= len {
+        terminate!();
+    }
+    let j = idx % m;
+    let row = idx / m;
+    let e = row / n;
+    let a_at = row * d;
+    let b_at = (e * m + j) * d;
+    let mut sum = F::new(0.0);
+    for c in 0..d {
+        let diff = a[a_at + c] - b[b_at + c];
+        sum += diff * diff;
+    }
+    out[idx] = (F::new(-0.5) * sum).exp();
+}
+
+/// `x̄[e, i, c] = Σ_j W[e, i, j] (y[e, j, c] − x[e, i, c])` with `W = K̄ ∘ K`, one unit per entry
+/// of `x̄`; `K` and `K̄` are `[B, r, s]`, or `[B, s, r]` when `transposed` (the right input's
+/// gradient reads the left one's `W` transposed).
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn rbf_gram_grad_kernel<F: Float>(
+    x: &[F],
+    y: &[F],
+    k: &[F],
+    grad: &[F],
+    out: &mut [F],
+    r: usize,
+    s: usize,
+    d: usize,
+    len: usize,
+    #[comptime] transposed: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let idx = ABSOLUTE_POS;
+    if idx >= len {
+        terminate!();
+    }
+    let c = idx % d;
+    let row = idx / d;
+    let e = row / r;
+    let i = row % r;
+    let xi = x[idx];
+    let mut acc = F::new(0.0);
+    for j in 0..s {
+        let mut at = (e * r + i) * s + j;
+        if transposed {
+            at = (e * s + j) * r + i;
+        }
+        acc += grad[at] * k[at] * (y[(e * s + j) * d + c] - xi);
+    }
+    out[idx] = acc;
+}
+
+/// A contiguous `shape` tensor on `like`'s device, of its dtype.
+fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+/// `[B, n, d]` → `(B, n, d)`.
+fn dims(t: &CubeTensor) -> (usize, usize, usize) {
+    let shape = t.meta.shape();
+    assert_eq!(shape.num_dims(), 3, "Gram kernels take [B, n, d] inputs");
+    (shape[0], shape[1], shape[2])
+}
+
+/// [`super::GramBackend::rbf_gram`]: [`rbf_gram_kernel`].
+pub(crate) fn rbf_gram(
+    a: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let (a, b) = (into_contiguous(a), into_contiguous(b));
+    let ((batch, n, d), (b_batch, m, b_d)) = (dims(&a), dims(&b));
+    assert!(
+        batch == b_batch && d == b_d,
+        "rbf_gram needs [B, n, d] and [B, m, d]"
+    );
+    let out = empty(&a, Shape::from(vec![batch, n, m]));
+    let len = batch * n * m;
+    if len == 0 {
+        return out;
+    }
+    let (count, cube_dim) = launch_dims(&a, len);
+    let address_type = a
+        .required_address_type()
+        .max(b.required_address_type())
+        .max(out.required_address_type());
+    rbf_gram_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        a.clone().into_buffer_arg(),
+        b.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        n,
+        m,
+        d,
+        len,
+        float_elem_type(&a),
+    );
+    out
+}
+
+/// [`super::GramBackend::rbf_gram_grad_left`] (`transposed = false`: `x = a`, `y = b`) and
+/// [`super::GramBackend::rbf_gram_grad_right`] (`transposed = true`: `x = b`, `y = a`):
+/// [`rbf_gram_grad_kernel`], or the composed form for sums longer than [`MAX_SUM`].
+pub(crate) fn rbf_gram_grad(
+    x: FloatTensor<CubeBackend>,
+    y: FloatTensor<CubeBackend>,
+    k: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+    transposed: bool,
+) -> FloatTensor<CubeBackend> {
+    let ((batch, r, d), (_, s, _)) = (dims(&x), dims(&y));
+    if s > MAX_SUM {
+        return if transposed {
+            compose::rbf_gram_grad_left::<CubeBackend>(
+                x,
+                y,
+                CubeBackend::float_transpose(k),
+                CubeBackend::float_transpose(grad),
+            )
+        } else {
+            compose::rbf_gram_grad_left::<CubeBackend>(x, y, k, grad)
+        };
+    }
+    let [x, y, k, grad] = [x, y, k, grad].map(into_contiguous);
+    let out = empty(&x, Shape::from(vec![batch, r, d]));
+    let len = batch * r * d;
+    if len == 0 {
+        return out;
+    }
+    let (count, cube_dim) = launch_dims(&x, len);
+    let address_type = [&x, &y, &k, &grad, &out]
+        .into_iter()
+        .map(|t| t.required_address_type())
+        .max()
+        .expect("five tensors");
+    rbf_gram_grad_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        x.clone().into_buffer_arg(),
+        y.clone().into_buffer_arg(),
+        k.clone().into_buffer_arg(),
+        grad.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        r,
+        s,
+        d,
+        len,
+        transposed,
+        float_elem_type(&x),
+    );
+    out
+}
