@@ -3,12 +3,12 @@
 //! composed form.
 //!
 //! Inputs are made contiguous first, so `[B, n, d]` is read as `B · n` rows of `d` entries. The
-//! gradient's sum runs in one unit; past [`MAX_SUM`] terms (Lavapipe caps a unit's loop
+//! gradient's sums run in one cube per row; past [`MAX_ITERATIONS`] loop iterations per unit (Lavapipe caps a unit's loop
 //! iterations at 65535, see the linear-algebra kernels' module documentation) the composed form
 //! is used instead.
 
 use super::compose;
-use crate::linalg::backend::cube::{float_elem_type, launch_dims};
+use crate::linalg::backend::cube::{cube_count, float_elem_type, launch_dims};
 use burn::backend::{ops::FloatTensorOps, tensor::FloatTensor};
 use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
@@ -17,8 +17,11 @@ use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
-/// Most terms a unit of [`rbf_gram_grad_kernel`] sums.
-const MAX_SUM: usize = 16_384;
+/// Units per cube (per row of the gradient) of [`rbf_gram_grad_kernel`].
+const GRAD_UNITS: usize = 32;
+
+/// Most loop iterations a unit of [`rbf_gram_grad_kernel`] runs.
+const MAX_ITERATIONS: usize = 32_768;
 
 /// `K[e, i, j] = exp(−½ Σ_c (a[e, i, c] − b[e, j, c])²)`, one unit per entry. The differences
 /// are formed directly, so nothing cancels and the exponent is never positive.
@@ -50,9 +53,11 @@ fn rbf_gram_kernel<F: Float>(
     out[idx] = (F::new(-0.5) * sum).exp();
 }
 
-/// `x̄[e, i, c] = Σ_j W[e, i, j] (y[e, j, c] − x[e, i, c])` with `W = K̄ ∘ K`, one unit per entry
-/// of `x̄`; `K` and `K̄` are `[B, r, s]`, or `[B, s, r]` when `transposed` (the right input's
-/// gradient reads the left one's `W` transposed).
+/// `x̄[e, i, c] = Σ_j W[e, i, j] (y[e, j, c] − x[e, i, c])` with `W = K̄ ∘ K`, one cube of `units`
+/// units per row `(e, i)` of `x̄`: each unit sums every `units`-th `j` (reading `W`'s row
+/// contiguously across the units) and unit 0 adds the partial sums, one column `c` at a time.
+/// `K` and `K̄` are `[B, r, s]`, or `[B, s, r]` when `transposed` (the right input's gradient
+/// reads the left one's `W` transposed).
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn rbf_gram_grad_kernel<F: Float>(
@@ -64,28 +69,42 @@ fn rbf_gram_grad_kernel<F: Float>(
     r: usize,
     s: usize,
     d: usize,
-    len: usize,
+    rows: usize,
+    #[comptime] units: usize,
     #[comptime] transposed: bool,
     #[define(F)] _dtype: ElemType,
 ) {
-    let idx = ABSOLUTE_POS;
-    if idx >= len {
+    let row = CUBE_POS;
+    if row >= rows {
         terminate!();
     }
-    let c = idx % d;
-    let row = idx / d;
+    let mut partial = Shared::<[F]>::new_slice(units);
+    let unit = UNIT_POS as usize;
     let e = row / r;
     let i = row % r;
-    let xi = x[idx];
-    let mut acc = F::new(0.0);
-    for j in 0..s {
-        let mut at = (e * r + i) * s + j;
-        if transposed {
-            at = (e * s + j) * r + i;
+    for c in 0..d {
+        let xi = x[row * d + c];
+        let mut acc = F::new(0.0);
+        let mut j = unit;
+        while j < s {
+            let mut at = row * s + j;
+            if transposed {
+                at = (e * s + j) * r + i;
+            }
+            acc += grad[at] * k[at] * (y[(e * s + j) * d + c] - xi);
+            j += units;
         }
-        acc += grad[at] * k[at] * (y[(e * s + j) * d + c] - xi);
+        partial[unit] = acc;
+        sync_cube();
+        if unit == 0 {
+            let mut total = F::new(0.0);
+            for u in 0..units {
+                total += partial[u];
+            }
+            out[row * d + c] = total;
+        }
+        sync_cube();
     }
-    out[idx] = acc;
 }
 
 /// A contiguous `shape` tensor on `like`'s device, of its dtype.
@@ -140,7 +159,7 @@ pub(crate) fn rbf_gram(
 
 /// [`super::GramBackend::rbf_gram_grad_left`] (`transposed = false`: `x = a`, `y = b`) and
 /// [`super::GramBackend::rbf_gram_grad_right`] (`transposed = true`: `x = b`, `y = a`):
-/// [`rbf_gram_grad_kernel`], or the composed form for sums longer than [`MAX_SUM`].
+/// [`rbf_gram_grad_kernel`], or the composed form past [`MAX_ITERATIONS`] per unit.
 pub(crate) fn rbf_gram_grad(
     x: FloatTensor<CubeBackend>,
     y: FloatTensor<CubeBackend>,
@@ -149,7 +168,7 @@ pub(crate) fn rbf_gram_grad(
     transposed: bool,
 ) -> FloatTensor<CubeBackend> {
     let ((batch, r, d), (_, s, _)) = (dims(&x), dims(&y));
-    if s > MAX_SUM {
+    if d * (s.div_ceil(GRAD_UNITS) + GRAD_UNITS) > MAX_ITERATIONS {
         return if transposed {
             compose::rbf_gram_grad_left::<CubeBackend>(
                 x,
@@ -163,11 +182,10 @@ pub(crate) fn rbf_gram_grad(
     }
     let [x, y, k, grad] = [x, y, k, grad].map(into_contiguous);
     let out = empty(&x, Shape::from(vec![batch, r, d]));
-    let len = batch * r * d;
-    if len == 0 {
+    let rows = batch * r;
+    if rows * d == 0 {
         return out;
     }
-    let (count, cube_dim) = launch_dims(&x, len);
     let address_type = [&x, &y, &k, &grad, &out]
         .into_iter()
         .map(|t| t.required_address_type())
@@ -175,8 +193,8 @@ pub(crate) fn rbf_gram_grad(
         .expect("five tensors");
     rbf_gram_grad_kernel::launch(
         &out.client,
-        count,
-        cube_dim,
+        cube_count(&x, rows),
+        CubeDim::new_1d(GRAD_UNITS as u32),
         address_type,
         x.clone().into_buffer_arg(),
         y.clone().into_buffer_arg(),
@@ -186,7 +204,8 @@ pub(crate) fn rbf_gram_grad(
         r,
         s,
         d,
-        len,
+        rows,
+        GRAD_UNITS,
         transposed,
         float_elem_type(&x),
     );

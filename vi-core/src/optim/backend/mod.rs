@@ -3,7 +3,7 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion, Autodiff |
 //! |---|---|---|
-//! | [`OptimBackend::adam_step`] | [`host`]: one pass, in place | composed of Burn's ops, in Burn's order |
+//! | [`OptimBackend::adam_step`] | [`host`]: one pass, in place | [`cube`] kernel, one launch (Fusion, Autodiff: composed of Burn's ops, in Burn's order) |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -11,6 +11,8 @@
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 
 mod compose;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cube;
 mod host;
 
 /// The scalars of one Adam step, computed in `f32` as Burn's `Adam` does, so both give the same
@@ -102,8 +104,19 @@ macro_rules! host_backend {
 host_backend!(burn::backend::Flex);
 #[cfg(feature = "ndarray")]
 host_backend!(burn::backend::NdArray);
+/// The CubeCL backends run the [`cube`] kernel.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-impl OptimBackend for burn_cubecl::CubeBackend {}
+impl OptimBackend for burn_cubecl::CubeBackend {
+    fn adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        scalars: AdamScalars,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cube::adam_step(param, grad, moment_1, moment_2, scalars)
+    }
+}
 impl<B: OptimBackend, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy>
     OptimBackend for burn::backend::Autodiff<B, C>
 {

@@ -69,6 +69,13 @@ pub(crate) fn empty_like(like: &CubeTensor) -> CubeTensor {
     )
 }
 
+/// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.
+pub(crate) fn cube_count(tensor: &CubeTensor, cubes: usize) -> CubeCount {
+    let max = tensor.client.properties().hardware.max_cube_count.0 as usize;
+    let x = cubes.min(max).max(1);
+    CubeCount::Static(x as u32, cubes.div_ceil(x) as u32, 1)
+}
+
 /// One unit per work item, [`CUBE_SIZE`] units per cube.
 pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount, CubeDim) {
     let cube_dim = CubeDim::new_1d(CUBE_SIZE);

@@ -9,7 +9,7 @@
 //! loop iterations at most, well below Lavapipe's cap of 65535 per invocation (see the
 //! [module documentation](super)).
 
-use super::{batch_and_matrix, empty_like, float_elem_type, positive_finite};
+use super::{batch_and_matrix, cube_count, empty_like, float_elem_type, positive_finite};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -22,9 +22,9 @@ pub(crate) const MAX_ORDER: usize = 64;
 /// Units per cube of the Cholesky and reverse-mode kernels.
 const CUBE_UNITS: usize = 256;
 
-/// Units (right-hand-side columns) per cube of the triangular solve: few, so that the columns
-/// of a wide right-hand side spread over many cubes (the substitution is latency-bound).
-const SOLVE_UNITS: usize = 32;
+/// Most right-hand-side columns per cube of the triangular solve: few, so that the columns of a
+/// wide right-hand side spread over many cubes (the substitution is latency-bound).
+const SOLVE_COLUMNS: usize = 32;
 
 // The reverse mode gives each `r̄_k` (`k < n`) a unit of its own (see `cholesky_layout`).
 const _: () = assert!(MAX_ORDER <= CUBE_UNITS);
@@ -147,13 +147,14 @@ fn cholesky_tile_kernel<F: Float>(
     }
 }
 
-/// `op(T) X = B` for [`SOLVE_UNITS`] columns of `B` per cube (one column per unit), with `op(T)`
+/// `op(T) X = B` for `cols` columns of `B` per cube, by right-looking substitution: `op(T)` is
 /// loaded once into shared memory as a packed lower triangle, reversed in both indices when it is
-/// upper (`lower == false`), which turns back substitution into forward substitution. Each unit
-/// keeps its column of `X` in shared memory too, so the substitution's dependent chain reads
-/// nothing from global memory; its dot products run in two accumulators. `T` is row-major
-/// `[batch, n, n]`, `B` and `X` `[batch, n, k]`; cube `c` takes batch element `c / blocks` and
-/// column block `c % blocks`.
+/// upper (`lower == false`), which turns back substitution into forward substitution, and so
+/// are the cube's columns of `B`. At step `s` every unit divides entry `s` of its column by the
+/// pivot and subtracts it from the rows below, which are shared among `groups` row groups; one
+/// barrier per step. The dependent chain per unit is `n + n²/(2 groups)` instead of the `n²/2`
+/// of one unit per column. `T` is row-major `[batch, n, n]`, `B` and `X` `[batch, n, k]`; cube
+/// `c` takes batch element `c / blocks` and column block `c % blocks`.
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn solve_tile_kernel<F: Float>(
@@ -164,7 +165,8 @@ fn solve_tile_kernel<F: Float>(
     blocks: usize,
     cubes: usize,
     #[comptime] n: usize,
-    #[comptime] units: usize,
+    #[comptime] cols: usize,
+    #[comptime] groups: usize,
     #[comptime] lower: bool,
     #[comptime] transpose: bool,
     #[define(F)] _dtype: ElemType,
@@ -172,13 +174,15 @@ fn solve_tile_kernel<F: Float>(
     if CUBE_POS >= cubes {
         terminate!();
     }
+    let units = comptime!(cols * groups);
     let mut r = Shared::<[F]>::new_slice(comptime!(n * (n + 1) / 2));
-    // `xs[s · units + u]`: entry `s` (in substitution order) of unit `u`'s column.
-    let mut xs = Shared::<[F]>::new_slice(comptime!(n * units));
+    // `xs[s · cols + c]`: row `s` (in substitution order) of the cube's column `c`.
+    let mut xs = Shared::<[F]>::new_slice(comptime!(n * cols));
     let unit = UNIT_POS as usize;
     let elem = CUBE_POS / blocks;
-    let col = (CUBE_POS % blocks) * units + unit;
+    let first = (CUBE_POS % blocks) * cols;
     let t_base = elem * n * n;
+    let base = elem * n * k + first;
 
     let mut idx = unit;
     while idx < n * n {
@@ -199,31 +203,41 @@ fn solve_tile_kernel<F: Float>(
         }
         idx += units;
     }
+    let mut idx = unit;
+    while idx < n * cols {
+        let s = idx / cols;
+        let c = idx % cols;
+        let mut i = s;
+        if !lower {
+            i = n - 1 - s;
+        }
+        let mut value = F::new(0.0);
+        if first + c < k {
+            value = b[base + i * k + c];
+        }
+        xs[idx] = value;
+        idx += units;
+    }
     sync_cube();
 
-    if col < k {
-        let base = elem * n * k + col;
-        for s in 0..n {
+    let c = unit % cols;
+    let group = unit / cols;
+    let valid = first + c < k;
+    for s in 0..n {
+        let value = xs[s * cols + c] / r[row(s) + s];
+        if group == 0 && valid {
             let mut i = s;
             if !lower {
                 i = n - 1 - s;
             }
-            let rs = row(s);
-            let mut even = b[base + i * k];
-            let mut odd = F::new(0.0);
-            let mut q = 0;
-            while q + 1 < s {
-                even -= r[rs + q] * xs[q * units + unit];
-                odd -= r[rs + q + 1] * xs[(q + 1) * units + unit];
-                q += 2;
-            }
-            if q < s {
-                even -= r[rs + q] * xs[q * units + unit];
-            }
-            let value = (even + odd) / r[rs + s];
-            xs[s * units + unit] = value;
-            x[base + i * k] = value;
+            x[base + i * k + c] = value;
         }
+        let mut below = s + 1 + group;
+        while below < n {
+            xs[below * cols + c] -= r[row(below) + s] * value;
+            below += groups;
+        }
+        sync_cube();
     }
 }
 
@@ -408,14 +422,7 @@ pub(crate) fn cholesky_backward_fits(l: &CubeTensor, n: usize) -> bool {
 
 /// Whether [`solve_triangular`] takes `n × n` triangles of `t`'s dtype on `t`'s device.
 pub(crate) fn solve_fits(t: &CubeTensor, n: usize) -> bool {
-    fits(t, n, 1, 1, n * SOLVE_UNITS)
-}
-
-/// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.
-fn cube_count(tensor: &CubeTensor, cubes: usize) -> CubeCount {
-    let max = tensor.client.properties().hardware.max_cube_count.0 as usize;
-    let x = cubes.min(max).max(1);
-    CubeCount::Static(x as u32, cubes.div_ceil(x) as u32, 1)
+    fits(t, n, 1, 1, n * SOLVE_COLUMNS)
 }
 
 /// [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky) for `n ≤ MAX_ORDER` when
@@ -463,8 +470,12 @@ pub(crate) fn solve_triangular(
         return x;
     }
     let elem_type = float_elem_type(&b);
-    let units = SOLVE_UNITS;
-    let blocks = k.div_ceil(units);
+    // At least a warp of 32 units; up to 8 row groups (one per 8 rows), 256 units.
+    let cols = k.next_power_of_two().min(SOLVE_COLUMNS);
+    let groups = (32 / cols)
+        .max((n / 8).next_power_of_two())
+        .min(CUBE_UNITS / cols);
+    let blocks = k.div_ceil(cols);
     let cubes = batch * blocks;
     let address_type = t
         .required_address_type()
@@ -473,7 +484,7 @@ pub(crate) fn solve_triangular(
     solve_tile_kernel::launch(
         &x.client,
         cube_count(&t, cubes),
-        CubeDim::new_1d(units as u32),
+        CubeDim::new_1d((cols * groups) as u32),
         address_type,
         t.clone().into_buffer_arg(),
         b.clone().into_buffer_arg(),
@@ -482,7 +493,8 @@ pub(crate) fn solve_triangular(
         blocks,
         cubes,
         n,
-        units,
+        cols,
+        groups,
         upper == transpose,
         transpose,
         elem_type,
