@@ -75,15 +75,19 @@ impl MeanFunction {
     pub fn evaluate(&self, x: Tensor<3>) -> Tensor<2> {
         let [b, n, d] = x.dims();
         let p = self.outputs;
-        let mut out = Tensor::<2>::zeros([p, n], (&x.device(), x.dtype()));
-        if let Some(w) = &self.weight {
+        let options = (&x.device(), x.dtype());
+        let linear = self.weight.as_ref().map(|w| {
             let w = w.val().reshape([p, d, 1]);
             let x = if b == p { x } else { x.expand([p, n, d]) };
-            out = out + x.matmul(w).reshape([p, n]);
+            x.matmul(w).reshape([p, n])
+        });
+        let constant = self.constant.as_ref().map(|c| c.val().reshape([p, 1]));
+        // Only the terms present enter the graph (a constant mean is one broadcast, no zeros).
+        match (linear, constant) {
+            (Some(linear), Some(c)) => linear + c,
+            (Some(linear), None) => linear,
+            (None, Some(c)) => c.expand([p, n]),
+            (None, None) => Tensor::zeros([p, n], options),
         }
-        if let Some(c) = &self.constant {
-            out = out + c.val().reshape([p, 1]);
-        }
-        out
     }
 }
