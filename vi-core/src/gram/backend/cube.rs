@@ -3,18 +3,18 @@
 //! composed form.
 //!
 //! Inputs are made contiguous first, so `[B, n, d]` is read as `B · n` rows of `d` entries. The
-//! gradient's sums run in one cube per row; past [`MAX_ITERATIONS`] loop iterations per unit (Lavapipe caps a unit's loop
-//! iterations at 65535, see the linear-algebra kernels' module documentation) the composed form
-//! is used instead.
+//! gradient's sums run in one cube per row; past [`MAX_ITERATIONS`] loop iterations per unit
+//! (Lavapipe caps a unit's loop iterations at 65535, see the linear-algebra kernels' module
+//! documentation) the composed form is used instead.
 
 use super::compose;
-use crate::linalg::backend::cube::{cube_count, float_elem_type, launch_dims};
+use crate::linalg::backend::cube::{
+    address_type, batch_and_matrix, cube_count, empty_shaped_like, float_elem_type, launch_dims,
+};
 use burn::backend::{ops::FloatTensorOps, tensor::FloatTensor};
 use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
-use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 /// Units per cube (per row of the gradient) of [`rbf_gram_grad_kernel`].
@@ -107,39 +107,24 @@ fn rbf_gram_grad_kernel<F: Float>(
     }
 }
 
-/// A contiguous `shape` tensor on `like`'s device, of its dtype.
-fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
-}
-
-/// `[B, n, d]` → `(B, n, d)`.
-fn dims(t: &CubeTensor) -> (usize, usize, usize) {
-    let shape = t.meta.shape();
-    assert_eq!(shape.num_dims(), 3, "Gram kernels take [B, n, d] inputs");
-    (shape[0], shape[1], shape[2])
-}
-
 /// [`super::GramBackend::rbf_gram`]: [`rbf_gram_kernel`].
 pub(crate) fn rbf_gram(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
     let (a, b) = (into_contiguous(a), into_contiguous(b));
-    let ((batch, n, d), (b_batch, m, b_d)) = (dims(&a), dims(&b));
+    let ((batch, n, d), (b_batch, m, b_d)) = (batch_and_matrix(&a), batch_and_matrix(&b));
     assert!(
         batch == b_batch && d == b_d,
         "rbf_gram needs [B, n, d] and [B, m, d]"
     );
-    let out = empty(&a, Shape::from(vec![batch, n, m]));
+    let out = empty_shaped_like(&a, Shape::from(vec![batch, n, m]));
     let len = batch * n * m;
     if len == 0 {
         return out;
     }
     let (count, cube_dim) = launch_dims(&a, len);
-    let address_type = a
-        .required_address_type()
-        .max(b.required_address_type())
-        .max(out.required_address_type());
+    let address_type = address_type(&[&a, &b, &out]);
     rbf_gram_kernel::launch(
         &out.client,
         count,
@@ -167,7 +152,7 @@ pub(crate) fn rbf_gram_grad(
     grad: FloatTensor<CubeBackend>,
     transposed: bool,
 ) -> FloatTensor<CubeBackend> {
-    let ((batch, r, d), (_, s, _)) = (dims(&x), dims(&y));
+    let ((batch, r, d), (_, s, _)) = (batch_and_matrix(&x), batch_and_matrix(&y));
     if d * (s.div_ceil(GRAD_UNITS) + GRAD_UNITS) > MAX_ITERATIONS {
         return if transposed {
             compose::rbf_gram_grad_left::<CubeBackend>(
@@ -181,16 +166,12 @@ pub(crate) fn rbf_gram_grad(
         };
     }
     let [x, y, k, grad] = [x, y, k, grad].map(into_contiguous);
-    let out = empty(&x, Shape::from(vec![batch, r, d]));
+    let out = empty_shaped_like(&x, Shape::from(vec![batch, r, d]));
     let rows = batch * r;
     if rows * d == 0 {
         return out;
     }
-    let address_type = [&x, &y, &k, &grad, &out]
-        .into_iter()
-        .map(|t| t.required_address_type())
-        .max()
-        .expect("five tensors");
+    let address_type = address_type(&[&x, &y, &k, &grad, &out]);
     rbf_gram_grad_kernel::launch(
         &out.client,
         cube_count(&x, rows),

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
 //! | [`GramBackend::scaled_rbf_gram`] | composed around [`GramBackend::rbf_gram`] | composed | both Gram gradients, then `ℓ̄` and `s̄` from them |
-//! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one unit per entry of the gradient | — |
+//! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one cube per row of the gradient | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]

@@ -2,7 +2,7 @@
 //! instead of the dozen element-wise ops of the composed update.
 
 use super::AdamScalars;
-use crate::linalg::backend::cube::{empty_like, float_elem_type, launch_dims};
+use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -88,13 +88,8 @@ pub(crate) fn adam_step(
     scalars.push(InputScalar::new(s.lr, elem_type));
     scalars.push(InputScalar::new(s.weight_decay as f64, elem_type));
     let (count, cube_dim) = launch_dims(&param, len);
-    let address_type = [&param, &grad, &moment_1, &moment_2]
-        .into_iter()
-        .chain(&outputs)
-        .map(|t| t.required_address_type())
-        .max()
-        .expect("seven tensors");
     let [p, m, v] = outputs;
+    let address_type = address_type(&[&param, &grad, &moment_1, &moment_2, &p, &m, &v]);
     adam_kernel::launch(
         &p.client,
         count,

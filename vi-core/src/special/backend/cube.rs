@@ -1,6 +1,6 @@
 //! CubeCL kernels (wgpu, cuda) for the special-function extension: one unit per element.
 
-use crate::linalg::backend::cube::{empty_like, float_elem_type, launch_dims};
+use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -45,7 +45,7 @@ pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         return out;
     }
     let (count, cube_dim) = launch_dims(&x, len);
-    let address_type = x.required_address_type().max(out.required_address_type());
+    let address_type = address_type(&[&x, &out]);
     softplus_kernel::launch(
         &out.client,
         count,

@@ -19,6 +19,7 @@
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
@@ -50,7 +51,7 @@ pub(crate) fn float_elem_type(tensor: &CubeTensor) -> ElemType {
 }
 
 /// Splits a `[.., r, c]` shape into its batch size and `(r, c)`.
-fn batch_and_matrix(tensor: &CubeTensor) -> (usize, usize, usize) {
+pub(crate) fn batch_and_matrix(tensor: &CubeTensor) -> (usize, usize, usize) {
     let shape = tensor.meta.shape();
     let rank = shape.num_dims();
     assert!(rank >= 2, "linalg kernels need a [.., rows, cols] tensor");
@@ -61,12 +62,21 @@ fn batch_and_matrix(tensor: &CubeTensor) -> (usize, usize, usize) {
 
 /// A contiguous output tensor with `like`'s shape, dtype, client and device.
 pub(crate) fn empty_like(like: &CubeTensor) -> CubeTensor {
-    empty_device_contiguous_dtype(
-        like.client.clone(),
-        like.device.clone(),
-        like.meta.shape().clone(),
-        like.dtype,
-    )
+    empty_shaped_like(like, like.meta.shape().clone())
+}
+
+/// A contiguous output tensor of `shape` with `like`'s dtype, client and device.
+pub(crate) fn empty_shaped_like(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+/// The address type a launch over `tensors` needs: the widest any of them requires.
+pub(crate) fn address_type(tensors: &[&CubeTensor]) -> AddressType {
+    tensors
+        .iter()
+        .map(|t| t.required_address_type())
+        .max()
+        .expect("a launch has tensors")
 }
 
 /// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.

@@ -9,7 +9,9 @@
 //! loop iterations at most, well below Lavapipe's cap of 65535 per invocation (see the
 //! [module documentation](super)).
 
-use super::{batch_and_matrix, cube_count, empty_like, float_elem_type, positive_finite};
+use super::{
+    address_type, batch_and_matrix, cube_count, empty_like, float_elem_type, positive_finite,
+};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -436,7 +438,7 @@ pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
     }
     let elem_type = float_elem_type(&a);
     let (units, slots) = cholesky_layout(n);
-    let address_type = a.required_address_type().max(out.required_address_type());
+    let address_type = address_type(&[&a, &out]);
     cholesky_tile_kernel::launch(
         &out.client,
         cube_count(&a, batch.div_ceil(slots)),
@@ -477,10 +479,7 @@ pub(crate) fn solve_triangular(
         .min(CUBE_UNITS / cols);
     let blocks = k.div_ceil(cols);
     let cubes = batch * blocks;
-    let address_type = t
-        .required_address_type()
-        .max(b.required_address_type())
-        .max(x.required_address_type());
+    let address_type = address_type(&[&t, &b, &x]);
     solve_tile_kernel::launch(
         &x.client,
         cube_count(&t, cubes),
@@ -517,10 +516,7 @@ pub(crate) fn cholesky_backward(
     }
     let elem_type = float_elem_type(&l);
     let (units, slots) = cholesky_layout(n);
-    let address_type = l
-        .required_address_type()
-        .max(grad.required_address_type())
-        .max(out.required_address_type());
+    let address_type = address_type(&[&l, &grad, &out]);
     cholesky_backward_tile_kernel::launch(
         &out.client,
         cube_count(&l, batch.div_ceil(slots)),
