@@ -10,7 +10,7 @@ use vi_core::distributions::{
 use vi_core::elbo::{Elbo, ElboError, Estimator};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
-use vi_core::kl::{KlDivergence, kl_monte_carlo};
+use vi_core::kl::{KlDivergence, kl_monte_carlo, kl_to_standard_normal};
 use vi_core::likelihood::gaussian_log_likelihood;
 use vi_core::linalg::LinalgError;
 use vi_core::mean_field::{
@@ -40,6 +40,7 @@ device_tests!(
     mean_field_sample_op,
     mean_field_sampled_linear_op,
     gaussian_log_likelihood_op,
+    kl_to_standard_normal_op,
 );
 
 /// `ln √(2π)`.
@@ -1560,6 +1561,103 @@ fn gaussian_log_likelihood_op(device: Device) {
             }
             other => panic!("Gaussian ll with bad shapes: {other:?}"),
         }
+    }
+}
+
+/// `kl::kl_to_standard_normal` against the formula by hand in f64 (a negative diagonal entry, an
+/// upper triangle that must be ignored) and against the MVN ‖ Normal closed form, which goes
+/// through a triangular solve; finite differences in both inputs; its shape error.
+fn kl_to_standard_normal_op(device: Device) {
+    let (p, n) = (3, 5);
+    let loc = noise(30, p * n);
+    // Lower triangle from noise, |diagonal| ≥ 0.5 (one negative), junk above the diagonal.
+    let factor: Vec<f64> = noise(31, p * n * n)
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            let (i, j) = ((index / n) % n, index % n);
+            match i.cmp(&j) {
+                std::cmp::Ordering::Greater => *v,
+                std::cmp::Ordering::Equal if index == 2 * (n + 1) => -(0.5 + v.abs()),
+                std::cmp::Ordering::Equal => 0.5 + v.abs(),
+                std::cmp::Ordering::Less => 7.0,
+            }
+        })
+        .collect();
+    let lower = |index: usize| (index / n) % n >= index % n;
+    let squares: f64 = loc.iter().map(|v| v * v).sum::<f64>()
+        + (0..p * n * n)
+            .filter(|&k| lower(k))
+            .map(|k| factor[k] * factor[k])
+            .sum::<f64>();
+    let log_diagonal: f64 = (0..p * n)
+        .map(|k| factor[(k / n) * n * n + (k % n) * (n + 1)].abs().ln())
+        .sum();
+    let want = 0.5 * (squares - (p * n) as f64) - log_diagonal;
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-5
+        };
+        let m = tensor(loc.clone(), [p, n], &device, dtype);
+        let l = tensor(factor.clone(), [p, n, n], &device, dtype);
+        let got = values(kl_to_standard_normal(m.clone(), l.clone()).unwrap());
+        assert_all_close(
+            &format!("KL to N(0, I) [{dtype:?}]"),
+            &got,
+            &[want],
+            tol,
+            tol,
+        );
+        // The same KL through MultivariateNormal ‖ Normal (positive diagonal, lower triangle).
+        let positive: Vec<f64> = factor
+            .iter()
+            .enumerate()
+            .map(|(k, v)| if lower(k) { v.abs() } else { 0.0 })
+            .collect();
+        let q = MultivariateNormal::new(
+            m.clone(),
+            tensor(positive.clone(), [p, n, n], &device, dtype),
+        )
+        .unwrap();
+        let zero = tensor(vec![0.0; p * n], [p, n], &device, dtype);
+        let prior = Normal::new(zero.clone(), zero.ones_like())
+            .unwrap()
+            .to_event(1)
+            .unwrap();
+        let by_solve = values(q.kl_sum(&prior).unwrap());
+        let fused =
+            values(kl_to_standard_normal(m, tensor(positive, [p, n, n], &device, dtype)).unwrap());
+        assert_all_close(
+            &format!("KL to N(0, I) vs MVN ‖ Normal [{dtype:?}]"),
+            &fused,
+            &by_solve,
+            10.0 * tol,
+            10.0 * tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    let report = gradcheck(
+        |v| kl_to_standard_normal(v[0].clone(), v[1].clone().reshape([2, n, n])).unwrap(),
+        &[
+            tensor(loc[..2 * n].to_vec(), [2, n], &ad, dtype),
+            tensor(factor[..2 * n * n].to_vec(), [2 * n, n], &ad, dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "KL to N(0, I):\n{report}");
+    let dtype = dtypes(&device)[0];
+    match kl_to_standard_normal(
+        tensor(vec![0.0; 6], [2, 3], &device, dtype),
+        tensor(vec![0.0; 24], [2, 3, 4], &device, dtype),
+    ) {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains("[2, 3, 4]"), "{reason}")
+        }
+        other => panic!("KL to N(0, I) with bad shapes: {other:?}"),
     }
 }
 

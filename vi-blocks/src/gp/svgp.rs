@@ -9,7 +9,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Distribution as Noise, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
-use vi_core::kl::KlDivergence;
+use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
     JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, diagonals,
     solve_triangular, triangular_matmul,
@@ -500,12 +500,11 @@ impl<K: Kernel> Svgp<K> {
     }
 
     /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`: whitened, `½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ` per output
-    /// (full rank) or vi-core's Normal ‖ Normal (mean field); unwhitened, vi-core's MVN ‖ MVN
-    /// sharing `L_zz`.
+    /// (full rank, vi-core's fused [`kl_to_standard_normal`]) or vi-core's Normal ‖ Normal (mean
+    /// field); unwhitened, vi-core's MVN ‖ MVN sharing `L_zz`.
     ///
     /// # Errors
-    /// [`GpError::ShapeMismatch`] (whitened full rank) or [`GpError::Distribution`] when `m`
-    /// and `q(u)`'s scale disagree in shape.
+    /// [`GpError::Distribution`] when `m` and `q(u)`'s scale disagree in shape.
     pub fn kl(&self, prior: &InducingPrior) -> Result<Tensor<1>, GpError> {
         let (p, m) = (self.outputs(), self.num_inducing());
         let loc = self.variational_mean.val();
@@ -526,22 +525,8 @@ impl<K: Kernel> Svgp<K> {
             }
         };
         if self.whiten {
-            if scale.dims() != [p, m, m] {
-                return Err(GpError::ShapeMismatch {
-                    block: "Svgp",
-                    reason: format!(
-                        "q(u)'s factor {:?} must be [{p}, {m}, {m}] for the mean {:?}",
-                        scale.dims(),
-                        loc.dims()
-                    ),
-                });
-            }
-            // KL(N(m, L Lᵀ) ‖ N(0, I)) = ½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ per output: the closed
-            // form of vi-core's MVN ‖ Normal KL at a standard normal, read from the factor that
-            // is already lower triangular with a positive diagonal (a dozen tracked ops fewer).
-            let squares = scale.clone().square().sum() + loc.square().sum();
-            let log_diagonal = diagonals(scale, p, m).log().sum();
-            return Ok(squares.sub_scalar((p * m) as f64).mul_scalar(0.5) - log_diagonal);
+            // ½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ per output, one fused op.
+            return Ok(kl_to_standard_normal(loc, scale)?);
         }
         let q = MultivariateNormal::new_unchecked(loc, scale)?;
         let chol = per_output(prior.cholesky.clone(), p);

@@ -24,9 +24,6 @@ pub(crate) fn rbf_gram<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> Floa
     on_host::<B>(vec![a, b], kernel)
 }
 
-/// Output columns summed in registers at a time (two AVX registers of `f32`).
-const COLUMNS: usize = 16;
-
 struct RbfGram {
     shape: Shape,
     batch: usize,
@@ -40,61 +37,52 @@ impl HostKernel for RbfGram {
         let (a, b) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
         let RbfGram { n, m, d, .. } = self;
         let mut out = vec![T::from_f64(0.0); self.batch * n * m];
-        if n * m > 0 {
-            let half = T::from_f64(-0.5);
-            let blocks = m.div_ceil(COLUMNS);
-            let block = |b_t: &mut Vec<T>, (k, (a, b)): (&mut [T], (&[T], &[T]))| {
-                // bᵀ in blocks of `COLUMNS` columns, `[blocks, d, COLUMNS]` (zero-padded), so that
-                // a block of one output row is summed over `d` in registers.
-                for j in 0..m {
-                    let (jb, lane) = (j / COLUMNS, j % COLUMNS);
-                    for c in 0..d {
-                        b_t[(jb * d + c) * COLUMNS + lane] = b[j * d + c];
-                    }
+        if n * m == 0 {
+            return TensorData::new(out, self.shape);
+        }
+        if d == 0 {
+            // No coordinates: every distance is 0.
+            out.fill(T::from_f64(1.0));
+            return TensorData::new(out, self.shape);
+        }
+        // Each output row is built in place by contiguous passes that vectorise: the squared
+        // differences summed over the `d` coordinates (`b` transposed to `[d, m]` so that every
+        // pass reads one contiguous row of it), then one pass of the exponential.
+        let half = T::from_f64(-0.5);
+        let block = |b_t: &mut Vec<T>, (k, (a, b)): (&mut [T], (&[T], &[T]))| {
+            for j in 0..m {
+                for c in 0..d {
+                    b_t[c * m + j] = b[j * d + c];
                 }
-                vectorised(
-                    #[inline(always)]
-                    || {
-                        for (i, row) in k.chunks_mut(m).enumerate() {
-                            let x = &a[i * d..(i + 1) * d];
-                            for (jb, out) in row.chunks_mut(COLUMNS).enumerate() {
-                                let mut acc = [T::from_f64(0.0); COLUMNS];
-                                let b_block = &b_t[jb * d * COLUMNS..(jb + 1) * d * COLUMNS];
-                                for (&x, y) in x.iter().zip(b_block.chunks_exact(COLUMNS)) {
-                                    for (s, y) in acc.iter_mut().zip(y) {
-                                        let diff = x - *y;
-                                        *s = diff.fused_mul_add(diff, *s);
-                                    }
-                                }
-                                for s in acc.iter_mut() {
-                                    *s = (*s * half).exp();
-                                }
-                                match <&mut [T; COLUMNS]>::try_from(&mut *out) {
-                                    Ok(full) => *full = acc,
-                                    Err(_) => out.copy_from_slice(&acc[..out.len()]),
-                                }
+            }
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, row) in k.chunks_exact_mut(m).enumerate() {
+                        for (&x, column) in a[i * d..(i + 1) * d].iter().zip(b_t.chunks_exact(m)) {
+                            for (s, &y) in row.iter_mut().zip(column) {
+                                let diff = x - y;
+                                *s = diff.fused_mul_add(diff, *s);
                             }
                         }
-                    },
-                );
-            };
-            let (rows_a, rows_b) = (n * d.max(1), m * d.max(1));
-            if d == 0 {
-                // No coordinates: every distance is 0.
-                out.fill(T::from_f64(1.0));
-                return TensorData::new(out, self.shape);
-            }
-            let scratch = || vec![T::from_f64(0.0); blocks * d * COLUMNS];
-            if use_pool(self.batch) {
-                out.par_chunks_mut(n * m)
-                    .zip(a.par_chunks(rows_a).zip(b.par_chunks(rows_b)))
-                    .for_each_init(scratch, block);
-            } else {
-                let mut b_t = scratch();
-                out.chunks_mut(n * m)
-                    .zip(a.chunks(rows_a).zip(b.chunks(rows_b)))
-                    .for_each(|item| block(&mut b_t, item));
-            }
+                        for s in row.iter_mut() {
+                            *s = (*s * half).exp();
+                        }
+                    }
+                },
+            );
+        };
+        let (rows_a, rows_b) = (n * d, m * d);
+        let scratch = || vec![T::from_f64(0.0); d * m];
+        if use_pool(self.batch) {
+            out.par_chunks_mut(n * m)
+                .zip(a.par_chunks(rows_a).zip(b.par_chunks(rows_b)))
+                .for_each_init(scratch, block);
+        } else {
+            let mut b_t = scratch();
+            out.chunks_mut(n * m)
+                .zip(a.chunks(rows_a).zip(b.chunks(rows_b)))
+                .for_each(|item| block(&mut b_t, item));
         }
         TensorData::new(out, self.shape)
     }

@@ -2,12 +2,14 @@
 
 use super::{LinalgBackend, compose};
 use burn::backend::Autodiff;
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
     ops::{Backward, Ops, OpsKind, unary},
 };
 use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
 
 /// Cholesky: the saved state is the factor `L`.
 #[derive(Debug)]
@@ -99,7 +101,48 @@ impl<B: LinalgBackend> Backward<B, 2> for ColumnNormChangeBackward {
     }
 }
 
+/// `KL(N(m, L Lᵀ) ‖ N(0, I))`: the saved state is `(m, L)`; `m̄ = ḡ m`, `L̄` from
+/// [`LinalgBackend::standard_normal_kl_grad_factor`].
+#[derive(Debug)]
+struct StandardNormalKlBackward;
+
+impl<B: LinalgBackend> Backward<B, 2> for StandardNormalKlBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (loc, l) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_loc, parent_l] = ops.parents;
+        if let Some(node) = parent_loc {
+            let rank = loc.shape().num_dims();
+            let g = B::float_reshape(grad.clone(), Shape::from(vec![1; rank]));
+            grads.register::<B>(node.id, B::float_mul(loc, g));
+        }
+        if let Some(node) = parent_l {
+            grads.register::<B>(node.id, B::standard_normal_kl_grad_factor(l, grad));
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn standard_normal_kl(loc: FloatTensor<Self>, l: FloatTensor<Self>) -> FloatTensor<Self> {
+        match StandardNormalKlBackward
+            .prepare::<C>([loc.node(), l.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (loc, l) = (loc.into_primitive(), l.into_primitive());
+                let kl = B::standard_normal_kl(loc.clone(), l.clone());
+                prep.finish((loc, l), kl)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::standard_normal_kl(
+                loc.into_primitive(),
+                l.into_primitive(),
+            )),
+        }
+    }
+
     fn column_norm_change(
         t: FloatTensor<Self>,
         b: FloatTensor<Self>,

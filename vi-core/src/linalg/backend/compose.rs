@@ -14,6 +14,8 @@ pub(crate) enum Triangle {
     Upper,
     /// `i > j` kept, diagonal halved: Murray's `Φ`.
     Phi,
+    /// `i = j`: the identity.
+    Diagonal,
 }
 
 /// A `[1, .., 1, n, n]` mask of rank `rank` with the dtype and device of `like`.
@@ -31,6 +33,7 @@ pub(crate) fn triangle_mask<B: LinalgBackend>(
                 Triangle::Upper => f64::from(u8::from(i <= j)),
                 Triangle::Phi if i == j => 0.5,
                 Triangle::Phi => f64::from(u8::from(i > j)),
+                Triangle::Diagonal => f64::from(u8::from(i == j)),
             }
         })
         .collect();
@@ -160,4 +163,64 @@ pub(crate) fn column_norm_change<B: LinalgBackend>(
 ) -> FloatTensor<B> {
     let product = B::triangular_matmul(t, b.clone(), upper, transpose);
     B::float_sub(column_squares::<B>(product), column_squares::<B>(b))
+}
+
+/// The `[1]` shape of a summed value (the Fusion backend's output description).
+#[cfg_attr(not(feature = "fusion"), allow(dead_code))]
+pub(crate) fn scalar_shape() -> Shape {
+    Shape::new([1])
+}
+
+/// All elements of `t` summed, `[1]`.
+fn sum_all<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+    let len = t.shape().num_elements();
+    B::float_sum(B::float_reshape(t, Shape::new([len])))
+}
+
+/// `½ (Σ_{i≥j} Lᵢⱼ² + Σᵢ mᵢ² − n·batch) − Σᵢ ln|Lᵢᵢ|`.
+pub(crate) fn standard_normal_kl<B: LinalgBackend>(
+    loc: FloatTensor<B>,
+    l: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = l.shape();
+    let n = shape[shape.num_dims() - 1];
+    let entries = loc.shape().num_elements();
+    let lower = keep_triangle::<B>(l.clone(), n, Triangle::Lower);
+    let squares = B::float_add(
+        sum_all::<B>(B::float_mul(lower.clone(), lower)),
+        sum_all::<B>(B::float_mul(loc.clone(), loc)),
+    );
+    let batch = shape.num_elements() / (n * n).max(1);
+    let flat = B::float_reshape(l, Shape::new([batch, n * n]));
+    let index: Vec<i64> = (0..n as i64).map(|i| i * (n as i64 + 1)).collect();
+    let index = B::int_from_data(TensorData::new(index, [n]), &flat.device());
+    let diagonal = B::float_select(flat, 1, index);
+    let log_diagonal = sum_all::<B>(B::float_log(B::float_abs(diagonal)));
+    let half = B::float_mul_scalar(
+        B::float_sub_scalar(squares, (entries as f64).into()),
+        0.5f64.into(),
+    );
+    B::float_sub(half, log_diagonal)
+}
+
+/// `ḡ (tril(L) − diag(1/Lᵢᵢ))`.
+pub(crate) fn standard_normal_kl_grad_factor<B: LinalgBackend>(
+    l: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = l.shape();
+    let n = shape[shape.num_dims() - 1];
+    let eye = triangle_mask::<B>(&l, n, Triangle::Diagonal);
+    // 1/Lᵢᵢ on the diagonal, 0 elsewhere: the reciprocal of `L ∘ I + (1 − I)`, masked.
+    let off_diagonal = B::float_add_scalar(B::float_neg(eye.clone()), 1f64.into());
+    let reciprocal = B::float_mul(
+        B::float_recip(B::float_add(
+            B::float_mul(l.clone(), eye.clone()),
+            off_diagonal,
+        )),
+        eye,
+    );
+    let lower = keep_triangle::<B>(l, n, Triangle::Lower);
+    let grad = B::float_reshape(grad, Shape::from(vec![1; shape.num_dims()]));
+    B::float_mul(B::float_sub(lower, reciprocal), grad)
 }

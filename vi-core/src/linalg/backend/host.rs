@@ -703,6 +703,79 @@ fn grad_t_batch<T: HostFloat>(
     out
 }
 
+/// [`super::LinalgBackend::standard_normal_kl`] in one pass over the lower triangles, summed in
+/// `f64`.
+pub(crate) fn standard_normal_kl<B: Backend>(
+    loc: FloatTensor<B>,
+    l: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let n = last_dim(&l);
+    on_host::<B>(vec![loc, l], StandardNormalKl::Value { n })
+}
+
+/// [`super::LinalgBackend::standard_normal_kl_grad_factor`] in one pass, in place of `L`.
+pub(crate) fn standard_normal_kl_grad_factor<B: Backend>(
+    l: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let n = last_dim(&l);
+    on_host::<B>(vec![l, grad], StandardNormalKl::GradFactor { n })
+}
+
+/// The size of the last dimension.
+fn last_dim<T: TensorMetadata>(t: &T) -> usize {
+    let shape = t.shape();
+    shape[shape.num_dims() - 1]
+}
+
+/// `KL(N(m, L Lᵀ) ‖ N(0, I))` from `(m, L)`, or its gradient in `L` from `(L, ḡ)`.
+enum StandardNormalKl {
+    Value { n: usize },
+    GradFactor { n: usize },
+}
+
+impl HostKernel for StandardNormalKl {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        match self {
+            StandardNormalKl::Value { n } => {
+                let (loc, l) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
+                let mut squares: f64 = loc.iter().map(|m| m.as_f64() * m.as_f64()).sum();
+                let mut log_diagonal = 0.0;
+                for factor in l.chunks_exact(n * n).filter(|_| n > 0) {
+                    for (i, row) in factor.chunks_exact(n).enumerate() {
+                        squares += row[..=i]
+                            .iter()
+                            .map(|v| v.as_f64() * v.as_f64())
+                            .sum::<f64>();
+                        log_diagonal += row[i].as_f64().abs().ln();
+                    }
+                }
+                let kl = 0.5 * (squares - loc.len() as f64) - log_diagonal;
+                TensorData::new(vec![T::from_f64(kl)], [1])
+            }
+            StandardNormalKl::GradFactor { n } => {
+                let g = slice::<T>(&inputs[1])[0];
+                let mut l = inputs.swap_remove(0);
+                if n == 0 {
+                    return l;
+                }
+                for factor in slice_mut::<T>(&mut l).chunks_exact_mut(n * n) {
+                    for (i, row) in factor.chunks_exact_mut(n).enumerate() {
+                        for v in &mut row[..i] {
+                            *v = g * *v;
+                        }
+                        row[i] = g * (row[i] - T::from_f64(1.0) / row[i]);
+                        for v in &mut row[i + 1..] {
+                            *v = T::from_f64(0.0);
+                        }
+                    }
+                }
+                l
+            }
+        }
+    }
+}
+
 /// Batched triangular matmul `op(T) B` (see [`super::LinalgBackend::triangular_matmul`]).
 pub(crate) fn triangular_matmul<B: Backend>(
     t: FloatTensor<B>,

@@ -8,6 +8,7 @@
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`host`] (fused) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
+//! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | composed (mask, select, sums) | the factor's gradient from the second op, the mean's composed |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
@@ -104,6 +105,24 @@ pub trait LinalgBackend: Backend {
         compose::column_norm_change::<Self>(t, b, upper, transpose)
     }
 
+    /// `KL(N(m, L Lᵀ) ‖ N(0, I)) = ½ (Σ_{i≥j} Lᵢⱼ² + Σᵢ mᵢ² − n) − Σᵢ ln|Lᵢᵢ|` summed over every
+    /// batch element, for means `loc` `[.., n]` and factors `l` `[.., n, n]` with the same batch
+    /// dimensions (only the lower triangle is read). Output `[1]`.
+    #[fusion(dtype = l, shape = compose::scalar_shape())]
+    fn standard_normal_kl(loc: FloatTensor<Self>, l: FloatTensor<Self>) -> FloatTensor<Self> {
+        compose::standard_normal_kl::<Self>(loc, l)
+    }
+
+    /// The gradient of [`Self::standard_normal_kl`] with respect to the factor times `grad`
+    /// (`[1]`): `ḡ (tril(L) − diag(1/Lᵢᵢ))`, zero above the diagonal; the shape of `l`.
+    #[fusion(dtype = l, shape = l)]
+    fn standard_normal_kl_grad_factor(
+        l: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::standard_normal_kl_grad_factor::<Self>(l, grad)
+    }
+
     /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
     /// given the factor `L = cholesky(A)` and the gradient `Ḡ` with respect to `L`
     /// (Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10):
@@ -166,6 +185,20 @@ macro_rules! host_backend {
                 transpose: bool,
             ) -> FloatTensor<Self> {
                 host::triangular_matmul::<Self>(t, b, upper, transpose)
+            }
+
+            fn standard_normal_kl(
+                loc: FloatTensor<Self>,
+                l: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::standard_normal_kl::<Self>(loc, l)
+            }
+
+            fn standard_normal_kl_grad_factor(
+                l: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::standard_normal_kl_grad_factor::<Self>(l, grad)
             }
         }
     };
