@@ -7,11 +7,9 @@ use burn::tensor::Shape;
 /// `½ ln 2π`.
 pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// The `[1]` shape of a summed log-likelihood (the Fusion backend's output description).
-#[cfg_attr(not(feature = "fusion"), allow(dead_code))]
-pub(crate) fn scalar_shape() -> Shape {
-    Shape::new([1])
-}
+// The `[1]` shape of a summed log-likelihood (the Fusion backend's output description).
+#[cfg(feature = "fusion")]
+pub(crate) use crate::linalg::backend::compose::scalar_shape;
 
 /// `log_scale` at the rank of `like` (a shared scale as `[1, …, 1]`), so that it broadcasts.
 fn broadcastable<B: Backend>(log_scale: FloatTensor<B>, like: &Shape) -> FloatTensor<B> {

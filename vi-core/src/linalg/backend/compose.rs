@@ -177,6 +177,19 @@ fn sum_all<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
     B::float_sum(B::float_reshape(t, Shape::new([len])))
 }
 
+/// `L ∘ I + (1 − I)`: the diagonal of `L` with ones elsewhere, and the identity mask `I`.
+fn diagonal_or_one<B: LinalgBackend>(
+    l: FloatTensor<B>,
+    n: usize,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let eye = triangle_mask::<B>(&l, n, Triangle::Diagonal);
+    let off_diagonal = B::float_add_scalar(B::float_neg(eye.clone()), 1f64.into());
+    (
+        B::float_add(B::float_mul(l, eye.clone()), off_diagonal),
+        eye,
+    )
+}
+
 /// `½ (Σ_{i≥j} Lᵢⱼ² + Σᵢ mᵢ² − n·batch) − Σᵢ ln|Lᵢᵢ|`.
 pub(crate) fn standard_normal_kl<B: LinalgBackend>(
     loc: FloatTensor<B>,
@@ -190,11 +203,8 @@ pub(crate) fn standard_normal_kl<B: LinalgBackend>(
         sum_all::<B>(B::float_mul(lower.clone(), lower)),
         sum_all::<B>(B::float_mul(loc.clone(), loc)),
     );
-    let batch = shape.num_elements() / (n * n).max(1);
-    let flat = B::float_reshape(l, Shape::new([batch, n * n]));
-    let index: Vec<i64> = (0..n as i64).map(|i| i * (n as i64 + 1)).collect();
-    let index = B::int_from_data(TensorData::new(index, [n]), &flat.device());
-    let diagonal = B::float_select(flat, 1, index);
+    // ln 1 = 0 off the diagonal.
+    let (diagonal, _) = diagonal_or_one::<B>(l, n);
     let log_diagonal = sum_all::<B>(B::float_log(B::float_abs(diagonal)));
     let half = B::float_mul_scalar(
         B::float_sub_scalar(squares, (entries as f64).into()),
@@ -210,16 +220,8 @@ pub(crate) fn standard_normal_kl_grad_factor<B: LinalgBackend>(
 ) -> FloatTensor<B> {
     let shape = l.shape();
     let n = shape[shape.num_dims() - 1];
-    let eye = triangle_mask::<B>(&l, n, Triangle::Diagonal);
-    // 1/Lᵢᵢ on the diagonal, 0 elsewhere: the reciprocal of `L ∘ I + (1 − I)`, masked.
-    let off_diagonal = B::float_add_scalar(B::float_neg(eye.clone()), 1f64.into());
-    let reciprocal = B::float_mul(
-        B::float_recip(B::float_add(
-            B::float_mul(l.clone(), eye.clone()),
-            off_diagonal,
-        )),
-        eye,
-    );
+    let (diagonal, eye) = diagonal_or_one::<B>(l.clone(), n);
+    let reciprocal = B::float_mul(B::float_recip(diagonal), eye);
     let lower = keep_triangle::<B>(l, n, Triangle::Lower);
     let grad = B::float_reshape(grad, Shape::from(vec![1; shape.num_dims()]));
     B::float_mul(B::float_sub(lower, reciprocal), grad)

@@ -709,7 +709,7 @@ pub(crate) fn standard_normal_kl<B: Backend>(
     loc: FloatTensor<B>,
     l: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let n = last_dim(&l);
+    let (_, n, _) = dims(&l.shape());
     on_host::<B>(vec![loc, l], StandardNormalKl::Value { n })
 }
 
@@ -718,14 +718,8 @@ pub(crate) fn standard_normal_kl_grad_factor<B: Backend>(
     l: FloatTensor<B>,
     grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let n = last_dim(&l);
+    let (_, n, _) = dims(&l.shape());
     on_host::<B>(vec![l, grad], StandardNormalKl::GradFactor { n })
-}
-
-/// The size of the last dimension.
-fn last_dim<T: TensorMetadata>(t: &T) -> usize {
-    let shape = t.shape();
-    shape[shape.num_dims() - 1]
 }
 
 /// `KL(N(m, L Lᵀ) ‖ N(0, I))` from `(m, L)`, or its gradient in `L` from `(L, ḡ)`.
