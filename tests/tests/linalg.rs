@@ -18,6 +18,7 @@ device_tests!(
     gradcheck_cholesky,
     gradcheck_solves,
     triangular_matmul_products,
+    wide_solves_and_gradients,
     gradcheck_logdet_inverse,
     properties_random_spd,
     sizes_across_kernels,
@@ -274,7 +275,7 @@ fn triangular_matmul_products(device: Device) {
         } else {
             1e-4
         };
-        for (n, k) in [(1, 1), (5, 3), (33, 7), (70, 40)] {
+        for (n, k) in [(1, 1), (5, 3), (33, 7), (70, 40), (20, 45)] {
             let batch = 3;
             let t_full = noise(20 + n as u64, n * n);
             let b = noise(21 + n as u64, batch * n * k);
@@ -392,6 +393,92 @@ fn batched_matmul(t: &[f64], x: &[f64], n: usize, k: usize) -> Vec<f64> {
         .zip(x.chunks(n * k))
         .flat_map(|(t, x)| matmul(t, x, n, n, k))
         .collect()
+}
+
+/// `n × m` → `m × n`.
+fn transposed(a: &[f64], n: usize, m: usize) -> Vec<f64> {
+    (0..n * m).map(|idx| a[(idx % n) * m + idx / n]).collect()
+}
+
+/// Solves of one factor against many columns (on the CPU the block-column GEMM kernels, blocks
+/// of 8 rows) and their gradients under `f = Σ X ∘ W`, against the defining identities on the
+/// host in `f64`: `op(T) X = B`, `op(T)ᵀ B̄ = W` and `T̄ = tri(op⁻¹(−B̄ Xᵀ))` (the gradient in
+/// `op(T)`, transposed back when `op` transposes, on `T`'s triangle).
+fn wide_solves_and_gradients(device: Device) {
+    let ad = device.clone().autodiff();
+    let (n, k) = (20, 45);
+    let mut t_full = noise(40, n * n);
+    for (idx, v) in t_full.iter_mut().enumerate() {
+        *v = if idx / n == idx % n {
+            2.0 + v.abs()
+        } else {
+            *v / n as f64
+        };
+    }
+    let (b, w) = (noise(41, n * k), noise(42, n * k));
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-10
+        } else {
+            1e-4
+        };
+        for triangle in [Triangle::Lower, Triangle::Upper] {
+            let keep = |i: usize, j: usize| match triangle {
+                Triangle::Lower => i >= j,
+                Triangle::Upper => i <= j,
+            };
+            let tri: Vec<f64> = (0..n * n)
+                .map(|idx| {
+                    if keep(idx / n, idx % n) {
+                        t_full[idx]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            for transpose in [false, true] {
+                let case = format!("n={n} k={k} {triangle:?} transpose={transpose} {dtype:?}");
+                let op = if transpose {
+                    transposed(&tri, n, n)
+                } else {
+                    tri.clone()
+                };
+                let t = tensor(t_full.clone(), [1, n, n], &ad, dtype).require_grad();
+                let rhs = tensor(b.clone(), [1, n, k], &ad, dtype).require_grad();
+                let x = solve_triangular(t.clone(), rhs.clone(), triangle, transpose, Side::Left)
+                    .unwrap();
+                let grads = (x.clone() * tensor(w.clone(), [1, n, k], &ad, dtype))
+                    .sum()
+                    .backward();
+                let x = values(x);
+                let grad_b = values(rhs.grad(&grads).unwrap());
+                let grad_t = values(t.grad(&grads).unwrap());
+                let residual = matmul(&op, &x, n, n, k);
+                assert_all_close(&format!("{case} op(T) X = B"), &residual, &b, tol, tol);
+                let adjoint = matmul(&transposed(&op, n, n), &grad_b, n, n, k);
+                assert_all_close(&format!("{case} op(T)ᵀ B̄ = W"), &adjoint, &w, tol, tol);
+                let grad_op: Vec<f64> = matmul(&grad_b, &transposed(&x, n, k), n, k, n)
+                    .into_iter()
+                    .map(|v| -v)
+                    .collect();
+                let grad_full = if transpose {
+                    transposed(&grad_op, n, n)
+                } else {
+                    grad_op
+                };
+                let want: Vec<f64> = (0..n * n)
+                    .map(|idx| {
+                        if keep(idx / n, idx % n) {
+                            grad_full[idx]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                assert_all_close(&format!("{case} T̄"), &grad_t, &want, tol, tol);
+            }
+        }
+    }
 }
 
 fn matmul(a: &[f64], b: &[f64], n: usize, m: usize, k: usize) -> Vec<f64> {

@@ -66,7 +66,7 @@ impl HostKernel for RbfGram {
                             }
                         }
                         for s in row.iter_mut() {
-                            *s = (*s * half).exp();
+                            *s = (*s * half).exp_nonpositive();
                         }
                     }
                 },

@@ -4,9 +4,9 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
 //! |---|---|---|---|
 //! | [`LinalgBackend::cholesky`] | [`packed`] for `n ≤ 64`, else [`host`] (faer, rayon over the batch) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] (tiles + matmul) above | Murray (2016) |
-//! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, else [`host`] (faer) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] above | standard adjoint |
-//! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`host`] (fused) | composed (matmul + mask) | — |
-//! | [`LinalgBackend::triangular_matmul`] | [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
+//! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n` (block-column GEMMs), else [`host`] (faer) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] above | standard adjoint |
+//! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | composed (matmul + mask) | — |
+//! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
 //! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | composed (mask, select, sums) | the factor's gradient from the second op, the mean's composed |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
@@ -28,6 +28,7 @@ pub(crate) mod compose;
 pub(crate) mod cube;
 pub(crate) mod host;
 pub(crate) mod packed;
+pub(crate) mod wide;
 
 /// Primitive batched linear-algebra kernels, one implementation per backend family.
 ///
