@@ -11,7 +11,7 @@ use vi_core::elbo::{Elbo, ElboError, Estimator};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gradient_variance::{ParameterGroup, gradient_variance};
 use vi_core::kl::{KlDivergence, kl_monte_carlo, kl_to_standard_normal};
-use vi_core::likelihood::gaussian_log_likelihood;
+use vi_core::likelihood::{gaussian_expected_log_likelihood, gaussian_log_likelihood};
 use vi_core::linalg::LinalgError;
 use vi_core::mean_field::{
     MeanFieldDraw, kl_to_normal, kl_to_normal_pair, sample as mean_field_sample, sampled_linear,
@@ -40,6 +40,7 @@ device_tests!(
     mean_field_sample_op,
     mean_field_sampled_linear_op,
     gaussian_log_likelihood_op,
+    gaussian_expected_log_likelihood_op,
     kl_to_standard_normal_op,
 );
 
@@ -1561,6 +1562,93 @@ fn gaussian_log_likelihood_op(device: Device) {
             }
             other => panic!("Gaussian ll with bad shapes: {other:?}"),
         }
+    }
+}
+
+/// `likelihood::gaussian_expected_log_likelihood` against
+/// `Σ −½ ((y − μ)² + v) e^{−2s} − s − ½ ln 2π` by hand in f64 (a shared and a per-element scale),
+/// finite differences in `y`, `μ`, `v` and `s`, and its shape error for the variances.
+fn gaussian_expected_log_likelihood_op(device: Device) {
+    let n = 150; // more than two of the CPU kernel's chunks
+    let (y, mean) = (noise(23, n), noise(24, n));
+    let variance: Vec<f64> = noise(25, n).iter().map(|v| 0.1 + v.abs()).collect();
+    let per_element: Vec<f64> = noise(26, n).iter().map(|v| 0.3 * v).collect();
+    let want = |s: &dyn Fn(usize) -> f64| -> f64 {
+        (0..n)
+            .map(|i| {
+                let r = y[i] - mean[i];
+                -0.5 * (r * r + variance[i]) * (-2.0 * s(i)).exp() - s(i) - HALF_LN_2PI
+            })
+            .sum()
+    };
+    for dtype in dtypes(&device) {
+        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &device, dtype);
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-5
+        };
+        let shared = tensor(vec![-0.4], [1], &device, dtype);
+        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), shared);
+        assert_all_close(
+            &format!("Gaussian ell, shared scale [{dtype:?}]"),
+            &values(got.unwrap()),
+            &[want(&|_| -0.4)],
+            tol,
+            tol,
+        );
+        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), t(&per_element));
+        assert_all_close(
+            &format!("Gaussian ell, per element [{dtype:?}]"),
+            &values(got.unwrap()),
+            &[want(&|i| per_element[i])],
+            tol,
+            tol,
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let dtype = config.dtype;
+    for shared in [true, false] {
+        let report = gradcheck(
+            |v| {
+                let scale = if shared {
+                    v[3].clone().reshape([1, 1])
+                } else {
+                    v[3].clone()
+                };
+                gaussian_expected_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone(), scale)
+                    .unwrap()
+            },
+            &[
+                tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
+                tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
+                tensor(variance[..12].to_vec(), [4, 3], &ad, dtype),
+                if shared {
+                    tensor(vec![0.2], [1, 1], &ad, dtype)
+                } else {
+                    tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
+                },
+            ],
+            &config,
+        );
+        assert!(
+            report.passed(),
+            "Gaussian ell (shared scale {shared}):\n{report}"
+        );
+    }
+    let dtype = dtypes(&device)[0];
+    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    match gaussian_expected_log_likelihood(
+        zeros([3, 1]),
+        zeros([3, 1]),
+        zeros([2, 1]),
+        zeros([1, 1]),
+    ) {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains("variance"), "{reason}")
+        }
+        other => panic!("Gaussian ell with bad variance shape: {other:?}"),
     }
 }
 

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use std::f64::consts::PI;
-use vi_core::likelihood::gaussian_log_likelihood;
+use vi_core::likelihood::gaussian_expected_log_likelihood;
 use vi_core::special::{inverse_softplus_f64, softplus};
 
 /// Configuration of a [`GaussianLikelihood`].
@@ -90,8 +90,8 @@ impl Likelihood for GaussianLikelihood {
         ell.sum_dim(1).squeeze_dim(1)
     }
 
-    /// `Σ_n ln N(y_n | μ_n, σ²) − ½ Σ_n v_n / σ²`: the Gaussian term as one fused op
-    /// ([`gaussian_log_likelihood`]) and the variance term as one reduction.
+    /// `Σ_n ln N(y_n | μ_n, σ²) − ½ Σ_n v_n / σ²` as one fused op
+    /// ([`gaussian_expected_log_likelihood`] with `ln σ = ½ ln σ²`).
     ///
     /// # Panics
     /// When `y` and the marginals differ in shape, or the likelihood holds several noise values
@@ -108,9 +108,8 @@ impl Likelihood for GaussianLikelihood {
                 dims[1]
             ),
         };
-        let fit = gaussian_log_likelihood(y, f.mean.clone(), log_scale)
-            .unwrap_or_else(|e| panic!("GaussianLikelihood: {e}"));
-        fit - (f.variance.clone() / noise).sum().mul_scalar(0.5)
+        gaussian_expected_log_likelihood(y, f.mean.clone(), f.variance.clone(), log_scale)
+            .unwrap_or_else(|e| panic!("GaussianLikelihood: {e}"))
     }
 
     fn predictive(&self, f: &GaussianMarginals) -> GaussianMarginals {

@@ -43,7 +43,88 @@ impl<B: LikelihoodBackend> Backward<B, 3> for GaussianLogLikelihoodBackward {
     }
 }
 
+/// `Σ E_{f ~ N(μ, v)} ln N(y | f, e^{2s})`: `∂/∂μ` as for the log-likelihood, `∂/∂y` its
+/// negative, `∂/∂v = −½ e^{−2s}` (composed), `∂/∂s` from
+/// [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]. Parents
+/// `[y, μ, v, s]`; the saved state is `(y, μ, v, s)`.
+#[derive(Debug)]
+struct GaussianExpectedLogLikelihoodBackward;
+
+impl<B: LikelihoodBackend> Backward<B, 4> for GaussianExpectedLogLikelihoodBackward {
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (y, mean, variance, log_scale) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_y, parent_mean, parent_variance, parent_log_scale] = ops.parents;
+        if let Some(node) = parent_variance {
+            let grad_v =
+                super::compose::grad_variance::<B>(&variance, log_scale.clone(), grad.clone());
+            grads.register::<B>(node.id, grad_v);
+        }
+        if let Some(node) = parent_log_scale {
+            let grad_s = B::gaussian_expected_log_likelihood_grad_log_scale(
+                y.clone(),
+                mean.clone(),
+                variance,
+                log_scale.clone(),
+                grad.clone(),
+            );
+            grads.register::<B>(node.id, grad_s);
+        }
+        if parent_y.is_some() || parent_mean.is_some() {
+            let grad_mean = B::gaussian_log_likelihood_grad_mean(y, mean, log_scale, grad);
+            if let Some(node) = parent_y {
+                grads.register::<B>(node.id, B::float_neg(grad_mean.clone()));
+            }
+            if let Some(node) = parent_mean {
+                grads.register::<B>(node.id, grad_mean);
+            }
+        }
+    }
+}
+
 impl<B: LikelihoodBackend, C: CheckpointStrategy> LikelihoodBackend for Autodiff<B, C> {
+    fn gaussian_expected_log_likelihood(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match GaussianExpectedLogLikelihoodBackward
+            .prepare::<C>([y.node(), mean.node(), variance.node(), log_scale.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, mean, v, s) = (
+                    y.into_primitive(),
+                    mean.into_primitive(),
+                    variance.into_primitive(),
+                    log_scale.into_primitive(),
+                );
+                let value = B::gaussian_expected_log_likelihood(
+                    y.clone(),
+                    mean.clone(),
+                    v.clone(),
+                    s.clone(),
+                );
+                prep.finish((y, mean, v, s), value)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gaussian_expected_log_likelihood(
+                y.into_primitive(),
+                mean.into_primitive(),
+                variance.into_primitive(),
+                log_scale.into_primitive(),
+            )),
+        }
+    }
+
     fn gaussian_log_likelihood(
         y: FloatTensor<Self>,
         mean: FloatTensor<Self>,

@@ -32,19 +32,52 @@ fn residual_precision<B: Backend>(
     (B::float_sub(y, mean), precision)
 }
 
+/// `(r² [+ v]) e^{−2s}` with `s` broadcast to `y`'s rank.
+fn spread<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: Option<FloatTensor<B>>,
+    log_scale: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
+    let squares = B::float_mul(r.clone(), r);
+    let squares = match variance {
+        Some(v) => B::float_add(squares, v),
+        None => squares,
+    };
+    B::float_mul(squares, precision)
+}
+
 /// `Σ −½ r² e^{−2s} − s − ½ ln 2π`.
 pub(crate) fn gaussian_log_likelihood<B: Backend>(
     y: FloatTensor<B>,
     mean: FloatTensor<B>,
     log_scale: FloatTensor<B>,
 ) -> FloatTensor<B> {
+    log_likelihood_sum::<B>(y, mean, None, log_scale)
+}
+
+/// `Σ −½ (r² + v) e^{−2s} − s − ½ ln 2π`.
+pub(crate) fn expected_log_likelihood<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+) -> FloatTensor<B> {
+    log_likelihood_sum::<B>(y, mean, Some(variance), log_scale)
+}
+
+/// `Σ −½ (r² [+ v]) e^{−2s} − s − ½ ln 2π`.
+fn log_likelihood_sum<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: Option<FloatTensor<B>>,
+    log_scale: FloatTensor<B>,
+) -> FloatTensor<B> {
     let shape = y.shape();
     let s = broadcastable::<B>(log_scale.clone(), &shape);
-    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
-    let quadratic = B::float_mul_scalar(
-        B::float_mul(B::float_mul(r.clone(), r), precision),
-        (-0.5f32).into(),
-    );
+    let quadratic =
+        B::float_mul_scalar(spread::<B>(y, mean, variance, log_scale), (-0.5f32).into());
     let terms = B::float_sub_scalar(B::float_sub(quadratic, s), HALF_LN_2PI.into());
     let flat = B::float_reshape(terms, Shape::new([shape.num_elements()]));
     B::float_sum(flat)
@@ -69,14 +102,49 @@ pub(crate) fn grad_log_scale<B: Backend>(
     log_scale: FloatTensor<B>,
     grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
+    log_scale_gradient::<B>(y, mean, None, log_scale, grad)
+}
+
+/// `ḡ ((r² + v) e^{−2s} − 1)`, summed for a shared scale.
+pub(crate) fn expected_grad_log_scale<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    log_scale_gradient::<B>(y, mean, Some(variance), log_scale, grad)
+}
+
+/// `−½ ḡ e^{−2s}` in the shape of `variance`: the gradient of the expected log-likelihood with
+/// respect to the variances.
+pub(crate) fn grad_variance<B: Backend>(
+    variance: &FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = variance.shape();
+    let s = broadcastable::<B>(log_scale, &shape);
+    let precision = B::float_exp(B::float_mul_scalar(s, (-2.0f32).into()));
+    let scaled = B::float_mul(
+        B::float_mul_scalar(precision, (-0.5f32).into()),
+        broadcastable::<B>(grad, &shape),
+    );
+    B::float_expand(scaled, shape)
+}
+
+/// `ḡ ((r² [+ v]) e^{−2s} − 1)`, summed for a shared scale.
+fn log_scale_gradient<B: Backend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: Option<FloatTensor<B>>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
     let shape = y.shape();
     let scale_shape = log_scale.shape();
-    let (r, precision) = residual_precision::<B>(y, mean, log_scale);
     let per_element = B::float_mul(
-        B::float_sub_scalar(
-            B::float_mul(B::float_mul(r.clone(), r), precision),
-            1.0f32.into(),
-        ),
+        B::float_sub_scalar(spread::<B>(y, mean, variance, log_scale), 1.0f32.into()),
         broadcastable::<B>(grad, &shape),
     );
     if scale_shape.num_elements() == 1 && shape.num_elements() != 1 {

@@ -4,6 +4,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | composed | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
+//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | composed | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], the variances' composed |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -60,6 +61,34 @@ pub trait LikelihoodBackend: Backend {
     ) -> FloatTensor<Self> {
         compose::grad_log_scale::<Self>(y, mean, log_scale, grad)
     }
+
+    /// The expected log-likelihood under `f ~ N(μ, v)`:
+    /// `Σᵢ −½ ((yᵢ − μᵢ)² + vᵢ) e^{−2sᵢ} − sᵢ − ½ ln 2π`, output `[1]` (`variance` has the shape
+    /// of `mean`). Its gradient in the mean is
+    /// [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`]'s.
+    #[fusion(dtype = mean, shape = compose::scalar_shape())]
+    fn gaussian_expected_log_likelihood(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::expected_log_likelihood::<Self>(y, mean, variance, log_scale)
+    }
+
+    /// Its gradient with respect to the log scale times `grad` (`[1]`):
+    /// `ḡ (((y − μ)² + v) e^{−2s} − 1)`, summed over the elements when the scale is shared; the
+    /// shape of `log_scale`.
+    #[fusion(dtype = mean, shape = log_scale)]
+    fn gaussian_expected_log_likelihood_grad_log_scale(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::expected_grad_log_scale::<Self>(y, mean, variance, log_scale, grad)
+    }
 }
 
 /// The CPU backends run the fused host loops.
@@ -90,6 +119,25 @@ macro_rules! host_backend {
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 host::grad_log_scale::<Self>(y, mean, log_scale, grad)
+            }
+
+            fn gaussian_expected_log_likelihood(
+                y: FloatTensor<Self>,
+                mean: FloatTensor<Self>,
+                variance: FloatTensor<Self>,
+                log_scale: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::expected_log_likelihood::<Self>(y, mean, variance, log_scale)
+            }
+
+            fn gaussian_expected_log_likelihood_grad_log_scale(
+                y: FloatTensor<Self>,
+                mean: FloatTensor<Self>,
+                variance: FloatTensor<Self>,
+                log_scale: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::expected_grad_log_scale::<Self>(y, mean, variance, log_scale, grad)
             }
         }
     };
