@@ -3,6 +3,7 @@
 use super::LikelihoodBackend;
 use burn::backend::Autodiff;
 use burn::backend::autodiff::{
+    NodeId,
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
@@ -31,15 +32,11 @@ impl<B: LikelihoodBackend> Backward<B, 3> for GaussianLogLikelihoodBackward {
             );
             grads.register::<B>(node.id, grad_s);
         }
-        if parent_y.is_some() || parent_mean.is_some() {
-            let grad_mean = B::gaussian_log_likelihood_grad_mean(y, mean, log_scale, grad);
-            if let Some(node) = parent_y {
-                grads.register::<B>(node.id, B::float_neg(grad_mean.clone()));
-            }
-            if let Some(node) = parent_mean {
-                grads.register::<B>(node.id, grad_mean);
-            }
-        }
+        let ids = [
+            parent_y.map(|node| node.id),
+            parent_mean.map(|node| node.id),
+        ];
+        register_mean_and_data::<B>(grads, ids, (y, mean, log_scale, grad));
     }
 }
 
@@ -77,15 +74,36 @@ impl<B: LikelihoodBackend> Backward<B, 4> for GaussianExpectedLogLikelihoodBackw
             );
             grads.register::<B>(node.id, grad_s);
         }
-        if parent_y.is_some() || parent_mean.is_some() {
-            let grad_mean = B::gaussian_log_likelihood_grad_mean(y, mean, log_scale, grad);
-            if let Some(node) = parent_y {
-                grads.register::<B>(node.id, B::float_neg(grad_mean.clone()));
-            }
-            if let Some(node) = parent_mean {
-                grads.register::<B>(node.id, grad_mean);
-            }
-        }
+        let ids = [
+            parent_y.map(|node| node.id),
+            parent_mean.map(|node| node.id),
+        ];
+        register_mean_and_data::<B>(grads, ids, (y, mean, log_scale, grad));
+    }
+}
+
+/// `μ̄ = ḡ (y − μ) e^{−2s}` ([`LikelihoodBackend::gaussian_log_likelihood_grad_mean`]) and
+/// `ȳ = −μ̄`, registered for whichever of `[y, μ]` is tracked: the same for the log-likelihood and
+/// its expectation (the variance does not depend on `μ`).
+fn register_mean_and_data<B: LikelihoodBackend>(
+    grads: &mut Gradients,
+    [parent_y, parent_mean]: [Option<NodeId>; 2],
+    (y, mean, log_scale, grad): (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    ),
+) {
+    if parent_y.is_none() && parent_mean.is_none() {
+        return;
+    }
+    let grad_mean = B::gaussian_log_likelihood_grad_mean(y, mean, log_scale, grad);
+    if let Some(id) = parent_y {
+        grads.register::<B>(id, B::float_neg(grad_mean.clone()));
+    }
+    if let Some(id) = parent_mean {
+        grads.register::<B>(id, grad_mean);
     }
 }
 
