@@ -3,8 +3,8 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
-//! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | composed | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
-//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | composed | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], the variances' composed |
+//! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
+//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], the variances' composed |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -13,6 +13,8 @@ use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 
 mod autodiff;
 mod compose;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cube;
 mod host;
 
 /// The fused Gaussian log-likelihood, one implementation per backend family.
@@ -147,5 +149,51 @@ macro_rules! host_backend {
 host_backend!(burn::backend::Flex);
 #[cfg(feature = "ndarray")]
 host_backend!(burn::backend::NdArray);
+/// The CubeCL backends run one element-wise [`cube`] kernel per op (and Burn's sum).
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-impl LikelihoodBackend for burn_cubecl::CubeBackend {}
+impl LikelihoodBackend for burn_cubecl::CubeBackend {
+    fn gaussian_log_likelihood(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::log_likelihood(y, mean, None, log_scale)
+    }
+
+    fn gaussian_log_likelihood_grad_mean(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::grad_mean(y, mean, log_scale, grad)
+    }
+
+    fn gaussian_log_likelihood_grad_log_scale(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::grad_log_scale(y, mean, None, log_scale, grad)
+    }
+
+    fn gaussian_expected_log_likelihood(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::log_likelihood(y, mean, Some(variance), log_scale)
+    }
+
+    fn gaussian_expected_log_likelihood_grad_log_scale(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::grad_log_scale(y, mean, Some(variance), log_scale, grad)
+    }
+}

@@ -1,0 +1,165 @@
+//! CubeCL kernel (wgpu, cuda) of the likelihood extension: one unit per element writes that
+//! element's term or gradient, and a shared scale's sums go through Burn's reduction — two
+//! launches where the composed forms take about ten.
+
+use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use cubecl::prelude::*;
+
+/// What [`gaussian_kernel`] writes per element `i` (with `r = yᵢ − μᵢ`, `q = r² [+ vᵢ]`, `w =
+/// e^{−2sᵢ}` and the upstream gradient `ḡ`).
+#[derive(Clone, Copy)]
+enum Quantity {
+    /// `−½ q w − sᵢ − ½ ln 2π`.
+    Term = 0,
+    /// `ḡ r w`.
+    GradMean = 1,
+    /// `ḡ (q w − 1)`.
+    GradLogScale = 2,
+}
+
+/// One element's [`Quantity`]. `variance` is read only `with_variance`, `log_scale[0]` alone when
+/// `shared`, `grad[0]` for the gradients.
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn gaussian_kernel<F: Float>(
+    y: &[F],
+    mean: &[F],
+    variance: &[F],
+    log_scale: &[F],
+    grad: &[F],
+    out: &mut [F],
+    half_ln_2pi: InputScalar,
+    len: usize,
+    #[comptime] quantity: u32,
+    #[comptime] with_variance: bool,
+    #[comptime] shared: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= len {
+        terminate!();
+    }
+    let mut s = log_scale[0];
+    if !shared {
+        s = log_scale[i];
+    }
+    let r = y[i] - mean[i];
+    let w = (F::new(-2.0) * s).exp();
+    let mut q = r * r;
+    if with_variance {
+        q += variance[i];
+    }
+    if comptime!(quantity == 0) {
+        out[i] = F::new(-0.5) * q * w - s - half_ln_2pi.get::<F>();
+    } else if comptime!(quantity == 1) {
+        out[i] = grad[0] * r * w;
+    } else {
+        out[i] = grad[0] * (q * w - F::new(1.0));
+    }
+}
+
+/// [`gaussian_kernel`] over contiguous copies of the inputs, the output in `y`'s shape.
+fn per_element(
+    quantity: Quantity,
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: Option<FloatTensor<CubeBackend>>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: Option<FloatTensor<CubeBackend>>,
+) -> FloatTensor<CubeBackend> {
+    let [y, mean, log_scale] = [y, mean, log_scale].map(into_contiguous);
+    let with_variance = variance.is_some();
+    // Unread placeholders stand in for an absent variance or gradient.
+    let variance = variance.map_or_else(|| y.clone(), into_contiguous);
+    let grad = grad.map_or_else(|| log_scale.clone(), into_contiguous);
+    let out = empty_like(&y);
+    let len = y.meta.shape().num_elements();
+    if len == 0 {
+        return out;
+    }
+    let shared = log_scale.meta.shape().num_elements() == 1;
+    let (count, cube_dim) = launch_dims(&y, len);
+    let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad, &out]);
+    gaussian_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        y.clone().into_buffer_arg(),
+        mean.into_buffer_arg(),
+        variance.into_buffer_arg(),
+        log_scale.into_buffer_arg(),
+        grad.into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        InputScalar::new(super::compose::HALF_LN_2PI, float_elem_type(&y)),
+        len,
+        quantity as u32,
+        with_variance,
+        shared,
+        float_elem_type(&y),
+    );
+    out
+}
+
+/// All elements summed, `[1]`.
+fn sum_all(t: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
+    let len = t.meta.shape().num_elements();
+    CubeBackend::float_sum(CubeBackend::float_reshape(t, Shape::new([len])))
+}
+
+/// `Σ −½ (r² [+ v]) e^{−2s} − s − ½ ln 2π`, `[1]`.
+pub(crate) fn log_likelihood(
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: Option<FloatTensor<CubeBackend>>,
+    log_scale: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    sum_all(per_element(
+        Quantity::Term,
+        y,
+        mean,
+        variance,
+        log_scale,
+        None,
+    ))
+}
+
+/// `ḡ (y − μ) e^{−2s}`, the shape of `mean`.
+pub(crate) fn grad_mean(
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    per_element(Quantity::GradMean, y, mean, None, log_scale, Some(grad))
+}
+
+/// `ḡ ((r² [+ v]) e^{−2s} − 1)`, summed for a shared scale; the shape of `log_scale`.
+pub(crate) fn grad_log_scale(
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: Option<FloatTensor<CubeBackend>>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let scale_shape = log_scale.meta.shape().clone();
+    let terms = per_element(
+        Quantity::GradLogScale,
+        y,
+        mean,
+        variance,
+        log_scale,
+        Some(grad),
+    );
+    let summed = if scale_shape.num_elements() == 1 {
+        sum_all(terms)
+    } else {
+        terms
+    };
+    CubeBackend::float_reshape(summed, scale_shape)
+}
