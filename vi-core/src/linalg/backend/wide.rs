@@ -19,9 +19,10 @@ use faer::{Accum, MatMut, MatRef, Par};
 /// Rows per block: one GEMM of width `k` each.
 const NB: usize = 8;
 
-/// Whether the wide kernels should handle one factor of order `n` against `k` columns: a GEMM's
-/// width pays for the dense copy from `k ≥ 2n` on, up to the orders where faer's recursive
-/// kernels already run in large GEMMs.
+/// Whether the wide kernels should handle one factor of order `n` against `k` columns: many more
+/// columns than rows, so that the dense copy of the factor is cheap next to the GEMMs (measured
+/// at `n = 64`, `k = 256`: the solve 66 → 55 µs, the product 69 → 62 µs); larger orders keep
+/// faer's recursive kernels, whose blocks there are large GEMMs already.
 pub(crate) fn suits(n: usize, k: usize) -> bool {
     (16..=256).contains(&n) && k >= 2 * n
 }
