@@ -77,28 +77,36 @@ pub(crate) fn triangular_matmul<T: HostFloat>(
     }
 }
 
-/// The inverse of the triangular row-major `d` (order `m`, lower or upper), row-major, by
-/// substitution against the identity.
-fn triangular_inverse<T: HostFloat>(d: &[T], m: usize, lower: bool) -> Vec<T> {
+/// The inverse of the order-`m` triangular diagonal block of the dense `e` (order `n`) that
+/// starts at row and column `s`, written row-major into `inv`, by substitution against the
+/// identity.
+fn diagonal_block_inverse<T: HostFloat>(
+    e: &[T],
+    n: usize,
+    (s, m): (usize, usize),
+    lower: bool,
+    inv: &mut [T],
+) {
     let zero = T::from_f64(0.0);
-    let mut inv = vec![zero; m * m];
-    // Column c of the inverse solves D x = e_c; it is zero before c (lower) or after c (upper).
+    let d = |i: usize, j: usize| e[(s + i) * n + s + j];
+    inv[..m * m].fill(zero);
+    // Column c of the inverse solves D x = e_c; it is zero before c (lower) or after c (upper),
+    // and its entries are found in the order substitution needs them.
+    let entry = |i: usize, c: usize, inv: &mut [T]| {
+        let mut acc = if i == c { T::from_f64(1.0) } else { zero };
+        let solved = if lower { c..i } else { i + 1..c + 1 };
+        for j in solved {
+            acc -= d(i, j) * inv[j * m + c];
+        }
+        inv[i * m + c] = acc / d(i, i);
+    };
     for c in 0..m {
-        let rows: Vec<usize> = if lower {
-            (c..m).collect()
+        if lower {
+            (c..m).for_each(|i| entry(i, c, inv));
         } else {
-            (0..=c).rev().collect()
-        };
-        for &i in &rows {
-            let mut acc = if i == c { T::from_f64(1.0) } else { zero };
-            let range = if lower { c..i } else { i + 1..c + 1 };
-            for j in range {
-                acc -= d[i * m + j] * inv[j * m + c];
-            }
-            inv[i * m + c] = acc / d[i * m + i];
+            (0..=c).rev().for_each(|i| entry(i, c, inv));
         }
     }
-    inv
 }
 
 /// `op(tri(T)) X = B` solved in place of `b` (row-major `n × k`).
@@ -112,7 +120,7 @@ pub(crate) fn solve_triangular<T: HostFloat>(
     let (e, lower) = dense_op(t, n, upper, transpose);
     let et = MatRef::from_column_major_slice(&e, n, n);
     let mut scratch = vec![T::from_f64(0.0); k * NB];
-    let mut diagonal = [T::from_f64(0.0); NB * NB];
+    let mut inverse = [T::from_f64(0.0); NB * NB];
     let order: Vec<(usize, usize)> = if lower {
         blocks(n).collect()
     } else {
@@ -140,16 +148,13 @@ pub(crate) fn solve_triangular<T: HostFloat>(
             );
         }
         // `X_J = E_JJ⁻¹ Y_J`: `Xᵀ_{:,J} = Yᵀ_{:,J} E_JJ⁻ᵀ`, through the scratch.
-        for i in 0..m {
-            diagonal[i * m..(i + 1) * m].copy_from_slice(&e[(s + i) * n + s..(s + i) * n + end]);
-        }
-        let inverse = triangular_inverse(&diagonal[..m * m], m, lower);
+        diagonal_block_inverse(&e, n, (s, m), lower, &mut inverse);
         let mut out = MatMut::from_column_major_slice_mut(&mut scratch[..k * m], k, m);
         matmul(
             out.rb_mut(),
             Accum::Replace,
             xt.rb().subcols(s, m),
-            MatRef::from_column_major_slice(&inverse, m, m),
+            MatRef::from_column_major_slice(&inverse[..m * m], m, m),
             T::from_f64(1.0),
             Par::Seq,
         );
