@@ -536,20 +536,13 @@ fn solve_blocks<T: HostFloat>(tri: &[T], rhs: &mut [T], shape: &SolveTriangular)
     } = *shape;
     if super::packed::suits_solve(batch, n, k) {
         super::packed::solve_triangular(tri, rhs, (n, k), upper, transpose);
-    } else if super::wide::suits(n, k) {
-        let solve = |(x, tri): (&mut [T], &[T])| {
-            super::wide::solve_triangular(tri, x, (n, k), upper, transpose);
-        };
-        if use_pool(batch) {
-            rhs.par_chunks_mut(n * k)
-                .zip(tri.par_chunks(n * n))
-                .for_each(solve);
-        } else {
-            rhs.chunks_mut(n * k).zip(tri.chunks(n * n)).for_each(solve);
-        }
     } else if n > 0 && k > 0 {
         let par = inner_par_rhs(batch, n, k);
+        let wide = super::wide::suits(n, k);
         let solve = |(x, tri): (&mut [T], &[T])| {
+            if wide {
+                return super::wide::solve_triangular(tri, x, (n, k), upper, transpose);
+            }
             let tri = MatRef::from_row_major_slice(tri, n, n);
             let x = MatMut::from_row_major_slice_mut(x, n, k);
             solve_one(tri, x, upper, transpose, par);
@@ -722,29 +715,16 @@ fn grad_t_batch<T: HostFloat>(
         super::packed::negative_triangular_outer(left, right, &mut out, (n, k), upper);
         return out;
     }
-    if super::wide::suits(n, k) {
-        let block = |(out, (g, x)): (&mut [T], (&[T], &[T]))| {
-            let (left, right) = if transpose { (x, g) } else { (g, x) };
-            super::wide::negative_triangular_outer(left, right, out, (n, k), upper);
-        };
-        let rows = n * k;
-        if use_pool(batch) {
-            out.par_chunks_mut(n * n)
-                .zip(grad_b.par_chunks(rows).zip(x.par_chunks(rows)))
-                .for_each(block);
-        } else {
-            out.chunks_mut(n * n)
-                .zip(grad_b.chunks(rows).zip(x.chunks(rows)))
-                .for_each(block);
-        }
-        return out;
-    }
     let par = inner_par_rhs(batch, n, k);
+    let wide = super::wide::suits(n, k);
     let block = |(out, (g, x)): (&mut [T], (&[T], &[T]))| {
         // Entry (i, j) is −⟨g_i, x_j⟩, or −⟨x_i, g_j⟩ when transposed: out = −left rightᵀ on
         // the triangle only. In column-major views (of row-major storage) that is
         // outᵀ = −right leftᵀ on the opposite triangle, one triangular GEMM.
         let (left, right) = if transpose { (x, g) } else { (g, x) };
+        if wide {
+            return super::wide::negative_triangular_outer(left, right, out, (n, k), upper);
+        }
         let structure = if upper {
             BlockStructure::TriangularLower
         } else {
@@ -876,21 +856,7 @@ impl HostKernel for TriangularMatmul {
         let (tri, rhs) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
         let (n, k) = (self.n, self.k);
         let mut out = vec![T::from_f64(0.0); self.batch * n * k];
-        if super::wide::suits(n, k) {
-            let (upper, transpose) = (self.upper, self.transpose);
-            let block = |(out, (rhs, tri)): (&mut [T], (&[T], &[T]))| {
-                super::wide::triangular_matmul(tri, rhs, out, (n, k), upper, transpose);
-            };
-            if use_pool(self.batch) {
-                out.par_chunks_mut(n * k)
-                    .zip(rhs.par_chunks(n * k).zip(tri.par_chunks(n * n)))
-                    .for_each(block);
-            } else {
-                out.chunks_mut(n * k)
-                    .zip(rhs.chunks(n * k).zip(tri.chunks(n * n)))
-                    .for_each(block);
-            }
-        } else if n > 0 && k > 0 {
+        if n > 0 && k > 0 {
             let par = inner_par_rhs(self.batch, n, k);
             // In column-major views of the row-major blocks: Cᵀ = Bᵀ op(T)ᵀ, where the view of
             // `T` is `Tᵀ`, so `op(T)ᵀ` is the view itself (no transpose) or its transpose; it is
@@ -900,7 +866,12 @@ impl HostKernel for TriangularMatmul {
             } else {
                 BlockStructure::TriangularUpper
             };
+            let (upper, transpose) = (self.upper, self.transpose);
+            let wide = super::wide::suits(n, k);
             let block = |(out, (rhs, tri)): (&mut [T], (&[T], &[T]))| {
+                if wide {
+                    return super::wide::triangular_matmul(tri, rhs, out, (n, k), upper, transpose);
+                }
                 let tri_view = MatRef::from_column_major_slice(tri, n, n);
                 faer_triangular_matmul(
                     MatMut::from_column_major_slice_mut(out, k, n),
