@@ -18,7 +18,7 @@ pub mod backend;
 ///
 /// On the CPU the distances are summed directly (no `|a|² + |b|² − 2a·b` cancellation) and the
 /// exponential is a vectorised polynomial (f32: within 2 ulp; results below `2⁻¹²⁶` are flushed
-/// to zero). On CubeCL backends it is composed from matmul and elementwise ops.
+/// to zero). On CubeCL backends it is one kernel, and each input's gradient another.
 ///
 /// # Errors
 /// [`LinalgError::ShapeMismatch`] when `a` and `b` differ in `d` or their batch dimensions do not
@@ -48,7 +48,9 @@ pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
 /// (`[.., 1, 1]`: one shared) and output scales `s` `[1 or B, 1, 1]` → `[B, n, m]`.
 ///
 /// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four: its backward
-/// pass takes both Gram gradients of the scaled inputs `ã`, `b̃` and derives the rest from them,
+/// pass ([`backend::GramBackend::scaled_rbf_gram_backward`]; on CubeCL two kernels and one
+/// reduction for all four gradients) takes both Gram gradients of the scaled inputs `ã`, `b̃`
+/// and derives the rest from them,
 /// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ G` with `G` the unscaled matrix (summed over broadcast
 /// dimensions).
 ///

@@ -9,7 +9,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::Shape;
+use burn::tensor::{Shape, Slice};
 
 /// RBF Gram matrix: the saved state is `(a, b, K)`.
 #[derive(Debug)]
@@ -60,62 +60,27 @@ impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
         let (a, b, lengthscale, scale, gram) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let [parent_a, parent_b, parent_l, parent_s] = ops.parents;
-        if let Some(node) = parent_s {
-            // s̄ = Σ K̄ ∘ G.
-            let total = B::float_sum_dim(
-                B::float_sum_dim(B::float_mul(grad.clone(), gram.clone()), 2),
-                1,
-            );
-            grads.register::<B>(node.id, reduce_to::<B>(total, &scale.shape()));
-        }
-        if parent_a.is_none() && parent_b.is_none() && parent_l.is_none() {
-            return;
-        }
-        // The gradients in the scaled inputs: K̄ ∘ K = (s K̄) ∘ G.
-        let scaled_grad = B::float_mul(grad, scale);
-        let same_input = matches!((&parent_a, &parent_b), (Some(x), Some(y)) if x.id == y.id);
-        let (grad_a, grad_b) = if same_input {
-            // K(a, a): ā = left(W) + right(W) = left(W + Wᵀ), one kernel call; b̃ is ã, so the
-            // lengthscale's moment below needs ā alone.
-            let dims = scaled_grad.shape().num_dims();
-            let symmetric = B::float_add(
-                scaled_grad.clone(),
-                B::float_swap_dims(scaled_grad, dims - 2, dims - 1),
-            );
-            (
-                Some(B::rbf_gram_grad_left(a.clone(), b.clone(), gram, symmetric)),
-                None,
-            )
-        } else {
-            (
-                (parent_a.is_some() || parent_l.is_some()).then(|| {
-                    B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone())
-                }),
-                (parent_b.is_some() || parent_l.is_some())
-                    .then(|| B::rbf_gram_grad_right(a.clone(), b.clone(), gram, scaled_grad)),
-            )
+        let symmetric = matches!((&parent_a, &parent_b), (Some(x), Some(y)) if x.id == y.id);
+        let d = a.shape()[2];
+        let (l_shape, s_shape) = (lengthscale.shape(), scale.shape());
+        let (grad_a, grad_b, moments) =
+            B::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric);
+        let part = |from: usize, to: usize| {
+            let mut dims = moments.shape().dims::<3>().map(|n| 0..n);
+            dims[2] = from..to;
+            B::float_slice(moments.clone(), &dims.map(Slice::from))
         };
         if let Some(node) = parent_l {
-            // ã = a / ℓ, so ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ.
-            let moment = |g: &FloatTensor<B>, x: FloatTensor<B>| {
-                B::float_sum_dim(B::float_mul(g.clone(), x), 1)
-            };
-            let total = match (&grad_a, &grad_b) {
-                (Some(ga), Some(gb)) => B::float_add(moment(ga, a), moment(gb, b)),
-                (Some(g), None) => moment(g, a),
-                _ => unreachable!("both input gradients are taken when ℓ is tracked"),
-            };
-            let total = reduce_to::<B>(total, &lengthscale.shape());
-            grads.register::<B>(
-                node.id,
-                B::float_neg(B::float_div(total, lengthscale.clone())),
-            );
+            grads.register::<B>(node.id, reduce_to::<B>(part(0, d), &l_shape));
         }
-        if let (Some(node), Some(g)) = (parent_a, grad_a) {
-            grads.register::<B>(node.id, B::float_div(g, lengthscale.clone()));
+        if let Some(node) = parent_s {
+            grads.register::<B>(node.id, reduce_to::<B>(part(d, d + 1), &s_shape));
         }
-        if let (Some(node), Some(g)) = (parent_b, grad_b) {
-            grads.register::<B>(node.id, B::float_div(g, lengthscale));
+        if let Some(node) = parent_a {
+            grads.register::<B>(node.id, grad_a);
+        }
+        if let (Some(node), false) = (parent_b, symmetric) {
+            grads.register::<B>(node.id, grad_b);
         }
     }
 }

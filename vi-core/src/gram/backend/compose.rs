@@ -2,7 +2,7 @@
 //! around them under `Autodiff`).
 
 use super::GramBackend;
-use burn::backend::{Backend, tensor::FloatTensor};
+use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::Shape;
 
 /// `[B, n, d]`, `[B, m, d]` → `[B, n, m]`.
@@ -51,4 +51,79 @@ pub(crate) fn scaled_rbf_gram<B: GramBackend>(
         B::float_div(b, lengthscale),
     );
     B::float_mul(gram, scale)
+}
+
+/// Moments' shape `[B, 1, d + 1]` for scaled inputs `[B, n, d]`.
+#[cfg(feature = "fusion")]
+fn moments_shape(a: &Shape) -> Shape {
+    Shape::from(vec![a[0], 1, a[2] + 1])
+}
+
+/// The outputs' metadata of [`GramBackend::scaled_rbf_gram_backward`] (the Fusion backend's).
+#[cfg(feature = "fusion")]
+pub(crate) fn scaled_rbf_gram_backward_meta(
+    a: &burn::backend::fusion::custom::TensorSpec,
+    b: &burn::backend::fusion::custom::TensorSpec,
+    _lengthscale: &burn::backend::fusion::custom::TensorSpec,
+    _scale: &burn::backend::fusion::custom::TensorSpec,
+    _gram: &burn::backend::fusion::custom::TensorSpec,
+    _grad: &burn::backend::fusion::custom::TensorSpec,
+    _symmetric: &bool,
+) -> (
+    burn::backend::fusion::custom::TensorSpec,
+    burn::backend::fusion::custom::TensorSpec,
+    burn::backend::fusion::custom::TensorSpec,
+) {
+    use burn::backend::fusion::custom::TensorSpec;
+    (
+        a.clone(),
+        b.clone(),
+        TensorSpec::new(moments_shape(&a.shape), a.dtype),
+    )
+}
+
+/// [`GramBackend::scaled_rbf_gram_backward`] from the Gram gradients of the scaled inputs:
+/// with `W = s K̄ ∘ G`, `ā = left(W) / ℓ`, `b̄ = right(W) / ℓ` (`ā = left(W + Wᵀ) / ℓ` and
+/// `b̄ = ā` for one input), `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ` and `s̄ = Σ K̄ ∘ G`.
+pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    lengthscale: FloatTensor<B>,
+    scale: FloatTensor<B>,
+    gram: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    symmetric: bool,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let batch = a.shape()[0];
+    let scale_sum = B::float_reshape(
+        B::float_sum_dim(
+            B::float_sum_dim(B::float_mul(grad.clone(), gram.clone()), 2),
+            1,
+        ),
+        Shape::new([batch, 1, 1]),
+    );
+    let scaled_grad = B::float_mul(grad, scale);
+    let moment =
+        |g: &FloatTensor<B>, x: FloatTensor<B>| B::float_sum_dim(B::float_mul(g.clone(), x), 1);
+    let (grad_a, grad_b, total) = if symmetric {
+        let w = B::float_add(scaled_grad.clone(), B::float_swap_dims(scaled_grad, 1, 2));
+        let grad_a = B::rbf_gram_grad_left(a.clone(), b, gram, w);
+        let total = moment(&grad_a, a);
+        (grad_a.clone(), grad_a, total)
+    } else {
+        let grad_a = B::rbf_gram_grad_left(a.clone(), b.clone(), gram.clone(), scaled_grad.clone());
+        let grad_b = B::rbf_gram_grad_right(a.clone(), b.clone(), gram, scaled_grad);
+        let total = B::float_add(moment(&grad_a, a), moment(&grad_b, b));
+        (grad_a, grad_b, total)
+    };
+    // Broadcast lengthscales give the full `[B, 1, d]` moments.
+    let grad_l = B::float_neg(B::float_div(total, lengthscale.clone()));
+    let moments = B::float_cat(vec![grad_l, scale_sum], 2);
+    let grad_a = B::float_div(grad_a, lengthscale.clone());
+    let grad_b = if symmetric {
+        grad_a.clone()
+    } else {
+        B::float_div(grad_b, lengthscale)
+    };
+    (grad_a, grad_b, moments)
 }

@@ -107,6 +107,103 @@ fn rbf_gram_grad_kernel<F: Float>(
     }
 }
 
+/// One row `(e, i)` of [`super::GramBackend::scaled_rbf_gram_backward`] per cube of `units`
+/// units, with `W = s K̄ ∘ G` (`K̄ + K̄ᵀ` when `symmetric`) read along the row (down the column
+/// when `transposed`): `out[e, i, c] = Σⱼ Wᵢⱼ (y[e, j, c] − x[e, i, c]) / ℓ_c` and, `with_moments`,
+/// the row's share of the moments, `Σⱼ Wᵢⱼ (x − y)² / ℓ_c` per column and `Σⱼ K̄ᵢⱼ Gᵢⱼ` last
+/// (halved when `symmetric`, where every pair is met twice). The lengthscale of column `c` of
+/// batch element `e` is `lengthscale[e · l_batch + c · l_column]` and the scale `scale[e ·
+/// s_batch]` (strides 0 for broadcast parameters).
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn scaled_rbf_gram_grad_kernel<F: Float>(
+    x: &[F],
+    y: &[F],
+    lengthscale: &[F],
+    scale: &[F],
+    gram: &[F],
+    grad: &[F],
+    out: &mut [F],
+    moments: &mut [F],
+    r: usize,
+    s: usize,
+    d: usize,
+    rows: usize,
+    l_batch: usize,
+    l_column: usize,
+    s_batch: usize,
+    #[comptime] units: usize,
+    #[comptime] transposed: bool,
+    #[comptime] symmetric: bool,
+    #[comptime] with_moments: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let row = CUBE_POS;
+    if row >= rows {
+        terminate!();
+    }
+    let mut partial_grad = Shared::<[F]>::new_slice(units);
+    let mut partial_moment = Shared::<[F]>::new_slice(units);
+    let mut partial_scale = Shared::<[F]>::new_slice(units);
+    let unit = UNIT_POS as usize;
+    let e = row / r;
+    let i = row % r;
+    let sc = scale[e * s_batch];
+    let mut half = F::new(1.0);
+    if symmetric {
+        half = F::new(0.5);
+    }
+    for c in 0..d {
+        let xi = x[row * d + c];
+        let (mut acc_grad, mut acc_moment, mut acc_scale) = (F::new(0.0), F::new(0.0), F::new(0.0));
+        let mut j = unit;
+        while j < s {
+            let mut at = row * s + j;
+            if transposed {
+                at = (e * s + j) * r + i;
+            }
+            let mut upstream = grad[at];
+            if symmetric {
+                upstream += grad[(e * s + j) * r + i];
+            }
+            let w = upstream * gram[at];
+            let diff = y[(e * s + j) * d + c] - xi;
+            acc_grad += w * diff;
+            if with_moments {
+                acc_moment += w * diff * diff;
+                acc_scale += w;
+            }
+            j += units;
+        }
+        partial_grad[unit] = acc_grad;
+        if with_moments {
+            partial_moment[unit] = acc_moment;
+            partial_scale[unit] = acc_scale;
+        }
+        sync_cube();
+        if unit == 0 {
+            let (mut total_grad, mut total_moment, mut total_scale) =
+                (F::new(0.0), F::new(0.0), F::new(0.0));
+            for u in 0..units {
+                total_grad += partial_grad[u];
+                if with_moments {
+                    total_moment += partial_moment[u];
+                    total_scale += partial_scale[u];
+                }
+            }
+            let l = lengthscale[e * l_batch + c * l_column];
+            out[row * d + c] = sc * total_grad / l;
+            if with_moments {
+                moments[row * (d + 1) + c] = half * sc * total_moment / l;
+                if c == 0 {
+                    moments[row * (d + 1) + d] = half * total_scale;
+                }
+            }
+        }
+        sync_cube();
+    }
+}
+
 /// [`super::GramBackend::rbf_gram`]: [`rbf_gram_kernel`].
 pub(crate) fn rbf_gram(
     a: FloatTensor<CubeBackend>,
@@ -191,4 +288,131 @@ pub(crate) fn rbf_gram_grad(
         float_elem_type(&x),
     );
     out
+}
+
+/// Strides of a broadcast parameter `[1 or B, 1, 1 or d]`: (per batch element, per column).
+fn parameter_strides(parameter: &FloatTensor<CubeBackend>) -> (usize, usize) {
+    let (batch, _, columns) = batch_and_matrix(parameter);
+    (
+        if batch == 1 { 0 } else { columns },
+        usize::from(columns != 1),
+    )
+}
+
+/// One launch of [`scaled_rbf_gram_grad_kernel`] over the rows of `x` (contiguous inputs);
+/// returns the gradient `[B, r, d]` and, `with_moments`, the per-row moments `[B, r, d + 1]`.
+#[allow(clippy::too_many_arguments)]
+fn scaled_grad_rows(
+    x: &FloatTensor<CubeBackend>,
+    y: &FloatTensor<CubeBackend>,
+    lengthscale: &FloatTensor<CubeBackend>,
+    scale: &FloatTensor<CubeBackend>,
+    gram: &FloatTensor<CubeBackend>,
+    grad: &FloatTensor<CubeBackend>,
+    transposed: bool,
+    symmetric: bool,
+    with_moments: bool,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
+    let ((batch, r, d), (_, s, _)) = (batch_and_matrix(x), batch_and_matrix(y));
+    let out = empty_shaped_like(x, Shape::from(vec![batch, r, d]));
+    let moments = empty_shaped_like(
+        x,
+        Shape::from(if with_moments {
+            vec![batch, r, d + 1]
+        } else {
+            vec![1]
+        }),
+    );
+    let rows = batch * r;
+    let (l_batch, l_column) = parameter_strides(lengthscale);
+    let s_batch = usize::from(batch_and_matrix(scale).0 != 1);
+    let address_type = address_type(&[x, y, lengthscale, scale, gram, grad, &out, &moments]);
+    scaled_rbf_gram_grad_kernel::launch(
+        &out.client,
+        cube_count(x, rows),
+        CubeDim::new_1d(GRAD_UNITS as u32),
+        address_type,
+        x.clone().into_buffer_arg(),
+        y.clone().into_buffer_arg(),
+        lengthscale.clone().into_buffer_arg(),
+        scale.clone().into_buffer_arg(),
+        gram.clone().into_buffer_arg(),
+        grad.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        moments.clone().into_buffer_arg(),
+        r,
+        s,
+        d,
+        rows,
+        l_batch,
+        l_column,
+        s_batch,
+        GRAD_UNITS,
+        transposed,
+        symmetric,
+        with_moments,
+        float_elem_type(x),
+    );
+    (out, moments)
+}
+
+/// [`super::GramBackend::scaled_rbf_gram_backward`]: [`scaled_rbf_gram_grad_kernel`] over the
+/// rows of `a` (its gradient and the moments' per-row shares, summed by one reduction) and, for
+/// two inputs, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
+pub(crate) fn scaled_rbf_gram_backward(
+    a: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+    lengthscale: FloatTensor<CubeBackend>,
+    scale: FloatTensor<CubeBackend>,
+    gram: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+    symmetric: bool,
+) -> (
+    FloatTensor<CubeBackend>,
+    FloatTensor<CubeBackend>,
+    FloatTensor<CubeBackend>,
+) {
+    let ((batch, n, d), (_, m, _)) = (batch_and_matrix(&a), batch_and_matrix(&b));
+    if batch * n * m * d == 0 || d * (n.max(m).div_ceil(GRAD_UNITS) + GRAD_UNITS) > MAX_ITERATIONS {
+        return compose::scaled_rbf_gram_backward::<CubeBackend>(
+            a,
+            b,
+            lengthscale,
+            scale,
+            gram,
+            grad,
+            symmetric,
+        );
+    }
+    let [a, b, lengthscale, scale, gram, grad] =
+        [a, b, lengthscale, scale, gram, grad].map(into_contiguous);
+    let (grad_a, partials) = scaled_grad_rows(
+        &a,
+        &b,
+        &lengthscale,
+        &scale,
+        &gram,
+        &grad,
+        false,
+        symmetric,
+        true,
+    );
+    let moments = CubeBackend::float_sum_dim(partials, 1);
+    let grad_b = if symmetric {
+        grad_a.clone()
+    } else {
+        scaled_grad_rows(
+            &b,
+            &a,
+            &lengthscale,
+            &scale,
+            &gram,
+            &grad,
+            true,
+            false,
+            false,
+        )
+        .0
+    };
+    (grad_a, grad_b, moments)
 }

@@ -8,7 +8,7 @@
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
-//! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | composed (mask, select, sums) | the factor's gradient from the second op, the mean's composed |
+//! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | [`cube`]: one kernel per entry (its term or gradient), then Burn's sum | the factor's gradient from the second op, the mean's composed |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
@@ -231,5 +231,16 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::cholesky_backward(l, grad_l)
+    }
+
+    fn standard_normal_kl(loc: FloatTensor<Self>, l: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::standard_normal_kl(loc, l)
+    }
+
+    fn standard_normal_kl_grad_factor(
+        l: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::standard_normal_kl_grad_factor(l, grad)
     }
 }

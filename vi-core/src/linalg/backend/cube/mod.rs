@@ -28,7 +28,10 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::{blocked, compose};
 
+mod kl;
 mod tile;
+
+pub(crate) use kl::{standard_normal_kl, standard_normal_kl_grad_factor};
 
 /// Units per cube of the element-wise kernels; the cube count covers the work items with one
 /// unit each.

@@ -1,0 +1,105 @@
+//! CubeCL kernel of [`LinalgBackend::standard_normal_kl`](super::super::LinalgBackend::standard_normal_kl)
+//! and its factor gradient: one unit per entry of the factors writes that entry's term or
+//! gradient, and Burn's reduction sums the terms — two launches forward and one backward where
+//! the composed forms take about twenty and ten.
+
+use super::{address_type, empty_like, float_elem_type, launch_dims};
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::Shape;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use cubecl::prelude::*;
+
+/// Entry `(e, i, j)` of the factors `L` (`[B, n, n]`): the term `½ Lᵢⱼ²` below the diagonal,
+/// `½ (Lᵢᵢ² + mᵢ² − 1) − ln|Lᵢᵢ|` on it and 0 above (their sum is the KL), or with `gradient`
+/// `ḡ Lᵢⱼ` below the diagonal, `ḡ (Lᵢᵢ − 1/Lᵢᵢ)` on it and 0 above.
+#[cube(launch, address_type = "dynamic")]
+fn standard_normal_kl_kernel<F: Float>(
+    loc: &[F],
+    l: &[F],
+    grad: &[F],
+    out: &mut [F],
+    n: usize,
+    len: usize,
+    #[comptime] gradient: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let idx = ABSOLUTE_POS;
+    if idx >= len {
+        terminate!();
+    }
+    let j = idx % n;
+    let i = (idx / n) % n;
+    let v = l[idx];
+    let mut value = F::new(0.0);
+    if gradient {
+        if j < i {
+            value = grad[0] * v;
+        } else if j == i {
+            value = grad[0] * (v - F::new(1.0) / v);
+        }
+    } else if j < i {
+        value = F::new(0.5) * v * v;
+    } else if j == i {
+        let m = loc[(idx / (n * n)) * n + i];
+        value = F::new(0.5) * (v * v + m * m - F::new(1.0)) - v.abs().ln();
+    }
+    out[idx] = value;
+}
+
+/// [`standard_normal_kl_kernel`] over contiguous copies of the inputs, the output in `l`'s
+/// shape. `loc` and `grad` stand in for each other where unread.
+fn per_entry(
+    loc: FloatTensor<CubeBackend>,
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+    gradient: bool,
+) -> FloatTensor<CubeBackend> {
+    let [loc, l, grad] = [loc, l, grad].map(into_contiguous);
+    let shape = l.meta.shape();
+    let n = shape[shape.num_dims() - 1];
+    let out = empty_like(&l);
+    let len = shape.num_elements();
+    let (count, cube_dim) = launch_dims(&l, len);
+    let address_type = address_type(&[&loc, &l, &grad, &out]);
+    standard_normal_kl_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        loc.into_buffer_arg(),
+        l.clone().into_buffer_arg(),
+        grad.into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        n,
+        len,
+        gradient,
+        float_elem_type(&l),
+    );
+    out
+}
+
+/// The KL summed over every batch element, `[1]`.
+pub(crate) fn standard_normal_kl(
+    loc: FloatTensor<CubeBackend>,
+    l: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let len = l.meta.shape().num_elements();
+    if len == 0 {
+        return super::compose::standard_normal_kl::<CubeBackend>(loc, l);
+    }
+    let terms = per_entry(loc.clone(), l, loc, false);
+    CubeBackend::float_sum(CubeBackend::float_reshape(terms, Shape::new([len])))
+}
+
+/// `ḡ (tril(L) − diag(1/Lᵢᵢ))`, `l`'s shape.
+pub(crate) fn standard_normal_kl_grad_factor(
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    if l.meta.shape().num_elements() == 0 {
+        return super::compose::standard_normal_kl_grad_factor::<CubeBackend>(l, grad);
+    }
+    per_entry(grad.clone(), l, grad, true)
+}
