@@ -1846,6 +1846,28 @@ fn bad_input_errors(device: Device) {
         }) => {}
         other => panic!("NaN likelihood: {other:?}"),
     }
+    // Terms combined elsewhere: a non-finite KL is named, even at KL weight 0.
+    let scalar = |v: f64| t(vec![v], 1);
+    for (weight, kl) in [(1.0, f64::NAN), (0.0, f64::INFINITY)] {
+        match Elbo::new(4)
+            .with_kl_weight(weight)
+            .from_terms(scalar(-1.0), scalar(kl))
+        {
+            Err(ElboError::NonFinite { term: "KL", .. }) => {}
+            other => panic!("non-finite KL at weight {weight}: {other:?}"),
+        }
+    }
+    let terms = Elbo::new(4)
+        .with_batch_size(2)
+        .from_terms(scalar(-1.0), scalar(0.5))
+        .unwrap();
+    assert_all_close(
+        "from_terms ELBO",
+        &values(terms.elbo),
+        &[-2.0 - 0.5],
+        1e-6,
+        1e-6,
+    );
     assert!(matches!(
         Elbo::new(4)
             .with_batch_size(8)

@@ -205,7 +205,9 @@ impl Elbo {
         kl: Tensor<1>,
     ) -> Result<ElboTerms, ElboError> {
         self.check_config()?;
-        let ell = log_likelihood.mul_scalar(self.likelihood_scale()).mean();
+        let ell = log_likelihood.mul_scalar(self.likelihood_scale());
+        // The mean over particles (nothing to average for one).
+        let ell = if ell.dims() == [1] { ell } else { ell.mean() };
         let elbo = ell.clone() - kl.clone().mul_scalar(self.kl_weight);
         self.finish(ElboTerms {
             elbo,
@@ -302,22 +304,26 @@ impl Elbo {
         if !self.check_finite {
             return Ok(terms);
         }
-        let values: Vec<f64> = Tensor::cat(
-            vec![
-                terms.expected_log_likelihood.clone().detach(),
-                terms.kl.clone().detach(),
-                terms.elbo.clone().detach(),
-            ],
-            0,
-        )
-        .into_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .expect("float terms");
-        for (term, value) in ["expected log-likelihood", "KL", "ELBO"]
-            .into_iter()
-            .zip(values)
-        {
+        // One value read back where `ELBO = E[ln p] − w KL`: it is finite exactly when both terms
+        // are (a non-finite term makes it ±∞ or NaN, even at w = 0), and only otherwise are the
+        // terms read to name one. IWAE's bound can stay finite when a particle's term is not.
+        let read = |t: &Tensor<1>| -> f64 {
+            t.clone()
+                .detach()
+                .into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("float terms")[0]
+        };
+        if self.estimator != Estimator::Iwae && read(&terms.elbo).is_finite() {
+            return Ok(terms);
+        }
+        for (term, tensor) in [
+            ("expected log-likelihood", &terms.expected_log_likelihood),
+            ("KL", &terms.kl),
+            ("ELBO", &terms.elbo),
+        ] {
+            let value = read(tensor);
             if !value.is_finite() {
                 return Err(ElboError::NonFinite { term, value });
             }

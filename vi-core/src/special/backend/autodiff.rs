@@ -9,8 +9,7 @@ use burn::backend::autodiff::{
 };
 use burn::backend::tensor::FloatTensor;
 
-/// softplus: `dy/dx = σ(x) = exp(x − softplus(x))`, exact in both tails (no `1 − e^{−y}`
-/// cancellation); the saved state is `(x, y)`.
+/// softplus: `ḡ σ(x)` by [`SpecialBackend::softplus_backward`]; the saved state is `(x, y)`.
 #[derive(Debug)]
 struct SoftplusBackward;
 
@@ -20,7 +19,7 @@ impl<B: SpecialBackend> Backward<B, 1> for SoftplusBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (x, y) = ops.state;
         unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-            B::float_mul(grad, B::float_exp(B::float_sub(x, y)))
+            B::softplus_backward(x, y, grad)
         });
     }
 }

@@ -36,6 +36,23 @@ fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _d
     out[i] = positive + log1p;
 }
 
+/// `out = ḡ e^{x − y}` (softplus's reverse mode, `y = softplus(x)`).
+#[cube(launch, address_type = "dynamic")]
+fn softplus_backward_kernel<F: Float>(
+    x: &[F],
+    y: &[F],
+    grad: &[F],
+    out: &mut [F],
+    len: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= len {
+        terminate!();
+    }
+    out[i] = grad[i] * (x[i] - y[i]).exp();
+}
+
 /// [`super::SpecialBackend::softplus`]: [`softplus_kernel`] over the contiguous input.
 pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
     let x = into_contiguous(x);
@@ -52,6 +69,36 @@ pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         cube_dim,
         address_type,
         x.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        len,
+        float_elem_type(&x),
+    );
+    out
+}
+
+/// [`super::SpecialBackend::softplus_backward`]: [`softplus_backward_kernel`] over contiguous
+/// copies of the inputs.
+pub(crate) fn softplus_backward(
+    x: FloatTensor<CubeBackend>,
+    y: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let [x, y, grad] = [x, y, grad].map(into_contiguous);
+    let out = empty_like(&x);
+    let len = x.meta.shape().num_elements();
+    if len == 0 {
+        return out;
+    }
+    let (count, cube_dim) = launch_dims(&x, len);
+    let address_type = address_type(&[&x, &y, &grad, &out]);
+    softplus_backward_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        x.clone().into_buffer_arg(),
+        y.into_buffer_arg(),
+        grad.into_buffer_arg(),
         out.clone().into_buffer_arg(),
         len,
         float_elem_type(&x),

@@ -34,6 +34,18 @@ pub trait SpecialBackend: Backend {
     fn softplus(x: FloatTensor<Self>) -> FloatTensor<Self> {
         host::softplus::<Self>(x)
     }
+
+    /// The reverse mode of [`Self::softplus`] given its input `x`, its output `y` and the
+    /// upstream gradient `ḡ` (all one shape): `ḡ σ(x) = ḡ e^{x − y}`, exact in both tails (no
+    /// `1 − e^{−y}` cancellation).
+    #[fusion(dtype = x, shape = x)]
+    fn softplus_backward(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::float_mul(grad, Self::float_exp(Self::float_sub(x, y)))
+    }
 }
 
 #[cfg(feature = "flex")]
@@ -45,5 +57,13 @@ impl SpecialBackend for burn::backend::NdArray {}
 impl SpecialBackend for burn_cubecl::CubeBackend {
     fn softplus(x: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::softplus(x)
+    }
+
+    fn softplus_backward(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::softplus_backward(x, y, grad)
     }
 }
