@@ -6,7 +6,7 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
     cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, solve_triangular,
-    triangular_matmul,
+    triangular_matmul, tril_nonnegative_diagonal,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -19,6 +19,7 @@ device_tests!(
     gradcheck_solves,
     triangular_matmul_products,
     wide_solves_and_gradients,
+    signed_lower_factors,
     gradcheck_logdet_inverse,
     properties_random_spd,
     sizes_across_kernels,
@@ -795,4 +796,67 @@ fn jitter_recovers_singular(device: Device) {
         .factor,
     );
     assert_all_close("element 0 unchanged", &lv[..n * n], &plain, 0.0, 0.0);
+}
+
+/// `linalg::tril_nonnegative_diagonal` against `L_ij = R_ij sgn(R_jj)` below the diagonal by
+/// hand (negative, zero and positive diagonal entries, a batch of three with a rank-4 shape and
+/// an order past one cube), `L Lᵀ = tril(R) tril(R)ᵀ`, finite differences, and a non-square
+/// input's error.
+fn signed_lower_factors(device: Device) {
+    for dtype in dtypes(&device) {
+        for n in [1, 4, 19] {
+            let batch = 3;
+            let mut raw = noise(90 + n as u64, batch * n * n);
+            raw[0] = 0.0;
+            let l =
+                tril_nonnegative_diagonal(tensor(raw.clone(), [1, batch, n, n], &device, dtype))
+                    .unwrap();
+            assert_eq!(l.dims(), [1, batch, n, n]);
+            let want: Vec<f64> = (0..batch * n * n)
+                .map(|idx| {
+                    let (e, i, j) = (idx / (n * n), idx / n % n, idx % n);
+                    let sign = if raw[e * n * n + j * (n + 1)] < 0.0 {
+                        -1.0
+                    } else {
+                        1.0
+                    };
+                    if i >= j { sign * raw[idx] } else { 0.0 }
+                })
+                .collect();
+            let got = values(l);
+            // Exact up to the input's rounding to the dtype.
+            let tol = if dtype == FloatDType::F64 { 0.0 } else { 1e-7 };
+            assert_all_close(
+                &format!("signed lower n={n} {dtype:?}"),
+                &got,
+                &want,
+                tol,
+                0.0,
+            );
+            for e in 0..batch {
+                let diagonal = (0..n).map(|i| got[e * n * n + i * (n + 1)]);
+                assert!(
+                    diagonal.clone().all(|v| v >= 0.0),
+                    "diagonal {:?}",
+                    diagonal.collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let n = 5;
+    let raw = tensor(noise(95, 2 * n * n), [2, n, n], &ad, config.dtype);
+    let w = tensor(noise(96, 2 * n * n), [2, n, n], &ad, config.dtype);
+    let report = gradcheck(
+        |v| (tril_nonnegative_diagonal(v[0].clone()).unwrap() * v[1].clone()).sum(),
+        &[raw, w],
+        &config,
+    );
+    assert!(report.passed(), "tril_nonnegative_diagonal:\n{report}");
+    let dtype = dtypes(&device)[0];
+    assert!(matches!(
+        tril_nonnegative_diagonal(tensor(vec![1.0; 6], [2, 3], &device, dtype)),
+        Err(LinalgError::ShapeMismatch { .. })
+    ));
 }

@@ -208,7 +208,7 @@ impl Elbo {
         let ell = log_likelihood.mul_scalar(self.likelihood_scale());
         // The mean over particles (nothing to average for one).
         let ell = if ell.dims() == [1] { ell } else { ell.mean() };
-        let elbo = ell.clone() - kl.clone().mul_scalar(self.kl_weight);
+        let elbo = ell.clone() - self.weighted(kl.clone());
         self.finish(ElboTerms {
             elbo,
             expected_log_likelihood: ell,
@@ -256,7 +256,7 @@ impl Elbo {
                     estimator: self.estimator,
                 })?()?;
                 ElboTerms {
-                    elbo: ell.clone() - kl.clone().mul_scalar(self.kl_weight),
+                    elbo: ell.clone() - self.weighted(kl.clone()),
                     expected_log_likelihood: ell,
                     kl,
                 }
@@ -264,14 +264,14 @@ impl Elbo {
             Estimator::MonteCarloKl | Estimator::StickingTheLanding => {
                 let kl = log_ratio()?.mean();
                 ElboTerms {
-                    elbo: ell.clone() - kl.clone().mul_scalar(self.kl_weight),
+                    elbo: ell.clone() - self.weighted(kl.clone()),
                     expected_log_likelihood: ell,
                     kl,
                 }
             }
             Estimator::Iwae => {
                 let ratio = log_ratio()?;
-                let log_weights = ll - ratio.clone().mul_scalar(self.kl_weight);
+                let log_weights = ll - self.weighted(ratio.clone());
                 let elbo = logsumexp(log_weights, 0).sub_scalar((particles as f64).ln());
                 ElboTerms {
                     elbo,
@@ -281,6 +281,15 @@ impl Elbo {
             }
         };
         self.finish(terms)
+    }
+
+    /// `w · kl` (no op at the usual `w = 1`).
+    fn weighted<const D: usize>(&self, kl: Tensor<D>) -> Tensor<D> {
+        if self.kl_weight == 1.0 {
+            kl
+        } else {
+            kl.mul_scalar(self.kl_weight)
+        }
     }
 
     fn check_config(&self) -> Result<(), ElboError> {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, diagonals,
-    solve_triangular, triangular_matmul,
+    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, solve_triangular,
+    triangular_matmul, tril_nonnegative_diagonal,
 };
 
 /// The family of `q(U)` (per output).
@@ -339,17 +339,9 @@ impl<K: Kernel> Svgp<K> {
     /// or `|s|`.
     fn variational_scale(&self) -> VariationalScale {
         if let Some(raw) = &self.variational_scale_tril {
-            let raw = raw.val();
-            let [p, m, _] = raw.dims();
-            // The signs are piecewise constant (no gradient), so they are read untracked and
-            // only `tril` and one product enter the graph.
-            let sign = diagonals(raw.clone().detach(), p, m)
-                .lower_elem(0.0)
-                .float()
-                .cast(raw.dtype())
-                .mul_scalar(-2.0)
-                .add_scalar(1.0);
-            VariationalScale::Tril(raw.tril(0) * sign.reshape([p, 1, m]))
+            VariationalScale::Tril(
+                tril_nonnegative_diagonal(raw.val()).expect("a [P, M, M] parameter is square"),
+            )
         } else if let Some(s) = &self.variational_stddev {
             VariationalScale::Diagonal(s.val().abs())
         } else {

@@ -27,8 +27,8 @@ mod triangular;
 pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
 pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
-pub use matrix::diagonals;
 pub(crate) use matrix::identity_like;
+pub use matrix::{diagonals, tril_nonnegative_diagonal};
 pub use triangular::{
     Side, Triangle, cholesky_inverse, cholesky_solve, column_norm_change, solve_triangular,
     triangular_matmul,

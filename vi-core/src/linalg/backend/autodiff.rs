@@ -124,7 +124,42 @@ impl<B: LinalgBackend> Backward<B, 2> for StandardNormalKlBackward {
     }
 }
 
+/// [`LinalgBackend::column_signed_lower`]: linear in `x` with piecewise-constant signs, so
+/// `x̄ = column_signed_lower(raw, ḡ)` and `raw` (through the signs) gets none; the saved state
+/// is `raw`.
+#[derive(Debug)]
+struct ColumnSignedLowerBackward;
+
+impl<B: LinalgBackend> Backward<B, 2> for ColumnSignedLowerBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [_, Some(node)] = ops.parents {
+            grads.register::<B>(node.id, B::column_signed_lower(ops.state, grad));
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match ColumnSignedLowerBackward
+            .prepare::<C>([raw.node(), x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (raw, x) = (raw.into_primitive(), x.into_primitive());
+                let out = B::column_signed_lower(raw.clone(), x);
+                prep.finish(raw, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::column_signed_lower(
+                raw.into_primitive(),
+                x.into_primitive(),
+            )),
+        }
+    }
+
     fn standard_normal_kl(loc: FloatTensor<Self>, l: FloatTensor<Self>) -> FloatTensor<Self> {
         match StandardNormalKlBackward
             .prepare::<C>([loc.node(), l.node()])

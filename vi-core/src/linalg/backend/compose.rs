@@ -226,3 +226,27 @@ pub(crate) fn standard_normal_kl_grad_factor<B: LinalgBackend>(
     let grad = B::float_reshape(grad, Shape::from(vec![1; shape.num_dims()]));
     B::float_mul(B::float_sub(lower, reciprocal), grad)
 }
+
+/// `tril(x) ∘ (1 − 2 [d < 0])` with `d` `raw`'s diagonal as a row `[.., 1, n]`.
+pub(crate) fn column_signed_lower<B: LinalgBackend>(
+    raw: FloatTensor<B>,
+    x: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = raw.shape();
+    let rank = shape.num_dims();
+    let n = shape[rank - 1];
+    let eye = triangle_mask::<B>(&raw, n, Triangle::Diagonal);
+    let diagonal = B::float_sum_dim(B::float_mul(raw, eye), rank - 2);
+    let bool_dtype = get_or_init_device_settings::<B>(&diagonal.device()).bool_dtype;
+    let negative = B::float_lower_elem(diagonal.clone(), 0f32.into(), bool_dtype);
+    let sign = B::float_mask_fill(
+        B::float_ones(
+            diagonal.shape(),
+            &diagonal.device(),
+            diagonal.dtype().into(),
+        ),
+        negative,
+        (-1f32).into(),
+    );
+    B::float_mul(keep_triangle::<B>(x, n, Triangle::Lower), sign)
+}

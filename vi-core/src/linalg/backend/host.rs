@@ -822,6 +822,48 @@ impl HostKernel for StandardNormalKl {
     }
 }
 
+/// [`super::LinalgBackend::column_signed_lower`] in one pass, in place of `x`.
+pub(crate) fn column_signed_lower<B: Backend>(
+    raw: FloatTensor<B>,
+    x: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let (_, n, _) = dims(&raw.shape());
+    on_host::<B>(vec![x, raw], ColumnSignedLower { n })
+}
+
+/// `x`'s lower triangle with the columns of negative diagonal entries of `raw` negated.
+struct ColumnSignedLower {
+    n: usize,
+}
+
+impl HostKernel for ColumnSignedLower {
+    fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
+        let n = self.n;
+        let raw = inputs.pop().expect("raw");
+        let mut x = inputs.pop().expect("x");
+        if n == 0 {
+            return x;
+        }
+        let raw = slice::<T>(&raw);
+        for (factor, raw) in slice_mut::<T>(&mut x)
+            .chunks_exact_mut(n * n)
+            .zip(raw.chunks_exact(n * n))
+        {
+            for (i, row) in factor.chunks_exact_mut(n).enumerate() {
+                for (j, v) in row[..=i].iter_mut().enumerate() {
+                    if raw[j * (n + 1)] < T::from_f64(0.0) {
+                        *v = -*v;
+                    }
+                }
+                for v in &mut row[i + 1..] {
+                    *v = T::from_f64(0.0);
+                }
+            }
+        }
+        x
+    }
+}
+
 /// Batched triangular matmul `op(T) B` (see [`super::LinalgBackend::triangular_matmul`]).
 pub(crate) fn triangular_matmul<B: Backend>(
     t: FloatTensor<B>,

@@ -9,6 +9,7 @@
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
 //! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | [`cube`]: one kernel per entry (its term or gradient), then Burn's sum | the factor's gradient from the second op, the mean's composed |
+//! | [`LinalgBackend::column_signed_lower`] | [`host`] one pass | [`cube`]: one kernel per entry | itself, with `x = Ḡ` |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
 //! All ops take row-major tensors with any number of leading batch dimensions; the public wrappers
@@ -106,6 +107,15 @@ pub trait LinalgBackend: Backend {
         compose::column_norm_change::<Self>(t, b, upper, transpose)
     }
 
+    /// `x`'s lower triangle with column `j` negated where `raw`'s diagonal entry `raw_jj` is
+    /// negative, zero above: `out_ij = x_ij sgn(raw_jj)` for `i ≥ j` (`sgn 0 = 1`), for `raw`
+    /// and `x` of one shape `[.., n, n]`. With `x = raw` it is the factor with a non-negative
+    /// diagonal; with `x = Ḡ` its gradient (the signs are piecewise constant).
+    #[fusion(dtype = x, shape = x)]
+    fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
+        compose::column_signed_lower::<Self>(raw, x)
+    }
+
     /// `KL(N(m, L Lᵀ) ‖ N(0, I)) = ½ (Σ_{i≥j} Lᵢⱼ² + Σᵢ mᵢ² − n) − Σᵢ ln|Lᵢᵢ|` summed over every
     /// batch element, for means `loc` `[.., n]` and factors `l` `[.., n, n]` with the same batch
     /// dimensions (only the lower triangle is read). Output `[1]`.
@@ -201,6 +211,13 @@ macro_rules! host_backend {
             ) -> FloatTensor<Self> {
                 host::standard_normal_kl_grad_factor::<Self>(l, grad)
             }
+
+            fn column_signed_lower(
+                raw: FloatTensor<Self>,
+                x: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                host::column_signed_lower::<Self>(raw, x)
+            }
         }
     };
 }
@@ -242,5 +259,9 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::standard_normal_kl_grad_factor(l, grad)
+    }
+
+    fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::column_signed_lower(raw, x)
     }
 }

@@ -29,9 +29,11 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 use super::{blocked, compose};
 
 mod kl;
+mod signed;
 mod tile;
 
 pub(crate) use kl::{standard_normal_kl, standard_normal_kl_grad_factor};
+pub(crate) use signed::column_signed_lower;
 
 /// Units per cube of the element-wise kernels; the cube count covers the work items with one
 /// unit each.
