@@ -696,6 +696,42 @@ fn kernels_match_closed_forms(device: Device) {
             );
         }
         assert_eq!(batched.diagonal(ta.clone()).dims(), [2, n]);
+        // Output scales per output over a shared unit-variance kernel: the diagonal is each
+        // output's scale, in the scale's batch (and as the matrix's diagonal).
+        let mut scaled = with_dtype(
+            ScaleKernelConfig::new()
+                .with_batch(2)
+                .init(MaternConfig::new(d).init(&device), &device),
+            dtype,
+        );
+        scaled.outputscale_raw = param(tensor(
+            vec![
+                vi_core::special::inverse_softplus_f64(0.3),
+                vi_core::special::inverse_softplus_f64(2.5),
+            ],
+            [2, 1, 1],
+            &device,
+            dtype,
+        ));
+        let want: Vec<f64> = [0.3, 2.5].iter().flat_map(|&v| vec![v; n]).collect();
+        assert_all_close(
+            &format!("batched scale diagonal [{dtype:?}]"),
+            &values(scaled.diagonal(ta.clone())),
+            &want,
+            rtol,
+            atol,
+        );
+        let gram = values(scaled.gram(ta.clone()));
+        let gram_diagonal: Vec<f64> = (0..2 * n)
+            .map(|i| gram[i / n * n * n + i % n * (n + 1)])
+            .collect();
+        assert_all_close(
+            &format!("batched scale gram diagonal [{dtype:?}]"),
+            &gram_diagonal,
+            &want,
+            rtol,
+            atol,
+        );
     }
 }
 

@@ -1,4 +1,7 @@
-use super::{Kernel, neg_half_squared_distance, positive, positive_param, unit_diagonal};
+use super::{
+    Kernel, neg_half_squared_distance, positive, positive_param, scaled_unit_diagonal,
+    unit_diagonal,
+};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -83,6 +86,10 @@ impl Kernel for Matern {
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
         unit_diagonal(&x, &self.lengthscale_raw)
+    }
+
+    fn scaled_diagonal(&self, x: Tensor<3>, scale: Tensor<3>) -> Tensor<2> {
+        scaled_unit_diagonal(&x, &self.lengthscale_raw, scale)
     }
 }
 

@@ -47,6 +47,14 @@ pub trait Kernel: Module + ModuleDisplay {
         self.matrix(x1, x2) * scale
     }
 
+    /// `s · diag K(x, x)` for output scales `s` `[1 or b, 1, 1]` (what [`ScaleKernel`] asks of
+    /// the kernel it wraps); unit-variance stationary kernels override it with `s` broadcast
+    /// (no ones tensor and no product).
+    fn scaled_diagonal(&self, x: Tensor<3>, scale: Tensor<3>) -> Tensor<2> {
+        let b = scale.dims()[0];
+        self.diagonal(x) * scale.reshape([b, 1])
+    }
+
     /// `K(x, x)`, `[b, n, n]`.
     fn gram(&self, x: Tensor<3>) -> Tensor<3> {
         self.matrix(x.clone(), x)
@@ -82,6 +90,19 @@ pub(crate) fn unit_diagonal(x: &Tensor<3>, param: &Param<Tensor<3>>) -> Tensor<2
     let [b, n, _] = x.dims();
     let batch = batch_of(b, param.dims()[0]);
     Tensor::ones([batch, n], (&x.device(), x.dtype()))
+}
+
+/// `s · diag K = s`, `[b, n]`, of a unit-variance stationary kernel: the scales `[1 or b, 1, 1]`
+/// broadcast over the inputs (a view: one op and its reduction in the reverse mode).
+pub(crate) fn scaled_unit_diagonal(
+    x: &Tensor<3>,
+    param: &Param<Tensor<3>>,
+    scale: Tensor<3>,
+) -> Tensor<2> {
+    let [b, n, _] = x.dims();
+    let scales = scale.dims()[0];
+    let batch = batch_of(batch_of(b, param.dims()[0]), scales);
+    scale.reshape([scales, 1]).expand([batch, n])
 }
 
 /// The larger of two broadcastable batch sizes.

@@ -1,4 +1,4 @@
-use super::{Kernel, positive, positive_param, unit_diagonal};
+use super::{Kernel, positive, positive_param, scaled_unit_diagonal, unit_diagonal};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -86,5 +86,9 @@ impl Kernel for Periodic {
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
         unit_diagonal(&x, &self.lengthscale_raw)
+    }
+
+    fn scaled_diagonal(&self, x: Tensor<3>, scale: Tensor<3>) -> Tensor<2> {
+        scaled_unit_diagonal(&x, &self.lengthscale_raw, scale)
     }
 }

@@ -57,8 +57,6 @@ impl<K: Kernel> Kernel for ScaleKernel<K> {
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
-        let s = self.outputscale();
-        let b = s.dims()[0];
-        self.base.diagonal(x) * s.reshape([b, 1])
+        self.base.scaled_diagonal(x, self.outputscale())
     }
 }

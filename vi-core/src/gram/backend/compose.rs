@@ -2,6 +2,8 @@
 //! around them under `Autodiff`).
 
 use super::GramBackend;
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::Shape;
 
@@ -62,19 +64,14 @@ fn moments_shape(a: &Shape) -> Shape {
 /// The outputs' metadata of [`GramBackend::scaled_rbf_gram_backward`] (the Fusion backend's).
 #[cfg(feature = "fusion")]
 pub(crate) fn scaled_rbf_gram_backward_meta(
-    a: &burn::backend::fusion::custom::TensorSpec,
-    b: &burn::backend::fusion::custom::TensorSpec,
-    _lengthscale: &burn::backend::fusion::custom::TensorSpec,
-    _scale: &burn::backend::fusion::custom::TensorSpec,
-    _gram: &burn::backend::fusion::custom::TensorSpec,
-    _grad: &burn::backend::fusion::custom::TensorSpec,
+    a: &TensorSpec,
+    b: &TensorSpec,
+    _lengthscale: &TensorSpec,
+    _scale: &TensorSpec,
+    _gram: &TensorSpec,
+    _grad: &TensorSpec,
     _symmetric: &bool,
-) -> (
-    burn::backend::fusion::custom::TensorSpec,
-    burn::backend::fusion::custom::TensorSpec,
-    burn::backend::fusion::custom::TensorSpec,
-) {
-    use burn::backend::fusion::custom::TensorSpec;
+) -> (TensorSpec, TensorSpec, TensorSpec) {
     (
         a.clone(),
         b.clone(),
