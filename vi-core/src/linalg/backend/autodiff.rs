@@ -192,10 +192,7 @@ impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
             OpsKind::Tracked(prep) => {
                 let (t, b) = (t.into_primitive(), b.into_primitive());
                 let product = B::triangular_matmul(t.clone(), b.clone(), upper, transpose);
-                let change = B::float_sub(
-                    compose::column_squares::<B>(product.clone()),
-                    compose::column_squares::<B>(b.clone()),
-                );
+                let change = B::column_squares_change(product.clone(), b.clone());
                 prep.finish((t, b, product, upper, transpose), change)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::column_norm_change(

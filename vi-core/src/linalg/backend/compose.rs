@@ -140,7 +140,10 @@ pub(crate) fn triangular_matmul<B: LinalgBackend>(
 }
 
 /// `[.., n, k]` → `[.., 1, k]`.
-#[cfg_attr(not(feature = "fusion"), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "fusion", feature = "wgpu", feature = "cuda")),
+    allow(dead_code)
+)]
 pub(crate) fn column_shape(b: &Shape) -> Shape {
     let mut dims = b.to_vec();
     let rank = dims.len();
@@ -149,7 +152,7 @@ pub(crate) fn column_shape(b: &Shape) -> Shape {
 }
 
 /// `Σᵢ x²` over the rows of `[.., n, k]`, `[.., 1, k]`.
-pub(crate) fn column_squares<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+fn column_squares<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
     let rows = x.shape().num_dims() - 2;
     B::float_sum_dim(B::float_mul(x.clone(), x), rows)
 }
@@ -162,7 +165,15 @@ pub(crate) fn column_norm_change<B: LinalgBackend>(
     transpose: bool,
 ) -> FloatTensor<B> {
     let product = B::triangular_matmul(t, b.clone(), upper, transpose);
-    B::float_sub(column_squares::<B>(product), column_squares::<B>(b))
+    B::column_squares_change(product, b)
+}
+
+/// `Σᵢ p² − Σᵢ b²` over the rows.
+pub(crate) fn column_squares_change<B: Backend>(
+    p: FloatTensor<B>,
+    b: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::float_sub(column_squares::<B>(p), column_squares::<B>(b))
 }
 
 /// The `[1]` shape of a summed value (the Fusion backend's output description).

@@ -7,7 +7,7 @@
 //! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n` (block-column GEMMs), else [`host`] (faer) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] above | standard adjoint |
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
-//! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and two column sums | composed | through the two primitives above |
+//! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and [`LinalgBackend::column_squares_change`] (Burn's vectorised products and sums, faster here than a scalar host pass) | composed: the same two ([`cube`]: one kernel for the column sums) | through the two primitives above |
 //! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | [`cube`]: one kernel per entry (its term or gradient), then Burn's sum | the factor's gradient from the second op, the mean's composed |
 //! | [`LinalgBackend::column_signed_lower`] | [`host`] one pass | [`cube`]: one kernel per entry | itself, with `x = Ḡ` |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
@@ -105,6 +105,13 @@ pub trait LinalgBackend: Backend {
         transpose: bool,
     ) -> FloatTensor<Self> {
         compose::column_norm_change::<Self>(t, b, upper, transpose)
+    }
+
+    /// `Σᵢ pᵢⱼ² − Σᵢ bᵢⱼ²` for every column `j` of `p` and `b` (one shape `[.., n, k]`), output
+    /// `[.., 1, k]`: the tail of [`Self::column_norm_change`] once `p = op(T) B` is formed.
+    #[fusion(dtype = b, shape = compose::column_shape(b))]
+    fn column_squares_change(p: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        compose::column_squares_change::<Self>(p, b)
     }
 
     /// `x`'s lower triangle with column `j` negated where `raw`'s diagonal entry `raw_jj` is
@@ -263,5 +270,9 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::column_signed_lower(raw, x)
+    }
+
+    fn column_squares_change(p: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::column_squares_change(p, b)
     }
 }

@@ -28,10 +28,12 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::{blocked, compose};
 
+mod columns;
 mod kl;
 mod signed;
 mod tile;
 
+pub(crate) use columns::column_squares_change;
 pub(crate) use kl::{standard_normal_kl, standard_normal_kl_grad_factor};
 pub(crate) use signed::column_signed_lower;
 
