@@ -316,14 +316,7 @@ impl Elbo {
         // One value read back where `ELBO = E[ln p] − w KL`: it is finite exactly when both terms
         // are (a non-finite term makes it ±∞ or NaN, even at w = 0), and only otherwise are the
         // terms read to name one. IWAE's bound can stay finite when a particle's term is not.
-        let read = |t: &Tensor<1>| -> f64 {
-            t.clone()
-                .detach()
-                .into_data()
-                .convert::<f64>()
-                .try_into_vec::<f64>()
-                .expect("float terms")[0]
-        };
+        let read = |t: &Tensor<1>| t.clone().detach().into_scalar::<f64>();
         if self.estimator != Estimator::Iwae && read(&terms.elbo).is_finite() {
             return Ok(terms);
         }

@@ -9,7 +9,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{Shape, Slice};
+use burn::tensor::Shape;
 
 /// RBF Gram matrix: the saved state is `(a, b, K)`.
 #[derive(Debug)]
@@ -61,20 +61,14 @@ impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
         let grad = grads.consume::<B>(&ops.node);
         let [parent_a, parent_b, parent_l, parent_s] = ops.parents;
         let symmetric = matches!((&parent_a, &parent_b), (Some(x), Some(y)) if x.id == y.id);
-        let d = a.shape()[2];
         let (l_shape, s_shape) = (lengthscale.shape(), scale.shape());
-        let (grad_a, grad_b, moments) =
+        let (grad_a, grad_b, grad_l, grad_s) =
             B::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric);
-        let part = |from: usize, to: usize| {
-            let mut dims = moments.shape().dims::<3>().map(|n| 0..n);
-            dims[2] = from..to;
-            B::float_slice(moments.clone(), &dims.map(Slice::from))
-        };
         if let Some(node) = parent_l {
-            grads.register::<B>(node.id, reduce_to::<B>(part(0, d), &l_shape));
+            grads.register::<B>(node.id, reduce_to::<B>(grad_l, &l_shape));
         }
         if let Some(node) = parent_s {
-            grads.register::<B>(node.id, reduce_to::<B>(part(d, d + 1), &s_shape));
+            grads.register::<B>(node.id, reduce_to::<B>(grad_s, &s_shape));
         }
         if let Some(node) = parent_a {
             grads.register::<B>(node.id, grad_a);

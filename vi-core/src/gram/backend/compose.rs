@@ -55,12 +55,6 @@ pub(crate) fn scaled_rbf_gram<B: GramBackend>(
     B::float_mul(gram, scale)
 }
 
-/// Moments' shape `[B, 1, d + 1]` for scaled inputs `[B, n, d]`.
-#[cfg(feature = "fusion")]
-fn moments_shape(a: &Shape) -> Shape {
-    Shape::from(vec![a[0], 1, a[2] + 1])
-}
-
 /// The outputs' metadata of [`GramBackend::scaled_rbf_gram_backward`] (the Fusion backend's).
 #[cfg(feature = "fusion")]
 pub(crate) fn scaled_rbf_gram_backward_meta(
@@ -71,11 +65,13 @@ pub(crate) fn scaled_rbf_gram_backward_meta(
     _gram: &TensorSpec,
     _grad: &TensorSpec,
     _symmetric: &bool,
-) -> (TensorSpec, TensorSpec, TensorSpec) {
+) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
+    let [batch, _, d] = a.shape.dims::<3>();
     (
         a.clone(),
         b.clone(),
-        TensorSpec::new(moments_shape(&a.shape), a.dtype),
+        TensorSpec::new(Shape::new([batch, 1, d]), a.dtype),
+        TensorSpec::new(Shape::new([batch, 1, 1]), a.dtype),
     )
 }
 
@@ -90,7 +86,12 @@ pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     gram: FloatTensor<B>,
     grad: FloatTensor<B>,
     symmetric: bool,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+) -> (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+) {
     let batch = a.shape()[0];
     let scale_sum = B::float_reshape(
         B::float_sum_dim(
@@ -115,12 +116,11 @@ pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     };
     // Broadcast lengthscales give the full `[B, 1, d]` moments.
     let grad_l = B::float_neg(B::float_div(total, lengthscale.clone()));
-    let moments = B::float_cat(vec![grad_l, scale_sum], 2);
     let grad_a = B::float_div(grad_a, lengthscale.clone());
     let grad_b = if symmetric {
         grad_a.clone()
     } else {
         B::float_div(grad_b, lengthscale)
     };
-    (grad_a, grad_b, moments)
+    (grad_a, grad_b, grad_l, scale_sum)
 }

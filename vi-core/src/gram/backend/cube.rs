@@ -53,70 +53,18 @@ fn rbf_gram_kernel<F: Float>(
     out[idx] = (F::new(-0.5) * sum).exp();
 }
 
-/// `x̄[e, i, c] = Σ_j W[e, i, j] (y[e, j, c] − x[e, i, c])` with `W = K̄ ∘ K`, one cube of `units`
-/// units per row `(e, i)` of `x̄`: each unit sums every `units`-th `j` (reading `W`'s row
-/// contiguously across the units) and unit 0 adds the partial sums, one column `c` at a time.
-/// `K` and `K̄` are `[B, r, s]`, or `[B, s, r]` when `transposed` (the right input's gradient
-/// reads the left one's `W` transposed).
+/// One row `(e, i)` of an RBF Gram gradient per cube of `units` units: each unit sums every
+/// `units`-th `j` (reading `W`'s row contiguously across the units) and unit 0 adds the partial
+/// sums, one column `c` at a time. With `W = s K̄ ∘ G` (`K̄ + K̄ᵀ` when `symmetric`; `s = ℓ = 1`
+/// unless `scaled`) read along the row (down the column when `transposed`, `K̄` and `G` being
+/// `[B, s, r]`): `out[e, i, c] = Σⱼ Wᵢⱼ (y[e, j, c] − x[e, i, c]) / ℓ_c` and, `with_moments`, the
+/// row's shares of `ℓ̄_c`, `Σⱼ Wᵢⱼ (x − y)² / ℓ_c` (`moments[e, i, c]`), and of `s̄`,
+/// `Σⱼ K̄ᵢⱼ Gᵢⱼ` (`scale_sums[e, i]`), halved when `symmetric` (every pair is met twice). The
+/// lengthscale of column `c` of batch element `e` is `lengthscale[e · l_batch + c · l_column]`
+/// and the scale `scale[e · s_batch]` (strides 0 for broadcast parameters).
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn rbf_gram_grad_kernel<F: Float>(
-    x: &[F],
-    y: &[F],
-    k: &[F],
-    grad: &[F],
-    out: &mut [F],
-    r: usize,
-    s: usize,
-    d: usize,
-    rows: usize,
-    #[comptime] units: usize,
-    #[comptime] transposed: bool,
-    #[define(F)] _dtype: ElemType,
-) {
-    let row = CUBE_POS;
-    if row >= rows {
-        terminate!();
-    }
-    let mut partial = Shared::<[F]>::new_slice(units);
-    let unit = UNIT_POS as usize;
-    let e = row / r;
-    let i = row % r;
-    for c in 0..d {
-        let xi = x[row * d + c];
-        let mut acc = F::new(0.0);
-        let mut j = unit;
-        while j < s {
-            let mut at = row * s + j;
-            if transposed {
-                at = (e * s + j) * r + i;
-            }
-            acc += grad[at] * k[at] * (y[(e * s + j) * d + c] - xi);
-            j += units;
-        }
-        partial[unit] = acc;
-        sync_cube();
-        if unit == 0 {
-            let mut total = F::new(0.0);
-            for u in 0..units {
-                total += partial[u];
-            }
-            out[row * d + c] = total;
-        }
-        sync_cube();
-    }
-}
-
-/// One row `(e, i)` of [`super::GramBackend::scaled_rbf_gram_backward`] per cube of `units`
-/// units, with `W = s K̄ ∘ G` (`K̄ + K̄ᵀ` when `symmetric`) read along the row (down the column
-/// when `transposed`): `out[e, i, c] = Σⱼ Wᵢⱼ (y[e, j, c] − x[e, i, c]) / ℓ_c` and, `with_moments`,
-/// the row's share of the moments, `Σⱼ Wᵢⱼ (x − y)² / ℓ_c` per column and `Σⱼ K̄ᵢⱼ Gᵢⱼ` last
-/// (halved when `symmetric`, where every pair is met twice). The lengthscale of column `c` of
-/// batch element `e` is `lengthscale[e · l_batch + c · l_column]` and the scale `scale[e ·
-/// s_batch]` (strides 0 for broadcast parameters).
-#[cube(launch, address_type = "dynamic")]
-#[allow(clippy::too_many_arguments)]
-fn scaled_rbf_gram_grad_kernel<F: Float>(
     x: &[F],
     y: &[F],
     lengthscale: &[F],
@@ -125,6 +73,7 @@ fn scaled_rbf_gram_grad_kernel<F: Float>(
     grad: &[F],
     out: &mut [F],
     moments: &mut [F],
+    scale_sums: &mut [F],
     r: usize,
     s: usize,
     d: usize,
@@ -135,6 +84,7 @@ fn scaled_rbf_gram_grad_kernel<F: Float>(
     #[comptime] units: usize,
     #[comptime] transposed: bool,
     #[comptime] symmetric: bool,
+    #[comptime] scaled: bool,
     #[comptime] with_moments: bool,
     #[define(F)] _dtype: ElemType,
 ) {
@@ -148,7 +98,10 @@ fn scaled_rbf_gram_grad_kernel<F: Float>(
     let unit = UNIT_POS as usize;
     let e = row / r;
     let i = row % r;
-    let sc = scale[e * s_batch];
+    let mut sc = F::new(1.0);
+    if scaled {
+        sc = scale[e * s_batch];
+    }
     let mut half = F::new(1.0);
     if symmetric {
         half = F::new(0.5);
@@ -191,12 +144,15 @@ fn scaled_rbf_gram_grad_kernel<F: Float>(
                     total_scale += partial_scale[u];
                 }
             }
-            let l = lengthscale[e * l_batch + c * l_column];
+            let mut l = F::new(1.0);
+            if scaled {
+                l = lengthscale[e * l_batch + c * l_column];
+            }
             out[row * d + c] = sc * total_grad / l;
             if with_moments {
-                moments[row * (d + 1) + c] = half * sc * total_moment / l;
+                moments[row * d + c] = half * sc * total_moment / l;
                 if c == 0 {
-                    moments[row * (d + 1) + d] = half * total_scale;
+                    scale_sums[row] = half * total_scale;
                 }
             }
         }
@@ -262,32 +218,11 @@ pub(crate) fn rbf_gram_grad(
             compose::rbf_gram_grad_left::<CubeBackend>(x, y, k, grad)
         };
     }
-    let [x, y, k, grad] = [x, y, k, grad].map(into_contiguous);
-    let out = empty_shaped_like(&x, Shape::from(vec![batch, r, d]));
-    let rows = batch * r;
-    if rows * d == 0 {
-        return out;
+    if batch * r * d == 0 {
+        return empty_shaped_like(&x, Shape::from(vec![batch, r, d]));
     }
-    let address_type = address_type(&[&x, &y, &k, &grad, &out]);
-    rbf_gram_grad_kernel::launch(
-        &out.client,
-        cube_count(&x, rows),
-        CubeDim::new_1d(GRAD_UNITS as u32),
-        address_type,
-        x.clone().into_buffer_arg(),
-        y.clone().into_buffer_arg(),
-        k.clone().into_buffer_arg(),
-        grad.clone().into_buffer_arg(),
-        out.clone().into_buffer_arg(),
-        r,
-        s,
-        d,
-        rows,
-        GRAD_UNITS,
-        transposed,
-        float_elem_type(&x),
-    );
-    out
+    let [x, y, k, grad] = [x, y, k, grad].map(into_contiguous);
+    grad_rows(&x, &y, None, &k, &grad, transposed, false).0
 }
 
 /// Strides of a broadcast parameter `[1 or B, 1, 1 or d]`: (per batch element, per column).
@@ -299,35 +234,41 @@ fn parameter_strides(parameter: &FloatTensor<CubeBackend>) -> (usize, usize) {
     )
 }
 
-/// One launch of [`scaled_rbf_gram_grad_kernel`] over the rows of `x` (contiguous inputs);
-/// returns the gradient `[B, r, d]` and, `with_moments`, the per-row moments `[B, r, d + 1]`.
-#[allow(clippy::too_many_arguments)]
-fn scaled_grad_rows(
+/// Per-row shares of `ℓ̄` `[B, r, d]` and of `s̄` `[B, r, 1]`.
+type Shares = (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>);
+
+/// One launch of [`rbf_gram_grad_kernel`] over the rows of `x` (contiguous inputs), scaled by
+/// `(lengthscale, scale)` when given; returns the gradient `[B, r, d]` and, `with_moments`, the
+/// per-row shares of `ℓ̄` `[B, r, d]` and of `s̄` `[B, r, 1]`.
+fn grad_rows(
     x: &FloatTensor<CubeBackend>,
     y: &FloatTensor<CubeBackend>,
-    lengthscale: &FloatTensor<CubeBackend>,
-    scale: &FloatTensor<CubeBackend>,
+    parameters: Option<(&FloatTensor<CubeBackend>, &FloatTensor<CubeBackend>)>,
     gram: &FloatTensor<CubeBackend>,
     grad: &FloatTensor<CubeBackend>,
     transposed: bool,
     symmetric: bool,
-    with_moments: bool,
-) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
+) -> (FloatTensor<CubeBackend>, Option<Shares>) {
     let ((batch, r, d), (_, s, _)) = (batch_and_matrix(x), batch_and_matrix(y));
     let out = empty_shaped_like(x, Shape::from(vec![batch, r, d]));
-    let moments = empty_shaped_like(
-        x,
-        Shape::from(if with_moments {
-            vec![batch, r, d + 1]
+    // The moments are wanted exactly for the scaled form's left input.
+    let with_moments = parameters.is_some() && !transposed;
+    let shares = |columns: usize| {
+        let shape = if with_moments {
+            vec![batch, r, columns]
         } else {
             vec![1]
-        }),
-    );
-    let rows = batch * r;
+        };
+        empty_shaped_like(x, Shape::from(shape))
+    };
+    let (moments, scale_sums) = (shares(d), shares(1));
+    // Unscaled, `x` stands in for the lengthscale and scale, which are then not read.
+    let (lengthscale, scale) = parameters.unwrap_or((x, x));
     let (l_batch, l_column) = parameter_strides(lengthscale);
     let s_batch = usize::from(batch_and_matrix(scale).0 != 1);
+    let rows = batch * r;
     let address_type = address_type(&[x, y, lengthscale, scale, gram, grad, &out, &moments]);
-    scaled_rbf_gram_grad_kernel::launch(
+    rbf_gram_grad_kernel::launch(
         &out.client,
         cube_count(x, rows),
         CubeDim::new_1d(GRAD_UNITS as u32),
@@ -340,6 +281,7 @@ fn scaled_grad_rows(
         grad.clone().into_buffer_arg(),
         out.clone().into_buffer_arg(),
         moments.clone().into_buffer_arg(),
+        scale_sums.clone().into_buffer_arg(),
         r,
         s,
         d,
@@ -350,15 +292,16 @@ fn scaled_grad_rows(
         GRAD_UNITS,
         transposed,
         symmetric,
+        parameters.is_some(),
         with_moments,
         float_elem_type(x),
     );
-    (out, moments)
+    (out, with_moments.then_some((moments, scale_sums)))
 }
 
-/// [`super::GramBackend::scaled_rbf_gram_backward`]: [`scaled_rbf_gram_grad_kernel`] over the
-/// rows of `a` (its gradient and the moments' per-row shares, summed by one reduction) and, for
-/// two inputs, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
+/// [`super::GramBackend::scaled_rbf_gram_backward`]: [`rbf_gram_grad_kernel`] over the rows of
+/// `a` (its gradient and the per-row shares of `ℓ̄` and `s̄`, summed by one reduction each) and,
+/// for two inputs, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
 pub(crate) fn scaled_rbf_gram_backward(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
@@ -368,6 +311,7 @@ pub(crate) fn scaled_rbf_gram_backward(
     grad: FloatTensor<CubeBackend>,
     symmetric: bool,
 ) -> (
+    FloatTensor<CubeBackend>,
     FloatTensor<CubeBackend>,
     FloatTensor<CubeBackend>,
     FloatTensor<CubeBackend>,
@@ -386,33 +330,18 @@ pub(crate) fn scaled_rbf_gram_backward(
     }
     let [a, b, lengthscale, scale, gram, grad] =
         [a, b, lengthscale, scale, gram, grad].map(into_contiguous);
-    let (grad_a, partials) = scaled_grad_rows(
-        &a,
-        &b,
-        &lengthscale,
-        &scale,
-        &gram,
-        &grad,
-        false,
-        symmetric,
-        true,
-    );
-    let moments = CubeBackend::float_sum_dim(partials, 1);
+    let parameters = Some((&lengthscale, &scale));
+    let (grad_a, shares) = grad_rows(&a, &b, parameters, &gram, &grad, false, symmetric);
+    let (moments, scale_sums) = shares.expect("the scaled left input's shares");
     let grad_b = if symmetric {
         grad_a.clone()
     } else {
-        scaled_grad_rows(
-            &b,
-            &a,
-            &lengthscale,
-            &scale,
-            &gram,
-            &grad,
-            true,
-            false,
-            false,
-        )
-        .0
+        grad_rows(&b, &a, parameters, &gram, &grad, true, false).0
     };
-    (grad_a, grad_b, moments)
+    (
+        grad_a,
+        grad_b,
+        CubeBackend::float_sum_dim(moments, 1),
+        CubeBackend::float_sum_dim(scale_sums, 1),
+    )
 }

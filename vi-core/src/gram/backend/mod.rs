@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
 //! | [`GramBackend::scaled_rbf_gram`] | composed around [`GramBackend::rbf_gram`] | composed | both Gram gradients, then `ℓ̄` and `s̄` from them |
-//! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: both input gradients and the moments' partial sums per row, one reduction | — |
+//! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: both input gradients and `ℓ̄`'s and `s̄`'s partial sums per row, one reduction each | — |
 //! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one cube per row of the gradient | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
@@ -58,9 +58,8 @@ pub trait GramBackend: Backend {
     /// - `āᵢ = Σⱼ Wᵢⱼ (b̃ⱼ − ãᵢ) / ℓ` and `b̄ⱼ = Σᵢ Wᵢⱼ (ãᵢ − b̃ⱼ) / ℓ` (the raw inputs'
     ///   gradients); when `symmetric` (`K(a, a)`, one input) the first output is that input's
     ///   whole gradient, `Σⱼ (W + Wᵀ)ᵢⱼ (ãⱼ − ãᵢ) / ℓ`, and the second equals it;
-    /// - the moments `[B, 1, d + 1]`: `ℓ̄_c = Σᵢⱼ Wᵢⱼ (ãᵢ_c − b̃ⱼ_c)² / ℓ_c` in the first `d`
-    ///   columns (per column, before a shared or broadcast lengthscale is summed) and
-    ///   `s̄ = Σᵢⱼ K̄ᵢⱼ Gᵢⱼ` in the last.
+    /// - `ℓ̄_c = Σᵢⱼ Wᵢⱼ (ãᵢ_c − b̃ⱼ_c)² / ℓ_c`, `[B, 1, d]` (per column, before a shared or
+    ///   broadcast lengthscale is summed), and `s̄ = Σᵢⱼ K̄ᵢⱼ Gᵢⱼ`, `[B, 1, 1]`.
     #[fusion(meta = compose::scaled_rbf_gram_backward_meta)]
     fn scaled_rbf_gram_backward(
         a: FloatTensor<Self>,
@@ -70,7 +69,12 @@ pub trait GramBackend: Backend {
         gram: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         symmetric: bool,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
         compose::scaled_rbf_gram_backward::<Self>(a, b, lengthscale, scale, gram, grad, symmetric)
     }
 
@@ -170,7 +174,12 @@ impl GramBackend for burn_cubecl::CubeBackend {
         gram: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         symmetric: bool,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
         cube::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric)
     }
 }
