@@ -48,8 +48,8 @@ pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
 /// (`[.., 1, 1]`: one shared) and output scales `s` `[1 or B, 1, 1]` → `[B, n, m]`.
 ///
 /// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four: its backward
-/// pass ([`backend::GramBackend::scaled_rbf_gram_backward`]; on CubeCL two kernels and one
-/// reduction for all four gradients) takes both Gram gradients of the scaled inputs `ã`, `b̃`
+/// pass ([`backend::GramBackend::scaled_rbf_gram_backward`]; on CubeCL two kernels and two
+/// reductions for all four gradients) takes both Gram gradients of the scaled inputs `ã`, `b̃`
 /// and derives the rest from them,
 /// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ G` with `G` the unscaled matrix (summed over broadcast
 /// dimensions).
