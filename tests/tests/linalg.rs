@@ -6,7 +6,7 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
     cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, solve_triangular,
-    triangular_matmul, tril_nonnegative_diagonal,
+    triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -20,6 +20,7 @@ device_tests!(
     triangular_matmul_products,
     wide_solves_and_gradients,
     signed_lower_factors,
+    whitened_variances,
     gradcheck_logdet_inverse,
     properties_random_spd,
     sizes_across_kernels,
@@ -859,4 +860,145 @@ fn signed_lower_factors(device: Device) {
         tril_nonnegative_diagonal(tensor(vec![1.0; 6], [2, 3], &device, dtype)),
         Err(LinalgError::ShapeMismatch { .. })
     ));
+}
+
+/// `whitened_variance` and its reverse mode against loops in f64: `P = Lᵀ B`,
+/// `v = max(σ₀² + Σᵢ P² − B², 0)`, `L̄ = 2 tril(B diag(g) Pᵀ)`, `B̄ = 2 (L P − B) diag(g)`,
+/// `σ̄₀² = g` with `g = w ∘ [v > 0]` for the objective `Σ w ∘ v`; a factor batch of 1 and
+/// per-column prior variances broadcast over a batch of 2; orders across the kernel's unit
+/// stride (64) and the upper triangle filled with values that must not be read.
+fn whitened_variances(device: Device) {
+    let ad = device.clone().autodiff();
+    for dtype in dtypes(&device) {
+        for (n, k) in [(1, 1), (5, 3), (70, 67), (131, 9)] {
+            let batch = 2;
+            let mut l = noise(300 + n as u64, n * n);
+            for i in 0..n {
+                l[i * (n + 1)] = 1.0 + l[i * (n + 1)].abs();
+                for j in i + 1..n {
+                    l[i * n + j] = 7.0;
+                }
+            }
+            let scale = 1.0 / (n as f64).sqrt();
+            let b: Vec<f64> = noise(400 + k as u64, batch * n * k)
+                .iter()
+                .map(|v| v * scale)
+                .collect();
+            // Every third column's prior variance is far below any correction: clamped.
+            let prior: Vec<f64> = (0..k)
+                .map(|j| if j % 3 == 1 { -1e3 } else { 0.5 + j as f64 })
+                .collect();
+            let w = noise(500 + k as u64, batch * k);
+            let lt = |i: usize, r: usize| if r >= i { l[r * n + i] } else { 0.0 };
+            let mut want_v = vec![0.0; batch * k];
+            let mut product = vec![0.0; batch * n * k];
+            for e in 0..batch {
+                for j in 0..k {
+                    let mut change = 0.0;
+                    for i in 0..n {
+                        let p: f64 = (i..n).map(|r| lt(i, r) * b[(e * n + r) * k + j]).sum();
+                        product[(e * n + i) * k + j] = p;
+                        change += p * p - b[(e * n + i) * k + j].powi(2);
+                    }
+                    want_v[e * k + j] = (prior[j] + change).max(0.0);
+                }
+            }
+            let g: Vec<f64> = (0..batch * k)
+                .map(|c| if want_v[c] > 0.0 { w[c] } else { 0.0 })
+                .collect();
+            let mut want_l = vec![0.0; n * n];
+            let mut want_b = vec![0.0; batch * n * k];
+            for e in 0..batch {
+                for r in 0..n {
+                    for j in 0..k {
+                        let lp: f64 = (0..=r)
+                            .map(|i| lt(i, r) * product[(e * n + i) * k + j])
+                            .sum();
+                        let at = (e * n + r) * k + j;
+                        want_b[at] = 2.0 * g[e * k + j] * (lp - b[at]);
+                        for i in 0..=r {
+                            want_l[r * n + i] +=
+                                2.0 * b[at] * g[e * k + j] * product[(e * n + i) * k + j];
+                        }
+                    }
+                }
+            }
+            let want_prior: Vec<f64> = (0..k).map(|j| g[j] + g[k + j]).collect();
+
+            let lt_t = tensor(l.clone(), [1, n, n], &ad, dtype).require_grad();
+            let b_t = tensor(b.clone(), [batch, n, k], &ad, dtype).require_grad();
+            let prior_t = tensor(prior.clone(), [k], &ad, dtype).require_grad();
+            let v: Tensor<2> =
+                whitened_variance(lt_t.clone(), b_t.clone(), prior_t.clone().unsqueeze()).unwrap();
+            assert_eq!(v.dims(), [batch, k]);
+            let grads = (v.clone() * tensor(w.clone(), [batch, k], &ad, dtype))
+                .sum()
+                .backward();
+            let case = format!("n={n} k={k} {dtype:?}");
+            let tol = if dtype == FloatDType::F64 {
+                1e-10
+            } else {
+                1e-4
+            };
+            let scale_of = |x: &[f64]| x.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            let check = |what: &str, got: Vec<f64>, want: &[f64]| {
+                assert_all_close(
+                    &format!("{case} {what}"),
+                    &got,
+                    want,
+                    tol,
+                    tol * scale_of(want) * n as f64,
+                );
+            };
+            check("v", values(v), &want_v);
+            check("L̄", values(lt_t.grad(&grads).unwrap()), &want_l);
+            check("B̄", values(b_t.grad(&grads).unwrap()), &want_b);
+            check("σ̄₀²", values(prior_t.grad(&grads).unwrap()), &want_prior);
+        }
+    }
+    // Finite differences in all three inputs, away from the clamp.
+    let config = gradcheck_config(&ad);
+    let (n, k) = (4, 3);
+    let mut l = noise(600, 2 * n * n);
+    for e in 0..2 {
+        for i in 0..n {
+            l[e * n * n + i * (n + 1)] += 2.0;
+        }
+    }
+    let report = gradcheck(
+        |v| {
+            let prior: Tensor<2> = v[2].clone().reshape([2, k]);
+            let variance = whitened_variance(v[0].clone(), v[1].clone(), prior).unwrap();
+            (variance * v[3].clone().reshape([2, k])).sum()
+        },
+        &[
+            tensor(l, [2, n, n], &ad, config.dtype),
+            tensor(noise(601, 2 * n * k), [2, n, k], &ad, config.dtype),
+            tensor(vec![5.0; 2 * k], [2, 1, k], &ad, config.dtype),
+            tensor(noise(602, 2 * k), [2, 1, k], &ad, config.dtype),
+        ],
+        &config,
+    );
+    assert!(report.passed(), "whitened_variance:\n{report}");
+    let dtype = dtypes(&device)[0];
+    let l = tensor(vec![1.0; 18], [2, 3, 3], &device, dtype);
+    let shape_error = |l: Tensor<3>, b: Tensor<3>, prior: Tensor<2>| {
+        matches!(
+            whitened_variance(l, b, prior),
+            Err(LinalgError::ShapeMismatch { .. })
+        )
+    };
+    let b = |rows: usize| tensor(vec![1.0; 2 * rows * 4], [2, rows, 4], &device, dtype);
+    let prior = |cols: usize| tensor(vec![1.0; 2 * cols], [2, cols], &device, dtype);
+    assert!(shape_error(l.clone(), b(2), prior(4)), "rows of B");
+    assert!(shape_error(l.clone(), b(3), prior(5)), "prior columns");
+    assert!(
+        shape_error(
+            tensor(vec![1.0; 12], [2, 3, 2], &device, dtype),
+            b(3),
+            prior(4)
+        ),
+        "square factor"
+    );
+    assert!(!shape_error(l, b(3), prior(4)));
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, column_norm_change, solve_triangular,
-    triangular_matmul, tril_nonnegative_diagonal,
+    JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular, triangular_matmul,
+    tril_nonnegative_diagonal, whitened_variance,
 };
 
 /// The family of `q(U)` (per output).
@@ -440,11 +440,9 @@ impl<K: Kernel> Svgp<K> {
         if self.whiten {
             kxx = kxx.add_scalar(prior.jitter);
         }
-        let correction = match (&prior.q_scale, self.whiten) {
-            // diag(Aᵀ S A) − diag(Aᵀ A) = ‖Lᵀ aₙ‖² − ‖aₙ‖², one op.
-            (VariationalScale::Tril(l), true) => {
-                column_norm_change(l.clone(), a, Triangle::Lower, true)?
-            }
+        let variance = match (&prior.q_scale, self.whiten) {
+            // k(x, x) − diag(Aᵀ A) + diag(Aᵀ S A) = k(x, x) + ‖Lᵀ aₙ‖² − ‖aₙ‖², one op.
+            (VariationalScale::Tril(l), true) => whitened_variance(l.clone(), a, kxx)?,
             _ => {
                 let explained = a.square().sum_dim(1).reshape([0, n]);
                 let added = self
@@ -452,10 +450,9 @@ impl<K: Kernel> Svgp<K> {
                     .square()
                     .sum_dim(1)
                     .reshape([p, n]);
-                added - explained
+                (kxx + added - explained).clamp_min(0.0)
             }
         };
-        let variance = (kxx + correction).clamp_min(0.0);
         Ok(GaussianMarginals {
             mean: mean.swap_dims(0, 1),
             variance: variance.expand([p, n]).swap_dims(0, 1),

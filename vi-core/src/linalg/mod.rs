@@ -11,6 +11,7 @@
 //! | [`solve_triangular`] | `op(T)⁻¹ B` or `B op(T)⁻¹` | adjoint solve |
 //! | [`triangular_matmul`] | `op(T) B` or `B op(T)`, half the flops on the CPU | both adjoints |
 //! | [`column_norm_change`] | `‖op(T) bⱼ‖² − ‖bⱼ‖²` per column (a whitened GP's variance correction) | through the triangular primitives |
+//! | [`whitened_variance`] | `max(σ₀² + ‖Lᵀ bⱼ‖² − ‖bⱼ‖², 0)` per column (a whitened GP's marginal variance) | one backend op each way |
 //! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
 //! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
 //! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |
@@ -31,5 +32,5 @@ pub(crate) use matrix::identity_like;
 pub use matrix::{diagonals, tril_nonnegative_diagonal};
 pub use triangular::{
     Side, Triangle, cholesky_inverse, cholesky_solve, column_norm_change, solve_triangular,
-    triangular_matmul,
+    triangular_matmul, whitened_variance,
 };

@@ -1,7 +1,6 @@
 //! Hand-written backward passes for the extension under `Autodiff`.
 
 use super::{LinalgBackend, compose};
-use burn::backend::Autodiff;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
@@ -9,6 +8,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind, unary},
 };
 use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, AutodiffBackend};
 use burn::tensor::Shape;
 
 /// Cholesky: the saved state is the factor `L`.
@@ -141,7 +141,61 @@ impl<B: LinalgBackend> Backward<B, 2> for ColumnSignedLowerBackward {
     }
 }
 
+/// [`LinalgBackend::whitened_variance`]: the saved state is `(L, B, P, v)`; the reverse mode is
+/// [`LinalgBackend::whitened_variance_backward`].
+#[derive(Debug)]
+struct WhitenedVarianceBackward;
+
+impl<B: LinalgBackend> Backward<B, 3> for WhitenedVarianceBackward {
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (l, b, product, variance) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (grad_l, grad_b, grad_prior) =
+            B::whitened_variance_backward(l, b, product, variance, grad);
+        let [parent_l, parent_b, parent_prior] = ops.parents;
+        for (parent, grad) in [
+            (parent_l, grad_l),
+            (parent_b, grad_b),
+            (parent_prior, grad_prior),
+        ] {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn whitened_variance(
+        l: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        prior_variance: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let prepared = WhitenedVarianceBackward
+            .prepare::<C>([l.node(), b.node(), prior_variance.node()])
+            .compute_bound()
+            .stateful();
+        let (l, b) = (l.into_primitive(), b.into_primitive());
+        let (variance, product) =
+            B::whitened_variance(l.clone(), b.clone(), prior_variance.into_primitive());
+        // The product is returned untracked: only the variances carry gradients.
+        let untracked = Self::from_inner(product.clone());
+        match prepared {
+            OpsKind::Tracked(prep) => {
+                let state = (l, b, product, variance.clone());
+                (prep.finish(state, variance), untracked)
+            }
+            OpsKind::UnTracked(prep) => (prep.finish(variance), untracked),
+        }
+    }
+
     fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
         match ColumnSignedLowerBackward
             .prepare::<C>([raw.node(), x.node()])

@@ -2,6 +2,8 @@
 //! own triangular solve), so they run unchanged on every backend.
 
 use super::LinalgBackend;
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::{Backend, TensorMetadata, get_or_init_device_settings, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
 
@@ -260,4 +262,67 @@ pub(crate) fn column_signed_lower<B: LinalgBackend>(
         (-1f32).into(),
     );
     B::float_mul(keep_triangle::<B>(x, n, Triangle::Lower), sign)
+}
+
+/// `(max(σ₀² + Σᵢ (Lᵀ B)ᵢⱼ² − Σᵢ Bᵢⱼ², 0), Lᵀ B)`.
+pub(crate) fn whitened_variance<B: LinalgBackend>(
+    l: FloatTensor<B>,
+    b: FloatTensor<B>,
+    prior_variance: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let product = B::triangular_matmul(l, b.clone(), false, true);
+    let change = B::column_squares_change(product.clone(), b);
+    let variance = B::float_clamp_min(B::float_add(prior_variance, change), 0f32.into());
+    (variance, product)
+}
+
+/// With `g = ḡ ∘ [v > 0]` and `P̄ = 2 P ∘ g`: `L̄ = tril(B P̄ᵀ)`, `B̄ = L P̄ − 2 B ∘ g`, `σ̄₀² = g`.
+pub(crate) fn whitened_variance_backward<B: LinalgBackend>(
+    l: FloatTensor<B>,
+    b: FloatTensor<B>,
+    product: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let bool_dtype = get_or_init_device_settings::<B>(&variance.device()).bool_dtype;
+    let clamped = B::float_lower_equal_elem(variance, 0f32.into(), bool_dtype);
+    let grad = B::float_mask_fill(grad, clamped, 0f32.into());
+    let twice = B::float_mul_scalar(grad.clone(), 2f32.into());
+    let grad_product = B::float_mul(product, twice.clone());
+    // `solve_triangular_grad_t` is `−tril(B P̄ᵀ)` for a transposed lower factor.
+    let grad_l = B::float_neg(B::solve_triangular_grad_t(
+        grad_product.clone(),
+        b.clone(),
+        false,
+        true,
+    ));
+    let grad_b = B::float_sub(
+        B::triangular_matmul(l, grad_product, false, false),
+        B::float_mul(b, twice),
+    );
+    (grad_l, grad_b, grad)
+}
+
+/// Output descriptions of [`LinalgBackend::whitened_variance`]: the variances `[.., 1, k]` and
+/// the product `[.., n, k]`.
+#[cfg(feature = "fusion")]
+pub(crate) fn whitened_variance_meta(
+    _l: &TensorSpec,
+    b: &TensorSpec,
+    prior_variance: &TensorSpec,
+) -> (TensorSpec, TensorSpec) {
+    (prior_variance.clone(), b.clone())
+}
+
+/// Output descriptions of [`LinalgBackend::whitened_variance_backward`]: the shapes of `L`, `B`
+/// and the variances.
+#[cfg(feature = "fusion")]
+pub(crate) fn whitened_variance_backward_meta(
+    l: &TensorSpec,
+    b: &TensorSpec,
+    _product: &TensorSpec,
+    variance: &TensorSpec,
+    _grad: &TensorSpec,
+) -> (TensorSpec, TensorSpec, TensorSpec) {
+    (l.clone(), b.clone(), variance.clone())
 }

@@ -8,6 +8,7 @@
 //! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | composed (matmul + mask) | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and [`LinalgBackend::column_squares_change`] (Burn's vectorised products and sums, faster here than a scalar host pass) | composed: the same two ([`cube`]: one kernel for the column sums) | through the two primitives above |
+//! | [`LinalgBackend::whitened_variance`], [`LinalgBackend::whitened_variance_backward`] | composed: [`LinalgBackend::triangular_matmul`], [`LinalgBackend::column_squares_change`] and a clamp; reverse through [`LinalgBackend::solve_triangular_grad_t`] and [`LinalgBackend::triangular_matmul`] | [`cube`]: one cube per column (the product and the variance), then one kernel for `B̄` and `σ̄₀²` and one for `L̄` | the second op |
 //! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | [`cube`]: one kernel per entry (its term or gradient), then Burn's sum | the factor's gradient from the second op, the mean's composed |
 //! | [`LinalgBackend::column_signed_lower`] | [`host`] one pass | [`cube`]: one kernel per entry | itself, with `x = Ḡ` |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
@@ -112,6 +113,36 @@ pub trait LinalgBackend: Backend {
     #[fusion(dtype = b, shape = compose::column_shape(b))]
     fn column_squares_change(p: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         compose::column_squares_change::<Self>(p, b)
+    }
+
+    /// A whitened sparse GP's marginal variances, `vⱼ = max(σ₀²ⱼ + ‖Lᵀ bⱼ‖² − ‖bⱼ‖², 0)` for
+    /// every column `bⱼ` of `B` (`[.., n, k]`), the prior variances `σ₀²` (`[.., 1, k]`) and the
+    /// factor `L` (`[.., n, n]`, only its lower triangle is read), all with the same batch
+    /// dimensions. Returns `(v, P)`: the variances `[.., 1, k]` and the product `P = Lᵀ B`
+    /// (`[.., n, k]`) that [`Self::whitened_variance_backward`] reuses.
+    #[fusion(meta = compose::whitened_variance_meta)]
+    fn whitened_variance(
+        l: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        prior_variance: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        compose::whitened_variance::<Self>(l, b, prior_variance)
+    }
+
+    /// The reverse mode of [`Self::whitened_variance`] given its inputs `L`, `B`, its outputs
+    /// `v`, `P = Lᵀ B` and the upstream gradient `ḡ` (`[.., 1, k]`). With `g = ḡ ∘ [v > 0]` (the
+    /// gradient stops where the variance is clamped at zero):
+    ///
+    /// `L̄ = 2 tril(B diag(g) Pᵀ)`, `B̄ = 2 (L P − B) diag(g)`, `σ̄₀² = g`.
+    #[fusion(meta = compose::whitened_variance_backward_meta)]
+    fn whitened_variance_backward(
+        l: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        product: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        compose::whitened_variance_backward::<Self>(l, b, product, variance, grad)
     }
 
     /// `x`'s lower triangle with column `j` negated where `raw`'s diagonal entry `raw_jj` is
@@ -274,5 +305,23 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn column_squares_change(p: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::column_squares_change(p, b)
+    }
+
+    fn whitened_variance(
+        l: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        prior_variance: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        cube::whitened_variance(l, b, prior_variance)
+    }
+
+    fn whitened_variance_backward(
+        l: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        product: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cube::whitened_variance_backward(l, b, product, variance, grad)
     }
 }
