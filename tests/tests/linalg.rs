@@ -686,6 +686,24 @@ fn bad_input_errors(device: Device) {
         }
         other => panic!("expected NotPositiveDefinite after jitter, got {other:?}"),
     }
+    // Orders past the shared-memory tile (blocked on CubeCL, faer on the CPU), failing early or
+    // at the last pivot: the failure still reaches the last diagonal entry the check reads.
+    for n in [70, 130] {
+        for minor in [3, n] {
+            let mut a = random_spd(14, 2, n, 1.0);
+            a[n * n + (minor - 1) * (n + 1)] = -1e3;
+            match cholesky(tensor(a, [2, n, n], &device, dtype)) {
+                Err(LinalgError::NotPositiveDefinite {
+                    batch_index: 1,
+                    minor: got,
+                    ..
+                }) if got == minor => {}
+                other => {
+                    panic!("n={n}: expected element 1 to fail at minor {minor}, got {other:?}")
+                }
+            }
+        }
+    }
     // NaN in element 2.
     let mut nan = a.clone();
     nan[9..18].copy_from_slice(&random_spd(13, 1, 3, 1.0));

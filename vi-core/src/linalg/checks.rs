@@ -31,7 +31,7 @@ pub(crate) fn square<const D: usize>(
 /// `l` are finite.
 ///
 /// A non-finite entry in the lower triangle always makes some pivot non-finite or non-positive,
-/// so the common case costs one reduction over the diagonal of `l` and one scalar read back; the
+/// so the common case costs one read-back of each element's last diagonal entry; the
 /// per-element detail is only computed when something failed.
 pub(crate) struct FactorStatus {
     pub non_finite_input: Vec<bool>,
@@ -52,13 +52,23 @@ impl FactorStatus {
         if batch == 0 || n == 0 {
             return all_good;
         }
-        let diagonal = diagonals(l.clone().detach(), batch, n);
-        // One value read back: the sum of the diagonal is finite exactly when every entry is,
-        // unless it overflows, which the per-element flags below then sort out.
-        let total = diagonal.clone().sum().into_data().convert::<f64>();
-        if total.as_slice::<f64>().is_ok_and(|t| t[0].is_finite()) {
+        // One value per element read back (one small copy): a failed pivot leaves every later
+        // diagonal entry non-finite (see `LinalgBackend::cholesky`), so the last one is finite
+        // exactly when the whole factorisation succeeded.
+        let last = l
+            .clone()
+            .detach()
+            .reshape([batch, n * n])
+            .slice([0..batch, n * n - 1..n * n])
+            .into_data()
+            .convert::<f64>();
+        if last
+            .as_slice::<f64>()
+            .is_ok_and(|t| t.iter().all(|v| v.is_finite()))
+        {
             return all_good;
         }
+        let diagonal = diagonals(l.clone().detach(), batch, n);
         let finite = diagonal.is_finite().int();
         let bad_input = a
             .clone()
