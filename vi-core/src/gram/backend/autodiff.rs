@@ -32,8 +32,8 @@ impl<B: GramBackend> Backward<B, 2> for RbfGramBackward {
     }
 }
 
-/// Scaled ARD Gram matrix: the saved state is `(a / ℓ, b / ℓ, ℓ, s, G)` with `G` the unscaled
-/// Gram matrix of the scaled inputs (`K = s G`).
+/// Scaled ARD Gram matrix: the saved state is `(a, b, ℓ, s, G)` with `G` the unit-scale Gram
+/// matrix of the scaled inputs `a / ℓ`, `b / ℓ` (`K = s G`).
 #[derive(Debug)]
 struct ScaledRbfGramBackward;
 
@@ -92,21 +92,18 @@ impl<B: GramBackend, C: CheckpointStrategy> GramBackend for Autodiff<B, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let same_input = a.id() == b.id();
                 let (a, b, lengthscale, scale) = (
                     a.into_primitive(),
                     b.into_primitive(),
                     lengthscale.into_primitive(),
                     scale.into_primitive(),
                 );
-                let a = B::float_div(a, lengthscale.clone());
-                let b = if same_input {
-                    a.clone()
-                } else {
-                    B::float_div(b, lengthscale.clone())
-                };
-                let gram = B::rbf_gram(a.clone(), b.clone());
-                let k = B::float_mul(gram.clone(), scale.clone());
+                let (k, gram) = B::scaled_rbf_gram_with_unit(
+                    a.clone(),
+                    b.clone(),
+                    lengthscale.clone(),
+                    scale.clone(),
+                );
                 prep.finish((a, b, lengthscale, scale, gram), k)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::scaled_rbf_gram(

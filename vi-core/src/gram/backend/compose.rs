@@ -48,11 +48,43 @@ pub(crate) fn scaled_rbf_gram<B: GramBackend>(
     lengthscale: FloatTensor<B>,
     scale: FloatTensor<B>,
 ) -> FloatTensor<B> {
-    let gram = B::rbf_gram(
+    B::scaled_rbf_gram_with_unit(a, b, lengthscale, scale).0
+}
+
+/// `(s G, G)` with `G = rbf_gram(a / ℓ, b / ℓ)`.
+pub(crate) fn scaled_rbf_gram_with_unit<B: GramBackend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    lengthscale: FloatTensor<B>,
+    scale: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let (a, b) = scaled_inputs::<B>(a, b, lengthscale);
+    let gram = B::rbf_gram(a, b);
+    (B::float_mul(gram.clone(), scale), gram)
+}
+
+/// `(a / ℓ, b / ℓ)`.
+fn scaled_inputs<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    lengthscale: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    (
         B::float_div(a, lengthscale.clone()),
         B::float_div(b, lengthscale),
-    );
-    B::float_mul(gram, scale)
+    )
+}
+
+/// The outputs' metadata of [`GramBackend::scaled_rbf_gram_with_unit`] (the Fusion backend's).
+#[cfg(feature = "fusion")]
+pub(crate) fn scaled_rbf_gram_with_unit_meta(
+    a: &TensorSpec,
+    b: &TensorSpec,
+    _lengthscale: &TensorSpec,
+    _scale: &TensorSpec,
+) -> (TensorSpec, TensorSpec) {
+    let spec = TensorSpec::new(gram_shape(&a.shape, &b.shape), a.dtype);
+    (spec.clone(), spec)
 }
 
 /// The outputs' metadata of [`GramBackend::scaled_rbf_gram_backward`] (the Fusion backend's).
@@ -75,7 +107,8 @@ pub(crate) fn scaled_rbf_gram_backward_meta(
     )
 }
 
-/// [`GramBackend::scaled_rbf_gram_backward`] from the Gram gradients of the scaled inputs:
+/// [`GramBackend::scaled_rbf_gram_backward`] from the Gram gradients of the scaled inputs
+/// `ã = a / ℓ`, `b̃ = b / ℓ`:
 /// with `W = s K̄ ∘ G`, `ā = left(W) / ℓ`, `b̄ = right(W) / ℓ` (`ā = left(W + Wᵀ) / ℓ` and
 /// `b̄ = ā` for one input), `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ` and `s̄ = Σ K̄ ∘ G`.
 pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
@@ -92,6 +125,12 @@ pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     FloatTensor<B>,
     FloatTensor<B>,
 ) {
+    let (a, b) = if symmetric {
+        let a = B::float_div(a, lengthscale.clone());
+        (a.clone(), a)
+    } else {
+        scaled_inputs::<B>(a, b, lengthscale.clone())
+    };
     let batch = a.shape()[0];
     let scale_sum = B::float_reshape(
         B::float_sum_dim(

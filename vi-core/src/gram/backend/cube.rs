@@ -23,17 +23,28 @@ const GRAD_UNITS: usize = 32;
 /// Most loop iterations a unit of [`rbf_gram_grad_kernel`] runs.
 const MAX_ITERATIONS: usize = 32_768;
 
-/// `K[e, i, j] = exp(−½ Σ_c (a[e, i, c] − b[e, j, c])²)`, one unit per entry. The differences
-/// are formed directly, so nothing cancels and the exponent is never positive.
+/// `G[e, i, j] = exp(−½ Σ_c (a[e, i, c] − b[e, j, c])² / ℓ_c²)`, one unit per entry; `out` is
+/// `s G` and, `with_unit`, `unit` is `G` (`ℓ = s = 1` unless `scaled`). The differences are
+/// formed directly, so nothing cancels and the exponent is never positive. Parameters are read
+/// as in [`rbf_gram_grad_kernel`].
 #[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
 fn rbf_gram_kernel<F: Float>(
     a: &[F],
     b: &[F],
+    lengthscale: &[F],
+    scale: &[F],
     out: &mut [F],
+    unit: &mut [F],
     n: usize,
     m: usize,
     d: usize,
     len: usize,
+    l_batch: usize,
+    l_column: usize,
+    s_batch: usize,
+    #[comptime] scaled: bool,
+    #[comptime] with_unit: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let idx = ABSOLUTE_POS;
@@ -47,18 +58,30 @@ fn rbf_gram_kernel<F: Float>(
     let b_at = (e * m + j) * d;
     let mut sum = F::new(0.0);
     for c in 0..d {
-        let diff = a[a_at + c] - b[b_at + c];
+        let mut diff = a[a_at + c] - b[b_at + c];
+        if scaled {
+            diff /= lengthscale[e * l_batch + c * l_column];
+        }
         sum += diff * diff;
     }
-    out[idx] = (F::new(-0.5) * sum).exp();
+    let g = (F::new(-0.5) * sum).exp();
+    if scaled {
+        out[idx] = scale[e * s_batch] * g;
+        if with_unit {
+            unit[idx] = g;
+        }
+    } else {
+        out[idx] = g;
+    }
 }
 
 /// One row `(e, i)` of an RBF Gram gradient per cube of `units` units: each unit sums every
 /// `units`-th `j` (reading `W`'s row contiguously across the units) and unit 0 adds the partial
 /// sums, one column `c` at a time. With `W = s K̄ ∘ G` (`K̄ + K̄ᵀ` when `symmetric`; `s = ℓ = 1`
 /// unless `scaled`) read along the row (down the column when `transposed`, `K̄` and `G` being
-/// `[B, s, r]`): `out[e, i, c] = Σⱼ Wᵢⱼ (y[e, j, c] − x[e, i, c]) / ℓ_c` and, `with_moments`, the
-/// row's shares of `ℓ̄_c`, `Σⱼ Wᵢⱼ (x − y)² / ℓ_c` (`moments[e, i, c]`), and of `s̄`,
+/// `[B, s, r]`) and the scaled inputs `x̃ = x / ℓ`, `ỹ = y / ℓ`:
+/// `out[e, i, c] = Σⱼ Wᵢⱼ (ỹ[e, j, c] − x̃[e, i, c]) / ℓ_c` and, `with_moments`, the
+/// row's shares of `ℓ̄_c`, `Σⱼ Wᵢⱼ (x̃ − ỹ)² / ℓ_c` (`moments[e, i, c]`), and of `s̄`,
 /// `Σⱼ K̄ᵢⱼ Gᵢⱼ` (`scale_sums[e, i]`), halved when `symmetric` (every pair is met twice). The
 /// lengthscale of column `c` of batch element `e` is `lengthscale[e · l_batch + c · l_column]`
 /// and the scale `scale[e · s_batch]` (strides 0 for broadcast parameters).
@@ -107,7 +130,11 @@ fn rbf_gram_grad_kernel<F: Float>(
         half = F::new(0.5);
     }
     for c in 0..d {
-        let xi = x[row * d + c];
+        let mut l = F::new(1.0);
+        if scaled {
+            l = lengthscale[e * l_batch + c * l_column];
+        }
+        let xi = x[row * d + c] / l;
         let (mut acc_grad, mut acc_moment, mut acc_scale) = (F::new(0.0), F::new(0.0), F::new(0.0));
         let mut j = unit;
         while j < s {
@@ -120,7 +147,7 @@ fn rbf_gram_grad_kernel<F: Float>(
                 upstream += grad[(e * s + j) * r + i];
             }
             let w = upstream * gram[at];
-            let diff = y[(e * s + j) * d + c] - xi;
+            let diff = y[(e * s + j) * d + c] / l - xi;
             acc_grad += w * diff;
             if with_moments {
                 acc_moment += w * diff * diff;
@@ -144,10 +171,6 @@ fn rbf_gram_grad_kernel<F: Float>(
                     total_scale += partial_scale[u];
                 }
             }
-            let mut l = F::new(1.0);
-            if scaled {
-                l = lengthscale[e * l_batch + c * l_column];
-            }
             out[row * d + c] = sc * total_grad / l;
             if with_moments {
                 moments[row * d + c] = half * sc * total_moment / l;
@@ -165,17 +188,51 @@ pub(crate) fn rbf_gram(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
+    gram(a, b, None, false).0
+}
+
+/// [`super::GramBackend::scaled_rbf_gram`] (`with_unit = false`) and
+/// [`super::GramBackend::scaled_rbf_gram_with_unit`]: [`rbf_gram_kernel`], one launch.
+pub(crate) fn scaled_rbf_gram(
+    a: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+    lengthscale: FloatTensor<CubeBackend>,
+    scale: FloatTensor<CubeBackend>,
+    with_unit: bool,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
+    let [lengthscale, scale] = [lengthscale, scale].map(into_contiguous);
+    gram(a, b, Some((&lengthscale, &scale)), with_unit)
+}
+
+/// One launch of [`rbf_gram_kernel`] (scaled by `(lengthscale, scale)` when given): `(s G, G)`,
+/// the second a placeholder unless `with_unit`.
+fn gram(
+    a: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+    parameters: Option<(&FloatTensor<CubeBackend>, &FloatTensor<CubeBackend>)>,
+    with_unit: bool,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     let (a, b) = (into_contiguous(a), into_contiguous(b));
     let ((batch, n, d), (b_batch, m, b_d)) = (batch_and_matrix(&a), batch_and_matrix(&b));
     assert!(
         batch == b_batch && d == b_d,
         "rbf_gram needs [B, n, d] and [B, m, d]"
     );
-    let out = empty_shaped_like(&a, Shape::from(vec![batch, n, m]));
+    let shape = Shape::from(vec![batch, n, m]);
+    let out = empty_shaped_like(&a, shape.clone());
+    let unit = if with_unit && parameters.is_some() {
+        empty_shaped_like(&a, shape)
+    } else {
+        empty_shaped_like(&a, Shape::from(vec![1]))
+    };
     let len = batch * n * m;
     if len == 0 {
-        return out;
+        return (out, unit);
     }
+    // Unscaled, `a` stands in for the lengthscale and scale, which are then not read.
+    let (lengthscale, scale) = parameters.unwrap_or((&a, &a));
+    let (l_batch, l_column) = parameter_strides(lengthscale);
+    let s_batch = usize::from(batch_and_matrix(scale).0 != 1);
     let (count, cube_dim) = launch_dims(&a, len);
     let address_type = address_type(&[&a, &b, &out]);
     rbf_gram_kernel::launch(
@@ -185,14 +242,22 @@ pub(crate) fn rbf_gram(
         address_type,
         a.clone().into_buffer_arg(),
         b.clone().into_buffer_arg(),
+        lengthscale.clone().into_buffer_arg(),
+        scale.clone().into_buffer_arg(),
         out.clone().into_buffer_arg(),
+        unit.clone().into_buffer_arg(),
         n,
         m,
         d,
         len,
+        l_batch,
+        l_column,
+        s_batch,
+        parameters.is_some(),
+        with_unit && parameters.is_some(),
         float_elem_type(&a),
     );
-    out
+    (out, unit)
 }
 
 /// [`super::GramBackend::rbf_gram_grad_left`] (`transposed = false`: `x = a`, `y = b`) and
@@ -299,7 +364,8 @@ fn grad_rows(
     (out, with_moments.then_some((moments, scale_sums)))
 }
 
-/// [`super::GramBackend::scaled_rbf_gram_backward`]: [`rbf_gram_grad_kernel`] over the rows of
+/// [`super::GramBackend::scaled_rbf_gram_backward`] (raw inputs, scaled in the kernel):
+/// [`rbf_gram_grad_kernel`] over the rows of
 /// `a` (its gradient and the per-row shares of `ℓ̄` and `s̄`, summed by one reduction each) and,
 /// for two inputs, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
 pub(crate) fn scaled_rbf_gram_backward(

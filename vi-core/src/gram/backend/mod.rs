@@ -3,7 +3,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
-//! | [`GramBackend::scaled_rbf_gram`] | composed around [`GramBackend::rbf_gram`] | composed | both Gram gradients, then `ℓ̄` and `s̄` from them |
+//! | [`GramBackend::scaled_rbf_gram`], [`GramBackend::scaled_rbf_gram_with_unit`] | composed around [`GramBackend::rbf_gram`] | [`cube`] kernel, one unit per entry (the inputs scaled in the kernel) | [`GramBackend::scaled_rbf_gram_backward`] |
 //! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: both input gradients and `ℓ̄`'s and `s̄`'s partial sums per row, one reduction each | — |
 //! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one cube per row of the gradient | — |
 
@@ -50,9 +50,21 @@ pub trait GramBackend: Backend {
         compose::scaled_rbf_gram::<Self>(a, b, lengthscale, scale)
     }
 
-    /// The reverse mode of [`Self::scaled_rbf_gram`] given the scaled inputs `ã = a / ℓ`,
-    /// `b̃ = b / ℓ` (`[B, n, d]`, `[B, m, d]`), the lengthscales and scales as passed forward,
-    /// the unscaled Gram matrix `G` of `ã`, `b̃` and the upstream gradient `K̄` (both `[B, n, m]`).
+    /// [`Self::scaled_rbf_gram`] and the unit-scale Gram matrix `G` of the scaled inputs
+    /// (`K = s G`), both `[B, n, m]`: what the reverse mode keeps.
+    #[fusion(meta = compose::scaled_rbf_gram_with_unit_meta)]
+    fn scaled_rbf_gram_with_unit(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        lengthscale: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        compose::scaled_rbf_gram_with_unit::<Self>(a, b, lengthscale, scale)
+    }
+
+    /// The reverse mode of [`Self::scaled_rbf_gram`] given its inputs `a`, `b` (`[B, n, d]`,
+    /// `[B, m, d]`), the lengthscales and scales as passed forward, the unit-scale Gram matrix `G`
+    /// of `ã = a / ℓ`, `b̃ = b / ℓ` and the upstream gradient `K̄` (both `[B, n, m]`).
     /// With `W = s K̄ ∘ G`:
     ///
     /// - `āᵢ = Σⱼ Wᵢⱼ (b̃ⱼ − ãᵢ) / ℓ` and `b̄ⱼ = Σᵢ Wᵢⱼ (ãᵢ − b̃ⱼ) / ℓ` (the raw inputs'
@@ -164,6 +176,24 @@ impl GramBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::rbf_gram_grad(b, a, k, grad, true)
+    }
+
+    fn scaled_rbf_gram(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        lengthscale: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::scaled_rbf_gram(a, b, lengthscale, scale, false).0
+    }
+
+    fn scaled_rbf_gram_with_unit(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        lengthscale: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        cube::scaled_rbf_gram(a, b, lengthscale, scale, true)
     }
 
     fn scaled_rbf_gram_backward(
