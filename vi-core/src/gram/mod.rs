@@ -135,6 +135,19 @@ fn common_batch(
     };
     // A batch of 1 broadcasts to the parameters' batch; another mismatch is caught by the caller.
     let batch = if batch == 1 { at_least } else { batch };
-    let b = b.cast(a.dtype());
-    Ok((a.expand([batch, n, d]), b.expand([batch, m, d])))
+    // Each op only where needed: a tensor passed as both inputs stays one autodiff node, which
+    // the reverse mode recognises (one gradient for `K(x, x)`).
+    let b = if b.dtype() == a.dtype() {
+        b
+    } else {
+        b.cast(a.dtype())
+    };
+    let expand = |t: Tensor<3>, rows: usize| {
+        if t.dims()[0] == batch {
+            t
+        } else {
+            t.expand([batch, rows, d])
+        }
+    };
+    Ok((expand(a, n), expand(b, m)))
 }

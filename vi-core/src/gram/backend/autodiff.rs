@@ -62,8 +62,9 @@ impl<B: GramBackend> Backward<B, 4> for ScaledRbfGramBackward {
         let [parent_a, parent_b, parent_l, parent_s] = ops.parents;
         let symmetric = matches!((&parent_a, &parent_b), (Some(x), Some(y)) if x.id == y.id);
         let (l_shape, s_shape) = (lengthscale.shape(), scale.shape());
+        let want_b = parent_b.is_some() && !symmetric;
         let (grad_a, grad_b, grad_l, grad_s) =
-            B::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric);
+            B::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric, want_b);
         if let Some(node) = parent_l {
             grads.register::<B>(node.id, reduce_to::<B>(grad_l, &l_shape));
         }

@@ -89,6 +89,7 @@ pub(crate) fn scaled_rbf_gram_with_unit_meta(
 
 /// The outputs' metadata of [`GramBackend::scaled_rbf_gram_backward`] (the Fusion backend's).
 #[cfg(feature = "fusion")]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn scaled_rbf_gram_backward_meta(
     a: &TensorSpec,
     b: &TensorSpec,
@@ -97,6 +98,7 @@ pub(crate) fn scaled_rbf_gram_backward_meta(
     _gram: &TensorSpec,
     _grad: &TensorSpec,
     _symmetric: &bool,
+    _want_b: &bool,
 ) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
     let [batch, _, d] = a.shape.dims::<3>();
     (
@@ -111,6 +113,7 @@ pub(crate) fn scaled_rbf_gram_backward_meta(
 /// `ã = a / ℓ`, `b̃ = b / ℓ`:
 /// with `W = s K̄ ∘ G`, `ā = left(W) / ℓ`, `b̄ = right(W) / ℓ` (`ā = left(W + Wᵀ) / ℓ` and
 /// `b̄ = ā` for one input), `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ` and `s̄ = Σ K̄ ∘ G`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     a: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -119,6 +122,7 @@ pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     gram: FloatTensor<B>,
     grad: FloatTensor<B>,
     symmetric: bool,
+    want_b: bool,
 ) -> (
     FloatTensor<B>,
     FloatTensor<B>,
@@ -156,10 +160,11 @@ pub(crate) fn scaled_rbf_gram_backward<B: GramBackend>(
     // Broadcast lengthscales give the full `[B, 1, d]` moments.
     let grad_l = B::float_neg(B::float_div(total, lengthscale.clone()));
     let grad_a = B::float_div(grad_a, lengthscale.clone());
-    let grad_b = if symmetric {
-        grad_a.clone()
-    } else {
-        B::float_div(grad_b, lengthscale)
+    // `b̄` unscaled stands in where it is not wanted (it is needed for `ℓ̄` all the same).
+    let grad_b = match (symmetric, want_b) {
+        (true, _) => grad_a.clone(),
+        (false, true) => B::float_div(grad_b, lengthscale),
+        (false, false) => grad_b,
     };
     (grad_a, grad_b, grad_l, scale_sum)
 }

@@ -9,7 +9,8 @@
 
 use super::compose;
 use crate::linalg::backend::cube::{
-    address_type, batch_and_matrix, cube_count, empty_shaped_like, float_elem_type, launch_dims,
+    address_type, batch_and_matrix, cube_count, empty_like, empty_shaped_like, float_elem_type,
+    launch_dims,
 };
 use burn::backend::{ops::FloatTensorOps, tensor::FloatTensor};
 use burn::tensor::Shape;
@@ -367,7 +368,8 @@ fn grad_rows(
 /// [`super::GramBackend::scaled_rbf_gram_backward`] (raw inputs, scaled in the kernel):
 /// [`rbf_gram_grad_kernel`] over the rows of
 /// `a` (its gradient and the per-row shares of `ℓ̄` and `s̄`, summed by one reduction each) and,
-/// for two inputs, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
+/// for two inputs when `b̄` is wanted, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn scaled_rbf_gram_backward(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
@@ -376,6 +378,7 @@ pub(crate) fn scaled_rbf_gram_backward(
     gram: FloatTensor<CubeBackend>,
     grad: FloatTensor<CubeBackend>,
     symmetric: bool,
+    want_b: bool,
 ) -> (
     FloatTensor<CubeBackend>,
     FloatTensor<CubeBackend>,
@@ -392,6 +395,7 @@ pub(crate) fn scaled_rbf_gram_backward(
             gram,
             grad,
             symmetric,
+            want_b,
         );
     }
     let [a, b, lengthscale, scale, gram, grad] =
@@ -401,8 +405,10 @@ pub(crate) fn scaled_rbf_gram_backward(
     let (moments, scale_sums) = shares.expect("the scaled left input's shares");
     let grad_b = if symmetric {
         grad_a.clone()
-    } else {
+    } else if want_b {
         grad_rows(&b, &a, parameters, &gram, &grad, true, false).0
+    } else {
+        empty_like(&b)
     };
     (
         grad_a,

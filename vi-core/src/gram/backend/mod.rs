@@ -69,10 +69,13 @@ pub trait GramBackend: Backend {
     ///
     /// - `āᵢ = Σⱼ Wᵢⱼ (b̃ⱼ − ãᵢ) / ℓ` and `b̄ⱼ = Σᵢ Wᵢⱼ (ãᵢ − b̃ⱼ) / ℓ` (the raw inputs'
     ///   gradients); when `symmetric` (`K(a, a)`, one input) the first output is that input's
-    ///   whole gradient, `Σⱼ (W + Wᵀ)ᵢⱼ (ãⱼ − ãᵢ) / ℓ`, and the second equals it;
+    ///   whole gradient, `Σⱼ (W + Wᵀ)ᵢⱼ (ãⱼ − ãᵢ) / ℓ`, and the second equals it; otherwise,
+    ///   unless `want_b`, `b̄` is not computed and the second output is an uninitialised tensor
+    ///   of `b`'s shape (the Gram gradient of data inputs is not wanted);
     /// - `ℓ̄_c = Σᵢⱼ Wᵢⱼ (ãᵢ_c − b̃ⱼ_c)² / ℓ_c`, `[B, 1, d]` (per column, before a shared or
     ///   broadcast lengthscale is summed), and `s̄ = Σᵢⱼ K̄ᵢⱼ Gᵢⱼ`, `[B, 1, 1]`.
     #[fusion(meta = compose::scaled_rbf_gram_backward_meta)]
+    #[allow(clippy::too_many_arguments)]
     fn scaled_rbf_gram_backward(
         a: FloatTensor<Self>,
         b: FloatTensor<Self>,
@@ -81,13 +84,23 @@ pub trait GramBackend: Backend {
         gram: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         symmetric: bool,
+        want_b: bool,
     ) -> (
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
     ) {
-        compose::scaled_rbf_gram_backward::<Self>(a, b, lengthscale, scale, gram, grad, symmetric)
+        compose::scaled_rbf_gram_backward::<Self>(
+            a,
+            b,
+            lengthscale,
+            scale,
+            gram,
+            grad,
+            symmetric,
+            want_b,
+        )
     }
 
     /// The gradient of [`Self::rbf_gram`] with respect to its first input given `K` and
@@ -196,6 +209,7 @@ impl GramBackend for burn_cubecl::CubeBackend {
         cube::scaled_rbf_gram(a, b, lengthscale, scale, true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn scaled_rbf_gram_backward(
         a: FloatTensor<Self>,
         b: FloatTensor<Self>,
@@ -204,12 +218,13 @@ impl GramBackend for burn_cubecl::CubeBackend {
         gram: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         symmetric: bool,
+        want_b: bool,
     ) -> (
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
     ) {
-        cube::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric)
+        cube::scaled_rbf_gram_backward(a, b, lengthscale, scale, gram, grad, symmetric, want_b)
     }
 }
