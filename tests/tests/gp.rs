@@ -32,6 +32,7 @@ device_tests!(
     golden_svgp,
     golden_gaussian_expected_log_likelihood,
     kernels_match_closed_forms,
+    inducing_matrices_match_separate_calls,
     rbf_gram_op,
     scaled_rbf_gram_op,
     kernel_matrices_are_psd,
@@ -1697,4 +1698,101 @@ fn svgp_and_deep_gp_learn_a_function(device: Device) {
     let pred = dgp.forward(x_test, 20).unwrap().mixture_moments().mean;
     let err = rmse(values(pred));
     assert!(err < 0.25, "deep GP test RMSE {err}");
+}
+
+/// `Kernel::inducing_matrices` (hyper-parameters transformed once) against `gram`, `matrix` and
+/// `diagonal` called one by one: values, and gradients in the inducing inputs and every raw
+/// hyper-parameter, for the overriding kernels (`Rbf`, `ScaleKernel<Rbf>`) and a default one
+/// (`ScaleKernel<Matern>`), with a kernel batch of 2 broadcast against inputs of batch 1.
+fn inducing_matrices_match_separate_calls(device: Device) {
+    let ad = device.clone().autodiff();
+    let (m, n, d) = (5, 7, 3);
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            1e-5
+        };
+        let (_, _, z, x) = inputs(&ad, dtype, m, n, d);
+        let rbf = with_dtype(RbfConfig::new(d).with_lengthscale(0.8).init(&ad), dtype);
+        let matern = with_dtype(MaternConfig::new(d).init(&ad), dtype);
+        let scale = ScaleKernelConfig::new().with_outputscale(1.7).with_batch(2);
+        let scaled_rbf = with_dtype(scale.init(rbf.clone(), &ad), dtype);
+        let scaled_matern = with_dtype(scale.init(matern, &ad), dtype);
+        compare_inducing_matrices("Rbf", &rbf, &z, &x, dtype, tol);
+        compare_inducing_matrices("ScaleKernel<Rbf>", &scaled_rbf, &z, &x, dtype, tol);
+        compare_inducing_matrices("ScaleKernel<Matern>", &scaled_matern, &z, &x, dtype, tol);
+    }
+}
+
+fn compare_inducing_matrices<K: Kernel>(
+    label: &str,
+    kernel: &K,
+    z: &Tensor<3>,
+    x: &Tensor<3>,
+    dtype: FloatDType,
+    tol: f64,
+) {
+    let device = z.device();
+    let z = z.clone().detach().require_grad();
+    let objective = |(kzz, kzx, kxx): (Tensor<3>, Tensor<3>, Tensor<2>)| {
+        let weights = |shape: [usize; 3], seed: u64| {
+            tensor(noise(seed, shape.iter().product()), shape, &device, dtype)
+        };
+        let [b, mm, nn] = kzx.dims();
+        let values = [kzz.clone(), kzx.clone()]
+            .into_iter()
+            .chain([kxx.clone().unsqueeze_dim(1)])
+            .flat_map(values)
+            .collect::<Vec<_>>();
+        let loss = (kzz.clone() * weights([b, mm, mm], 31)).sum()
+            + (kzx * weights([b, mm, nn], 32)).sum()
+            + (kxx.unsqueeze_dim::<3>(1) * weights([b, 1, nn], 33)).sum();
+        (values, loss)
+    };
+    let (together, loss_together) = objective(kernel.inducing_matrices(z.clone(), x.clone()));
+    let (apart, loss_apart) = objective((
+        kernel.gram(z.clone()),
+        kernel.matrix(z.clone(), x.clone()),
+        kernel.diagonal(x.clone()),
+    ));
+    assert_all_close(
+        &format!("{label} [{dtype:?}] values"),
+        &together,
+        &apart,
+        tol,
+        tol,
+    );
+    let (g1, g2) = (loss_together.backward(), loss_apart.backward());
+    let mut pairs = vec![(
+        values(z.grad(&g1).expect("a gradient")),
+        values(z.grad(&g2).expect("a gradient")),
+    )];
+    kernel.visit(&mut GradientPairs {
+        grads: (&g1, &g2),
+        pairs: &mut pairs,
+    });
+    assert!(pairs.len() > 1, "{label}: no hyper-parameters visited");
+    for (i, (together, apart)) in pairs.iter().enumerate() {
+        assert_all_close(
+            &format!("{label} [{dtype:?}] gradient {i}"),
+            together,
+            apart,
+            tol,
+            tol,
+        );
+    }
+}
+
+/// Each float parameter's gradients under two sets of gradients.
+struct GradientPairs<'a> {
+    grads: (&'a burn::tensor::Gradients, &'a burn::tensor::Gradients),
+    pairs: &'a mut Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+impl burn::module::ModuleVisitor for GradientPairs<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let grad = |g| values(param.val().grad(g).expect("a gradient"));
+        self.pairs.push((grad(self.grads.0), grad(self.grads.1)));
+    }
 }

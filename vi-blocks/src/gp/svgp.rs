@@ -316,10 +316,15 @@ impl<K: Kernel> Svgp<K> {
     /// [`GpError::InducingCovariance`] when `K_zz` is not positive definite even with jitter
     /// (e.g. duplicated inducing points with a tiny base jitter).
     pub fn inducing_prior(&self) -> Result<InducingPrior, GpError> {
+        self.inducing_prior_from(self.kernel.gram(self.inducing_points.val()))
+    }
+
+    /// [`Svgp::inducing_prior`] from `K_zz` formed by the caller.
+    fn inducing_prior_from(&self, kzz: Tensor<3>) -> Result<InducingPrior, GpError> {
         let z = self.inducing_points.val();
         let m = z.dims()[1];
         let jitter = self.base_jitter(z.dtype());
-        let kzz = self.kernel.gram(z.clone()) + scaled_identity(m, jitter, &z);
+        let kzz = kzz + scaled_identity(m, jitter, &z);
         let retry = JitterConfig {
             initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
             ..JitterConfig::default()
@@ -369,8 +374,8 @@ impl<K: Kernel> Svgp<K> {
         &self,
         prior: &InducingPrior,
         x: Tensor<3>,
+        kzx: Tensor<3>,
     ) -> Result<(Tensor<3>, Tensor<3>, Tensor<2>), GpError> {
-        let kzx = self.kernel.matrix(self.inducing_points.val(), x.clone());
         let b = kzx.dims()[0];
         let chol = per_output(prior.cholesky.clone(), b);
         let a = solve_triangular(chol.clone(), kzx, Triangle::Lower, false, Side::Left)?;
@@ -431,12 +436,25 @@ impl<K: Kernel> Svgp<K> {
         x: Tensor<2>,
     ) -> Result<GaussianMarginals, GpError> {
         self.check_inputs(&x)?;
-        let p = self.outputs();
         let x = x.unsqueeze::<3>();
-        let (a, proj, prior_x) = self.projections(prior, x.clone())?;
+        let kzx = self.kernel.matrix(self.inducing_points.val(), x.clone());
+        let kxx = self.kernel.diagonal(x.clone());
+        self.marginals_from(prior, x, kzx, kxx)
+    }
+
+    /// [`Svgp::marginals`] at checked inputs `x` `[1, N, d]` from `K_zx` and `diag K_xx` formed
+    /// by the caller.
+    fn marginals_from(
+        &self,
+        prior: &InducingPrior,
+        x: Tensor<3>,
+        kzx: Tensor<3>,
+        mut kxx: Tensor<2>,
+    ) -> Result<GaussianMarginals, GpError> {
+        let p = self.outputs();
+        let (a, proj, prior_x) = self.projections(prior, x, kzx)?;
         let n = a.dims()[2];
         let mean = self.predictive_mean(prior, &proj, prior_x);
-        let mut kxx = self.kernel.diagonal(x);
         if self.whiten {
             kxx = kxx.add_scalar(prior.jitter);
         }
@@ -469,7 +487,8 @@ impl<K: Kernel> Svgp<K> {
         let prior = self.inducing_prior()?;
         let p = self.outputs();
         let x = x.unsqueeze::<3>();
-        let (a, proj, prior_x) = self.projections(&prior, x.clone())?;
+        let kzx = self.kernel.matrix(self.inducing_points.val(), x.clone());
+        let (a, proj, prior_x) = self.projections(&prior, x.clone(), kzx)?;
         let mean = self.predictive_mean(&prior, &proj, prior_x);
         let n = a.dims()[2];
         let mut kxx = self.kernel.gram(x);
@@ -529,8 +548,14 @@ impl<K: Kernel> Svgp<K> {
     /// [`GpError::InducingCovariance`] when `K_zz` cannot be factorised even with jitter;
     /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
     pub fn forward(&self, x: Tensor<2>) -> Result<SvgpOutput, GpError> {
-        let prior = self.inducing_prior()?;
-        let f = self.marginals(&prior, x)?;
+        self.check_inputs(&x)?;
+        let x = x.unsqueeze::<3>();
+        // The three kernel matrices at once: the hyper-parameters' transforms are shared.
+        let (kzz, kzx, kxx) = self
+            .kernel
+            .inducing_matrices(self.inducing_points.val(), x.clone());
+        let prior = self.inducing_prior_from(kzz)?;
+        let f = self.marginals_from(&prior, x, kzx, kxx)?;
         let kl = self.kl(&prior)?;
         Ok(SvgpOutput {
             f,

@@ -59,6 +59,33 @@ pub trait Kernel: Module + ModuleDisplay {
     fn gram(&self, x: Tensor<3>) -> Tensor<3> {
         self.matrix(x.clone(), x)
     }
+
+    /// `(K(z, z), K(z, x), diag K(x, x))`: the three matrices an inducing-point layer forms for
+    /// inducing inputs `z` and a batch `x`. Kernels with transformed hyper-parameters ([`Rbf`],
+    /// [`ScaleKernel`]) override it to transform them once for all three (one softplus forward
+    /// and one backward per parameter instead of one per matrix).
+    fn inducing_matrices(&self, z: Tensor<3>, x: Tensor<3>) -> (Tensor<3>, Tensor<3>, Tensor<2>) {
+        (
+            self.gram(z.clone()),
+            self.matrix(z, x.clone()),
+            self.diagonal(x),
+        )
+    }
+
+    /// [`Kernel::inducing_matrices`] times the output scales `s` `[1 or b, 1, 1]` (what
+    /// [`ScaleKernel`] asks of the kernel it wraps).
+    fn scaled_inducing_matrices(
+        &self,
+        z: Tensor<3>,
+        x: Tensor<3>,
+        scale: Tensor<3>,
+    ) -> (Tensor<3>, Tensor<3>, Tensor<2>) {
+        (
+            self.scaled_matrix(z.clone(), z.clone(), scale.clone()),
+            self.scaled_matrix(z, x.clone(), scale.clone()),
+            self.scaled_diagonal(x, scale),
+        )
+    }
 }
 
 /// A raw parameter `[batch, 1, dims]` filled with `softplus⁻¹(value)`.

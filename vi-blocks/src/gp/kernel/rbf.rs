@@ -84,4 +84,37 @@ impl Kernel for Rbf {
     fn scaled_diagonal(&self, x: Tensor<3>, scale: Tensor<3>) -> Tensor<2> {
         scaled_unit_diagonal(&x, &self.lengthscale_raw, scale)
     }
+
+    /// The lengthscales transformed once, and `z / ℓ` formed once, for both matrices.
+    fn inducing_matrices(&self, z: Tensor<3>, x: Tensor<3>) -> (Tensor<3>, Tensor<3>, Tensor<2>) {
+        let l = self.lengthscale();
+        let (z_scaled, x_scaled) = (z / l.clone(), x.clone() / l);
+        let gram = |a: Tensor<3>, b: Tensor<3>| {
+            rbf_gram(a, b).unwrap_or_else(|e| panic!("Rbf::inducing_matrices: {e}"))
+        };
+        (
+            gram(z_scaled.clone(), z_scaled.clone()),
+            gram(z_scaled, x_scaled),
+            self.diagonal(x),
+        )
+    }
+
+    /// The lengthscales transformed once for both fused matrices.
+    fn scaled_inducing_matrices(
+        &self,
+        z: Tensor<3>,
+        x: Tensor<3>,
+        scale: Tensor<3>,
+    ) -> (Tensor<3>, Tensor<3>, Tensor<2>) {
+        let l = self.lengthscale();
+        let gram = |a: Tensor<3>, b: Tensor<3>| {
+            scaled_rbf_gram(a, b, l.clone(), scale.clone())
+                .unwrap_or_else(|e| panic!("Rbf::scaled_inducing_matrices: {e}"))
+        };
+        (
+            gram(z.clone(), z.clone()),
+            gram(z, x.clone()),
+            scaled_unit_diagonal(&x, &self.lengthscale_raw, scale.clone()),
+        )
+    }
 }

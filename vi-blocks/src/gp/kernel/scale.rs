@@ -59,4 +59,9 @@ impl<K: Kernel> Kernel for ScaleKernel<K> {
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {
         self.base.scaled_diagonal(x, self.outputscale())
     }
+
+    /// The output scale transformed once for the three matrices.
+    fn inducing_matrices(&self, z: Tensor<3>, x: Tensor<3>) -> (Tensor<3>, Tensor<3>, Tensor<2>) {
+        self.base.scaled_inducing_matrices(z, x, self.outputscale())
+    }
 }
