@@ -18,7 +18,7 @@ use vi_core::mean_field::{
 };
 use vi_core::random::{random, random_like};
 use vi_core::special::{
-    digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus,
+    digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus, softplus_log_scale,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -382,6 +382,39 @@ fn special_functions(device: Device) {
         rtol,
         1e-300,
     );
+    // ½ ln(softplus(x) + floor) and its derivative ½ σ(x) / (softplus(x) + floor), with a
+    // floor and (where softplus stays positive in f64) without.
+    for floor in [1e-4, 0.0] {
+        let z: Vec<f64> = z
+            .iter()
+            .copied()
+            .filter(|&v| floor > 0.0 || v > -100.0)
+            .collect();
+        let zd = tensor(z.clone(), [z.len()], &ad, dtype).require_grad();
+        let y = softplus_log_scale(zd.clone(), floor);
+        let grads = (y.clone() * tensor(vec![1.5; z.len()], [z.len()], &ad, dtype))
+            .sum()
+            .backward();
+        let want: Vec<f64> = z.iter().map(|&v| 0.5 * (sp(v) + floor).ln()).collect();
+        assert_all_close(
+            &format!("softplus_log_scale floor={floor}"),
+            &values(y),
+            &want,
+            rtol,
+            1e-300,
+        );
+        let want: Vec<f64> = z
+            .iter()
+            .map(|&v| 1.5 * 0.5 * sigmoid(v) / (sp(v) + floor))
+            .collect();
+        assert_all_close(
+            &format!("d softplus_log_scale / dx floor={floor}"),
+            &values(zd.grad(&grads).unwrap()),
+            &want,
+            rtol,
+            1e-300,
+        );
+    }
     let want: Vec<f64> = z.iter().map(|&v| -sp(-v)).collect();
     assert_all_close(
         "log_sigmoid",

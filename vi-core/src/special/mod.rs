@@ -1,5 +1,5 @@
 //! Numerically stable special functions on tensors (and on `f64` for the gamma family):
-//! `softplus`, `log_sigmoid`, `logsumexp`, `lgamma`, `digamma`.
+//! `softplus`, `softplus_log_scale`, `log_sigmoid`, `logsumexp`, `lgamma`, `digamma`.
 //!
 //! `softplus` is one kernel with a hand-written derivative ([`backend::SpecialBackend`]); the
 //! other tensor functions are built from differentiable Burn primitives, so gradients come from
@@ -34,6 +34,34 @@ const SHIFT: usize = 8;
 /// ```
 pub fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as SpecialBackend>::softplus(x.into_dispatch()))
+}
+
+/// `½ ln(softplus(x) + floor)`: the log standard deviation `ln σ` of a variance
+/// `σ² = softplus(x) + floor` with a raw parameter `x` (a Gaussian likelihood's noise with its
+/// lower bound, as GPyTorch constrains it). One kernel forward and one backward on CubeCL, one
+/// autodiff node with the gradient `½ σ(x) e^{−2y}` (instead of a softplus, a sum, a logarithm
+/// and a product each way).
+///
+/// # Panics
+/// When `floor` is negative or not finite.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::special::softplus_log_scale;
+/// let x = Tensor::<1>::from_data([0.0], &Device::default());
+/// let y: Vec<f32> = softplus_log_scale(x, 1e-4).into_data().try_into_vec::<f32>().unwrap();
+/// assert!((y[0] - 0.5 * (2f32.ln() + 1e-4).ln()).abs() < 1e-6);
+/// ```
+pub fn softplus_log_scale<const D: usize>(x: Tensor<D>, floor: f64) -> Tensor<D> {
+    assert!(
+        floor.is_finite() && floor >= 0.0,
+        "softplus_log_scale: the floor {floor} must be finite and ≥ 0"
+    );
+    Tensor::from_dispatch(<Dispatch as SpecialBackend>::softplus_log_scale(
+        x.into_dispatch(),
+        floor,
+    ))
 }
 
 /// `ln(1 + u)` for `u > −1`, accurate for tiny `u` on every backend. `f64` uses the backend's

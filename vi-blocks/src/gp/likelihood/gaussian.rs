@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use std::f64::consts::PI;
 use vi_core::likelihood::gaussian_expected_log_likelihood;
-use vi_core::special::{inverse_softplus_f64, softplus};
+use vi_core::special::{inverse_softplus_f64, softplus, softplus_log_scale};
 
 /// Configuration of a [`GaussianLikelihood`].
 #[derive(Config, Debug)]
@@ -97,10 +97,10 @@ impl Likelihood for GaussianLikelihood {
     /// When `y` and the marginals differ in shape, or the likelihood holds several noise values
     /// but not one per output.
     fn expected_log_likelihood_sum(&self, f: &GaussianMarginals, y: Tensor<2>) -> Tensor<1> {
-        let noise = self.noise();
         let [n, p] = f.mean.dims();
-        let log_scale = noise.clone().log().mul_scalar(0.5);
-        let log_scale = match noise.dims() {
+        // ln σ = ½ ln(softplus(raw) + floor), one op each way.
+        let log_scale = softplus_log_scale(self.noise_raw.val(), self.noise_floor).unsqueeze::<2>();
+        let log_scale = match log_scale.dims() {
             [1, 1] => log_scale,
             [1, outputs] if outputs == p => log_scale.expand([n, p]),
             dims => panic!(

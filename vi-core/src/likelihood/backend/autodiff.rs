@@ -41,7 +41,8 @@ impl<B: LikelihoodBackend> Backward<B, 3> for GaussianLogLikelihoodBackward {
 }
 
 /// `Σ E_{f ~ N(μ, v)} ln N(y | f, e^{2s})`: `∂/∂μ` as for the log-likelihood, `∂/∂y` its
-/// negative, `∂/∂v = −½ e^{−2s}` (composed), `∂/∂s` from
+/// negative, `∂/∂v = −½ e^{−2s}` from
+/// [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`], `∂/∂s` from
 /// [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]. Parents
 /// `[y, μ, v, s]`; the saved state is `(y, μ, v, s)`.
 #[derive(Debug)]
@@ -60,8 +61,11 @@ impl<B: LikelihoodBackend> Backward<B, 4> for GaussianExpectedLogLikelihoodBackw
         let grad = grads.consume::<B>(&ops.node);
         let [parent_y, parent_mean, parent_variance, parent_log_scale] = ops.parents;
         if let Some(node) = parent_variance {
-            let grad_v =
-                super::compose::grad_variance::<B>(&variance, log_scale.clone(), grad.clone());
+            let grad_v = B::gaussian_expected_log_likelihood_grad_variance(
+                variance.clone(),
+                log_scale.clone(),
+                grad.clone(),
+            );
             grads.register::<B>(node.id, grad_v);
         }
         if let Some(node) = parent_log_scale {

@@ -20,6 +20,8 @@ enum Quantity {
     GradMean = 1,
     /// `ḡ (q w − 1)`.
     GradLogScale = 2,
+    /// `−½ ḡ w`.
+    GradVariance = 3,
 }
 
 /// One element's [`Quantity`]. `variance` is read only `with_variance`, `log_scale[0]` alone when
@@ -58,8 +60,10 @@ fn gaussian_kernel<F: Float>(
         out[i] = F::new(-0.5) * q * w - s - half_ln_2pi.get::<F>();
     } else if comptime!(quantity == 1) {
         out[i] = grad[0] * r * w;
-    } else {
+    } else if comptime!(quantity == 2) {
         out[i] = grad[0] * (q * w - F::new(1.0));
+    } else {
+        out[i] = F::new(-0.5) * grad[0] * w;
     }
 }
 
@@ -162,4 +166,21 @@ pub(crate) fn grad_log_scale(
         terms
     };
     CubeBackend::float_reshape(summed, scale_shape)
+}
+
+/// `−½ ḡ e^{−2s}`, the shape of `variance` (contiguous, not a broadcast view).
+pub(crate) fn grad_variance(
+    variance: FloatTensor<CubeBackend>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    // `variance` stands in for `y` and `μ`, whose difference this quantity does not read.
+    per_element(
+        Quantity::GradVariance,
+        variance.clone(),
+        variance,
+        None,
+        log_scale,
+        Some(grad),
+    )
 }

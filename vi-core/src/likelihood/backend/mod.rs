@@ -4,7 +4,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
-//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], the variances' composed |
+//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`] (composed on the CPU, one kernel on CubeCL) |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -76,6 +76,17 @@ pub trait LikelihoodBackend: Backend {
         log_scale: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         compose::expected_log_likelihood::<Self>(y, mean, variance, log_scale)
+    }
+
+    /// The gradient of [`Self::gaussian_expected_log_likelihood`] with respect to the variances
+    /// times `grad` (`[1]`): `−½ ḡ e^{−2s}` in the shape of `variance`.
+    #[fusion(dtype = variance, shape = variance)]
+    fn gaussian_expected_log_likelihood_grad_variance(
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::grad_variance::<Self>(&variance, log_scale, grad)
     }
 
     /// Its gradient with respect to the log scale times `grad` (`[1]`):
@@ -195,5 +206,13 @@ impl LikelihoodBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::grad_log_scale(y, mean, Some(variance), log_scale, grad)
+    }
+
+    fn gaussian_expected_log_likelihood_grad_variance(
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::grad_variance(variance, log_scale, grad)
     }
 }

@@ -6,16 +6,11 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use cubecl::prelude::*;
 
-/// `out = max(x, 0) + ln(1 + u)` with `u = e^{−|x|} ∈ (0, 1]`. `ln(1 + u)` is the 8-term series
+/// `max(x, 0) + ln(1 + u)` with `u = e^{−|x|} ∈ (0, 1]`. `ln(1 + u)` is the 8-term series
 /// `Σ (−1)ᵏ⁺¹ uᵏ/k` below `u = 0.1` (relative error < 2e-9), because some GPU backends compute
 /// `ln(1 + u)` for small `u` with an absolute, not relative, error bound.
-#[cube(launch, address_type = "dynamic")]
-fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _dtype: ElemType) {
-    let i = ABSOLUTE_POS;
-    if i >= len {
-        terminate!();
-    }
-    let v = x[i];
+#[cube]
+fn softplus_of<F: Float>(v: F) -> F {
     let u = (F::new(0.0) - F::abs(v)).exp();
     let mut log1p = (F::new(1.0) + u).ln();
     if u < F::new(0.1) {
@@ -32,8 +27,53 @@ fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _d
     if v > F::new(0.0) {
         positive = v;
     }
-    // NaN fails both comparisons above but reaches `out` through `u`.
-    out[i] = positive + log1p;
+    // NaN fails both comparisons above but reaches the result through `u`.
+    positive + log1p
+}
+
+/// `out = softplus(x)`, [`softplus_of`] per element.
+#[cube(launch, address_type = "dynamic")]
+fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _dtype: ElemType) {
+    let i = ABSOLUTE_POS;
+    if i >= len {
+        terminate!();
+    }
+    out[i] = softplus_of::<F>(x[i]);
+}
+
+/// `out = ½ ln(softplus(x) + floor)`.
+#[cube(launch, address_type = "dynamic")]
+fn softplus_log_scale_kernel<F: Float>(
+    x: &[F],
+    out: &mut [F],
+    floor: InputScalar,
+    len: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= len {
+        terminate!();
+    }
+    out[i] = F::new(0.5) * (softplus_of::<F>(x[i]) + floor.get::<F>()).ln();
+}
+
+/// `out = ½ ḡ σ(x) e^{−2y}` (the reverse mode of `y = ½ ln(softplus(x) + floor)`), with
+/// `σ(x) = 1 / (1 + e^{−x})`, exact in both tails.
+#[cube(launch, address_type = "dynamic")]
+fn softplus_log_scale_backward_kernel<F: Float>(
+    x: &[F],
+    y: &[F],
+    grad: &[F],
+    out: &mut [F],
+    len: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= len {
+        terminate!();
+    }
+    let sigmoid = F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x[i]).exp());
+    out[i] = F::new(0.5) * grad[i] * sigmoid * (F::new(-2.0) * y[i]).exp();
 }
 
 /// `out = ḡ e^{x − y}` (softplus's reverse mode, `y = softplus(x)`).
@@ -92,6 +132,65 @@ pub(crate) fn softplus_backward(
     let (count, cube_dim) = launch_dims(&x, len);
     let address_type = address_type(&[&x, &y, &grad, &out]);
     softplus_backward_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        x.clone().into_buffer_arg(),
+        y.into_buffer_arg(),
+        grad.into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        len,
+        float_elem_type(&x),
+    );
+    out
+}
+
+/// [`super::SpecialBackend::softplus_log_scale`]: [`softplus_log_scale_kernel`] over the
+/// contiguous input.
+pub(crate) fn softplus_log_scale(
+    x: FloatTensor<CubeBackend>,
+    floor: f64,
+) -> FloatTensor<CubeBackend> {
+    let x = into_contiguous(x);
+    let out = empty_like(&x);
+    let len = x.meta.shape().num_elements();
+    if len == 0 {
+        return out;
+    }
+    let (count, cube_dim) = launch_dims(&x, len);
+    let address_type = address_type(&[&x, &out]);
+    let elem_type = float_elem_type(&x);
+    softplus_log_scale_kernel::launch(
+        &out.client,
+        count,
+        cube_dim,
+        address_type,
+        x.clone().into_buffer_arg(),
+        out.clone().into_buffer_arg(),
+        InputScalar::new(floor, elem_type),
+        len,
+        elem_type,
+    );
+    out
+}
+
+/// [`super::SpecialBackend::softplus_log_scale_backward`]: [`softplus_log_scale_backward_kernel`]
+/// over contiguous copies of the inputs.
+pub(crate) fn softplus_log_scale_backward(
+    x: FloatTensor<CubeBackend>,
+    y: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    let [x, y, grad] = [x, y, grad].map(into_contiguous);
+    let out = empty_like(&x);
+    let len = x.meta.shape().num_elements();
+    if len == 0 {
+        return out;
+    }
+    let (count, cube_dim) = launch_dims(&x, len);
+    let address_type = address_type(&[&x, &y, &grad, &out]);
+    softplus_log_scale_backward_kernel::launch(
         &out.client,
         count,
         cube_dim,

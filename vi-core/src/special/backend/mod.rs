@@ -5,6 +5,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda) | Autodiff |
 //! |---|---|---|---|
 //! | [`SpecialBackend::softplus`] | [`host`] loop (`ln_1p`) | [`cube`] kernel | `ȳ · exp(x − y)` |
+//! | [`SpecialBackend::softplus_log_scale`] | composed around softplus | [`cube`] kernel | [`SpecialBackend::softplus_log_scale_backward`] (one kernel on CubeCL) |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -46,6 +47,33 @@ pub trait SpecialBackend: Backend {
     ) -> FloatTensor<Self> {
         Self::float_mul(grad, Self::float_exp(Self::float_sub(x, y)))
     }
+
+    /// `½ ln(softplus(x) + floor)`, elementwise: the log standard deviation of a variance
+    /// parameterised as `softplus(x) + floor` (GPyTorch's Gaussian noise with its lower bound).
+    #[fusion(dtype = x, shape = x)]
+    fn softplus_log_scale(x: FloatTensor<Self>, floor: f64) -> FloatTensor<Self> {
+        let variance = Self::float_add_scalar(Self::softplus(x), floor.into());
+        Self::float_mul_scalar(Self::float_log(variance), 0.5f64.into())
+    }
+
+    /// The reverse mode of [`Self::softplus_log_scale`] given its input `x`, its output `y` and
+    /// the upstream gradient `ḡ`: `½ ḡ σ(x) e^{−2y}` (`e^{−2y} = 1 / (softplus(x) + floor)`).
+    #[fusion(dtype = x, shape = x)]
+    fn softplus_log_scale_backward(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        // σ(x) e^{−2y} = e^{x − softplus(x) − 2y}.
+        let exponent = Self::float_sub(
+            Self::float_sub(x.clone(), Self::softplus(x)),
+            Self::float_mul_scalar(y, 2f64.into()),
+        );
+        Self::float_mul(
+            Self::float_mul_scalar(grad, 0.5f64.into()),
+            Self::float_exp(exponent),
+        )
+    }
 }
 
 #[cfg(feature = "flex")]
@@ -65,5 +93,17 @@ impl SpecialBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::softplus_backward(x, y, grad)
+    }
+
+    fn softplus_log_scale(x: FloatTensor<Self>, floor: f64) -> FloatTensor<Self> {
+        cube::softplus_log_scale(x, floor)
+    }
+
+    fn softplus_log_scale_backward(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::softplus_log_scale_backward(x, y, grad)
     }
 }
