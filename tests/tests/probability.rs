@@ -1599,46 +1599,19 @@ fn gaussian_log_likelihood_op(device: Device) {
 }
 
 /// `likelihood::gaussian_expected_log_likelihood` against
-/// `Σ −½ ((y − μ)² + v) e^{−2s} − s − ½ ln 2π` by hand in f64 (a shared and a per-element scale),
-/// finite differences in `y`, `μ`, `v` and `s`, and its shape error for the variances.
+/// `Σ −½ ((y − μ)² + v) e^{−2s} − s − ½ ln 2π` by hand in f64 (a shared and a per-element scale;
+/// [`expected_log_likelihood_values`]), finite differences in `y`, `μ`, `v` and `s`, and its shape
+/// error for the variances.
 fn gaussian_expected_log_likelihood_op(device: Device) {
-    let n = 150; // more than two of the CPU kernel's chunks
+    // More than two of the CPU kernel's chunks and several elements per unit of CubeCL's one-cube
+    // sum; then past that sum's limit (2²⁰ elements), where Burn's reduction takes over.
+    for n in [1030, (1 << 20) + 2] {
+        expected_log_likelihood_values(&device, n);
+    }
+    let n = 12;
     let (y, mean) = (noise(23, n), noise(24, n));
     let variance: Vec<f64> = noise(25, n).iter().map(|v| 0.1 + v.abs()).collect();
     let per_element: Vec<f64> = noise(26, n).iter().map(|v| 0.3 * v).collect();
-    let want = |s: &dyn Fn(usize) -> f64| -> f64 {
-        (0..n)
-            .map(|i| {
-                let r = y[i] - mean[i];
-                -0.5 * (r * r + variance[i]) * (-2.0 * s(i)).exp() - s(i) - HALF_LN_2PI
-            })
-            .sum()
-    };
-    for dtype in dtypes(&device) {
-        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &device, dtype);
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            2e-5
-        };
-        let shared = tensor(vec![-0.4], [1], &device, dtype);
-        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), shared);
-        assert_all_close(
-            &format!("Gaussian ell, shared scale [{dtype:?}]"),
-            &values(got.unwrap()),
-            &[want(&|_| -0.4)],
-            tol,
-            tol,
-        );
-        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), t(&per_element));
-        assert_all_close(
-            &format!("Gaussian ell, per element [{dtype:?}]"),
-            &values(got.unwrap()),
-            &[want(&|i| per_element[i])],
-            tol,
-            tol,
-        );
-    }
     let ad = device.clone().autodiff();
     let config = gradcheck_config(&ad);
     let dtype = config.dtype;
@@ -1682,6 +1655,47 @@ fn gaussian_expected_log_likelihood_op(device: Device) {
             assert!(reason.contains("variance"), "{reason}")
         }
         other => panic!("Gaussian ell with bad variance shape: {other:?}"),
+    }
+}
+
+/// `gaussian_expected_log_likelihood`'s value for `n` elements against the sum by hand in f64,
+/// with a shared and a per-element scale.
+fn expected_log_likelihood_values(device: &Device, n: usize) {
+    let (y, mean) = (noise(23, n), noise(24, n));
+    let variance: Vec<f64> = noise(25, n).iter().map(|v| 0.1 + v.abs()).collect();
+    let per_element: Vec<f64> = noise(26, n).iter().map(|v| 0.3 * v).collect();
+    let want = |s: &dyn Fn(usize) -> f64| -> f64 {
+        (0..n)
+            .map(|i| {
+                let r = y[i] - mean[i];
+                -0.5 * (r * r + variance[i]) * (-2.0 * s(i)).exp() - s(i) - HALF_LN_2PI
+            })
+            .sum()
+    };
+    for dtype in dtypes(device) {
+        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], device, dtype);
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-5
+        };
+        let shared = tensor(vec![-0.4], [1], device, dtype);
+        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), shared);
+        assert_all_close(
+            &format!("Gaussian ell, n={n}, shared scale [{dtype:?}]"),
+            &values(got.unwrap()),
+            &[want(&|_| -0.4)],
+            tol,
+            tol,
+        );
+        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), t(&per_element));
+        assert_all_close(
+            &format!("Gaussian ell, n={n}, per element [{dtype:?}]"),
+            &values(got.unwrap()),
+            &[want(&|i| per_element[i])],
+            tol,
+            tol,
+        );
     }
 }
 
@@ -1756,6 +1770,48 @@ fn kl_to_standard_normal_op(device: Device) {
             &by_solve,
             10.0 * tol,
             10.0 * tol,
+        );
+    }
+    // Many entries per unit of CubeCL's one-cube sum (2 · 40² = 3200): against MVN ‖ Normal.
+    let (p2, n2) = (2, 40);
+    let loc2 = noise(32, p2 * n2);
+    let factor2: Vec<f64> = noise(33, p2 * n2 * n2)
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            let (i, j) = ((index / n2) % n2, index % n2);
+            match i.cmp(&j) {
+                std::cmp::Ordering::Greater => 0.2 * v,
+                std::cmp::Ordering::Equal => 0.5 + v.abs(),
+                std::cmp::Ordering::Less => 0.0,
+            }
+        })
+        .collect();
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-10
+        } else {
+            1e-4
+        };
+        let m = tensor(loc2.clone(), [p2, n2], &device, dtype);
+        let l = tensor(factor2.clone(), [p2, n2, n2], &device, dtype);
+        let zero = tensor(vec![0.0; p2 * n2], [p2, n2], &device, dtype);
+        let prior = Normal::new(zero.clone(), zero.ones_like())
+            .unwrap()
+            .to_event(1)
+            .unwrap();
+        let by_solve = values(
+            MultivariateNormal::new(m.clone(), l.clone())
+                .unwrap()
+                .kl_sum(&prior)
+                .unwrap(),
+        );
+        assert_all_close(
+            &format!("KL to N(0, I), n = {n2} [{dtype:?}]"),
+            &values(kl_to_standard_normal(m, l).unwrap()),
+            &by_solve,
+            tol,
+            tol,
         );
     }
     let ad = device.clone().autodiff();

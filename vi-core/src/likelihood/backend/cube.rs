@@ -1,8 +1,11 @@
 //! CubeCL kernel (wgpu, cuda) of the likelihood extension: one unit per element writes that
-//! element's term or gradient, and a shared scale's sums go through Burn's reduction — two
-//! launches where the composed forms take about ten.
+//! element's term or gradient, or, for a sum (the log-likelihood, a shared scale's gradient), one
+//! cube adds them all ([`cube_sum`]) — one launch where the composed forms take about ten.
 
-use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
+use crate::linalg::backend::cube::{
+    SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
+    launch_dims,
+};
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::Shape;
@@ -24,8 +27,45 @@ enum Quantity {
     GradVariance = 3,
 }
 
-/// One element's [`Quantity`]. `variance` is read only `with_variance`, `log_scale[0]` alone when
-/// `shared`, `grad[0]` for the gradients.
+/// Element `i`'s [`Quantity`]. `variance` is read only `with_variance`, `log_scale[0]` alone
+/// when `shared`, `grad[0]` for the gradients.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn gaussian_quantity<F: Float>(
+    i: usize,
+    y: &[F],
+    mean: &[F],
+    variance: &[F],
+    log_scale: &[F],
+    grad: &[F],
+    half_ln_2pi: F,
+    #[comptime] quantity: u32,
+    #[comptime] with_variance: bool,
+    #[comptime] shared: bool,
+) -> F {
+    let mut s = log_scale[0];
+    if !shared {
+        s = log_scale[i];
+    }
+    let r = y[i] - mean[i];
+    let w = (F::new(-2.0) * s).exp();
+    let mut q = r * r;
+    if with_variance {
+        q += variance[i];
+    }
+    if comptime!(quantity == 0) {
+        F::new(-0.5) * q * w - s - half_ln_2pi
+    } else if comptime!(quantity == 1) {
+        grad[0] * r * w
+    } else if comptime!(quantity == 2) {
+        grad[0] * (q * w - F::new(1.0))
+    } else {
+        F::new(-0.5) * grad[0] * w
+    }
+}
+
+/// One unit per element writes its [`gaussian_quantity`]; with `summed`, one cube instead: each
+/// unit adds every `CUBE_DIM`-th element and [`cube_sum`] writes the total to `out[0]`.
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn gaussian_kernel<F: Float>(
@@ -40,30 +80,49 @@ fn gaussian_kernel<F: Float>(
     #[comptime] quantity: u32,
     #[comptime] with_variance: bool,
     #[comptime] shared: bool,
+    #[comptime] summed: bool,
     #[define(F)] _dtype: ElemType,
 ) {
-    let i = ABSOLUTE_POS;
-    if i >= len {
-        terminate!();
-    }
-    let mut s = log_scale[0];
-    if !shared {
-        s = log_scale[i];
-    }
-    let r = y[i] - mean[i];
-    let w = (F::new(-2.0) * s).exp();
-    let mut q = r * r;
-    if with_variance {
-        q += variance[i];
-    }
-    if comptime!(quantity == 0) {
-        out[i] = F::new(-0.5) * q * w - s - half_ln_2pi.get::<F>();
-    } else if comptime!(quantity == 1) {
-        out[i] = grad[0] * r * w;
-    } else if comptime!(quantity == 2) {
-        out[i] = grad[0] * (q * w - F::new(1.0));
+    let half_ln_2pi = half_ln_2pi.get::<F>();
+    if summed {
+        let mut partial = Shared::<[F]>::new_slice(SUM_UNITS);
+        let mut acc = F::new(0.0);
+        let mut i = UNIT_POS as usize;
+        while i < len {
+            acc += gaussian_quantity::<F>(
+                i,
+                y,
+                mean,
+                variance,
+                log_scale,
+                grad,
+                half_ln_2pi,
+                quantity,
+                with_variance,
+                shared,
+            );
+            i += CUBE_DIM as usize;
+        }
+        let total = cube_sum::<F>(acc, &mut partial);
+        if UNIT_POS == 0 {
+            out[0] = total;
+        }
     } else {
-        out[i] = F::new(-0.5) * grad[0] * w;
+        let i = ABSOLUTE_POS;
+        if i < len {
+            out[i] = gaussian_quantity::<F>(
+                i,
+                y,
+                mean,
+                variance,
+                log_scale,
+                grad,
+                half_ln_2pi,
+                quantity,
+                with_variance,
+                shared,
+            );
+        }
     }
 }
 
@@ -76,18 +135,60 @@ fn per_element(
     log_scale: FloatTensor<CubeBackend>,
     grad: Option<FloatTensor<CubeBackend>>,
 ) -> FloatTensor<CubeBackend> {
+    launch(quantity, y, mean, variance, log_scale, grad, false)
+}
+
+/// The elements' [`Quantity`] summed, `[1]`: one launch of [`gaussian_kernel`] (one cube) up to
+/// [`SUM_MAX_LEN`] elements, else the per-element kernel and Burn's sum.
+fn summed(
+    quantity: Quantity,
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: Option<FloatTensor<CubeBackend>>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: Option<FloatTensor<CubeBackend>>,
+) -> FloatTensor<CubeBackend> {
+    let len = y.meta.shape().num_elements();
+    if len == 0 || len > SUM_MAX_LEN {
+        return sum_all(per_element(quantity, y, mean, variance, log_scale, grad));
+    }
+    launch(quantity, y, mean, variance, log_scale, grad, true)
+}
+
+/// One launch of [`gaussian_kernel`]: per element (the output in `y`'s shape) or, `summed`, one
+/// cube writing the total (`[1]`).
+fn launch(
+    quantity: Quantity,
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: Option<FloatTensor<CubeBackend>>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: Option<FloatTensor<CubeBackend>>,
+    summed: bool,
+) -> FloatTensor<CubeBackend> {
     let [y, mean, log_scale] = [y, mean, log_scale].map(into_contiguous);
     let with_variance = variance.is_some();
     // Unread placeholders stand in for an absent variance or gradient.
     let variance = variance.map_or_else(|| y.clone(), into_contiguous);
     let grad = grad.map_or_else(|| log_scale.clone(), into_contiguous);
-    let out = empty_like(&y);
+    let out = if summed {
+        empty_shaped_like(&y, Shape::new([1]))
+    } else {
+        empty_like(&y)
+    };
     let len = y.meta.shape().num_elements();
     if len == 0 {
         return out;
     }
     let shared = log_scale.meta.shape().num_elements() == 1;
-    let (count, cube_dim) = launch_dims(&y, len);
+    let (count, cube_dim) = if summed {
+        (
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(SUM_UNITS as u32),
+        )
+    } else {
+        launch_dims(&y, len)
+    };
     let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad, &out]);
     gaussian_kernel::launch(
         &out.client,
@@ -105,6 +206,7 @@ fn per_element(
         quantity as u32,
         with_variance,
         shared,
+        summed,
         float_elem_type(&y),
     );
     out
@@ -123,14 +225,7 @@ pub(crate) fn log_likelihood(
     variance: Option<FloatTensor<CubeBackend>>,
     log_scale: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
-    sum_all(per_element(
-        Quantity::Term,
-        y,
-        mean,
-        variance,
-        log_scale,
-        None,
-    ))
+    summed(Quantity::Term, y, mean, variance, log_scale, None)
 }
 
 /// `ḡ (y − μ) e^{−2s}`, the shape of `mean`.
@@ -152,20 +247,13 @@ pub(crate) fn grad_log_scale(
     grad: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
     let scale_shape = log_scale.meta.shape().clone();
-    let terms = per_element(
-        Quantity::GradLogScale,
-        y,
-        mean,
-        variance,
-        log_scale,
-        Some(grad),
-    );
-    let summed = if scale_shape.num_elements() == 1 {
-        sum_all(terms)
+    let quantity = Quantity::GradLogScale;
+    let gradient = if scale_shape.num_elements() == 1 {
+        summed(quantity, y, mean, variance, log_scale, Some(grad))
     } else {
-        terms
+        per_element(quantity, y, mean, variance, log_scale, Some(grad))
     };
-    CubeBackend::float_reshape(summed, scale_shape)
+    CubeBackend::float_reshape(gradient, scale_shape)
 }
 
 /// `−½ ḡ e^{−2s}`, the shape of `variance` (contiguous, not a broadcast view).

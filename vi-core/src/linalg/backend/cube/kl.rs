@@ -1,9 +1,12 @@
 //! CubeCL kernel of [`LinalgBackend::standard_normal_kl`](super::super::LinalgBackend::standard_normal_kl)
-//! and its factor gradient: one unit per entry of the factors writes that entry's term or
-//! gradient, and Burn's reduction sums the terms — two launches forward and one backward where
-//! the composed forms take about twenty and ten.
+//! and its factor gradient: one cube sums the entries' terms ([`cube_sum`]; past
+//! [`SUM_MAX_LEN`] entries one unit per entry and Burn's reduction), one unit per entry writes
+//! its gradient — one launch each way where the composed forms take about twenty and ten.
 
-use super::{address_type, empty_like, float_elem_type, launch_dims};
+use super::{
+    SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
+    launch_dims,
+};
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::Shape;
@@ -11,24 +14,18 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use cubecl::prelude::*;
 
-/// Entry `(e, i, j)` of the factors `L` (`[B, n, n]`): the term `½ Lᵢⱼ²` below the diagonal,
-/// `½ (Lᵢᵢ² + mᵢ² − 1) − ln|Lᵢᵢ|` on it and 0 above (their sum is the KL), or with `gradient`
-/// `ḡ Lᵢⱼ` below the diagonal, `ḡ (Lᵢᵢ − 1/Lᵢᵢ)` on it and 0 above.
-#[cube(launch, address_type = "dynamic")]
-fn standard_normal_kl_kernel<F: Float>(
+/// Entry `idx = (e, i, j)` of the factors `L` (`[B, n, n]`): the term `½ Lᵢⱼ²` below the
+/// diagonal, `½ (Lᵢᵢ² + mᵢ² − 1) − ln|Lᵢᵢ|` on it and 0 above (their sum is the KL), or with
+/// `gradient` `ḡ Lᵢⱼ` below the diagonal, `ḡ (Lᵢᵢ − 1/Lᵢᵢ)` on it and 0 above.
+#[cube]
+fn kl_entry<F: Float>(
+    idx: usize,
     loc: &[F],
     l: &[F],
     grad: &[F],
-    out: &mut [F],
     n: usize,
-    len: usize,
     #[comptime] gradient: bool,
-    #[define(F)] _dtype: ElemType,
-) {
-    let idx = ABSOLUTE_POS;
-    if idx >= len {
-        terminate!();
-    }
+) -> F {
     let j = idx % n;
     let i = (idx / n) % n;
     let v = l[idx];
@@ -45,7 +42,42 @@ fn standard_normal_kl_kernel<F: Float>(
         let m = loc[(idx / (n * n)) * n + i];
         value = F::new(0.5) * (v * v + m * m - F::new(1.0)) - v.abs().ln();
     }
-    out[idx] = value;
+    value
+}
+
+/// One unit per entry writes its [`kl_entry`]; with `summed` (the terms), one cube instead adds
+/// every `CUBE_DIM`-th entry per unit and [`cube_sum`] writes the KL to `out[0]`.
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn standard_normal_kl_kernel<F: Float>(
+    loc: &[F],
+    l: &[F],
+    grad: &[F],
+    out: &mut [F],
+    n: usize,
+    len: usize,
+    #[comptime] gradient: bool,
+    #[comptime] summed: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    if summed {
+        let mut partial = Shared::<[F]>::new_slice(SUM_UNITS);
+        let mut acc = F::new(0.0);
+        let mut idx = UNIT_POS as usize;
+        while idx < len {
+            acc += kl_entry::<F>(idx, loc, l, grad, n, gradient);
+            idx += CUBE_DIM as usize;
+        }
+        let total = cube_sum::<F>(acc, &mut partial);
+        if UNIT_POS == 0 {
+            out[0] = total;
+        }
+    } else {
+        let idx = ABSOLUTE_POS;
+        if idx < len {
+            out[idx] = kl_entry::<F>(idx, loc, l, grad, n, gradient);
+        }
+    }
 }
 
 /// [`standard_normal_kl_kernel`] over contiguous copies of the inputs, the output in `l`'s
@@ -55,13 +87,23 @@ fn per_entry(
     l: FloatTensor<CubeBackend>,
     grad: FloatTensor<CubeBackend>,
     gradient: bool,
+    summed: bool,
 ) -> FloatTensor<CubeBackend> {
     let [loc, l, grad] = [loc, l, grad].map(into_contiguous);
     let shape = l.meta.shape();
     let n = shape[shape.num_dims() - 1];
-    let out = empty_like(&l);
     let len = shape.num_elements();
-    let (count, cube_dim) = launch_dims(&l, len);
+    let (out, (count, cube_dim)) = if summed {
+        (
+            empty_shaped_like(&l, Shape::new([1])),
+            (
+                CubeCount::Static(1, 1, 1),
+                CubeDim::new_1d(SUM_UNITS as u32),
+            ),
+        )
+    } else {
+        (empty_like(&l), launch_dims(&l, len))
+    };
     let address_type = address_type(&[&loc, &l, &grad, &out]);
     standard_normal_kl_kernel::launch(
         &out.client,
@@ -75,6 +117,7 @@ fn per_entry(
         n,
         len,
         gradient,
+        summed,
         float_elem_type(&l),
     );
     out
@@ -89,7 +132,10 @@ pub(crate) fn standard_normal_kl(
     if len == 0 {
         return super::compose::standard_normal_kl::<CubeBackend>(loc, l);
     }
-    let terms = per_entry(loc.clone(), l, loc, false);
+    if len <= SUM_MAX_LEN {
+        return per_entry(loc.clone(), l, loc, false, true);
+    }
+    let terms = per_entry(loc.clone(), l, loc, false, false);
     CubeBackend::float_sum(CubeBackend::float_reshape(terms, Shape::new([len])))
 }
 
@@ -101,5 +147,5 @@ pub(crate) fn standard_normal_kl_grad_factor(
     if l.meta.shape().num_elements() == 0 {
         return super::compose::standard_normal_kl_grad_factor::<CubeBackend>(l, grad);
     }
-    per_entry(grad.clone(), l, grad, true)
+    per_entry(grad.clone(), l, grad, true, false)
 }

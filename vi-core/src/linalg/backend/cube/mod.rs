@@ -43,6 +43,33 @@ pub(crate) use whitened::{whitened_variance, whitened_variance_backward};
 /// unit each.
 const CUBE_SIZE: u32 = 64;
 
+/// Units of the one-cube reductions ([`cube_sum`]).
+pub(crate) const SUM_UNITS: usize = 256;
+
+/// Most elements a one-cube reduction takes (a unit's loop stays far below Lavapipe's cap);
+/// larger inputs go through Burn's device-wide sum.
+pub(crate) const SUM_MAX_LEN: usize = 1 << 20;
+
+/// `Σ value` over the units of the cube (a power of two of them), by a tree in the shared
+/// scratch `partial` (one slot per unit); the total is returned to every unit. Every unit must
+/// call it (it holds barriers).
+#[cube]
+pub(crate) fn cube_sum<F: Float>(value: F, partial: &mut Shared<[F]>) -> F {
+    let unit = UNIT_POS as usize;
+    partial[unit] = value;
+    sync_cube();
+    // A runtime counter (`CUBE_DIM` units) for the halving loop.
+    let mut half = CUBE_DIM as usize / 2;
+    while half > 0 {
+        if unit < half {
+            partial[unit] = partial[unit] + partial[unit + half];
+        }
+        sync_cube();
+        half /= 2;
+    }
+    partial[0]
+}
+
 /// Whether `x` is positive and finite; false for NaN as well.
 #[cube]
 fn positive_finite<F: Float>(x: F) -> bool {

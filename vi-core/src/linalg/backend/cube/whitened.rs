@@ -3,7 +3,9 @@
 //! sums the squares in shared memory and clamps), two backward (`B̄` with `σ̄₀²`, then `L̄`), where
 //! the composed forms take about seven and twelve.
 
-use super::{address_type, batch_and_matrix, cube_count, empty_like, float_elem_type, launch_dims};
+use super::{
+    address_type, batch_and_matrix, cube_count, cube_sum, empty_like, float_elem_type, launch_dims,
+};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -55,19 +57,9 @@ fn whitened_variance_kernel<F: Float>(
         sum += p * p - b[at] * b[at];
         i += units;
     }
-    partial[unit] = sum;
-    sync_cube();
-    // `CUBE_DIM == units`: a runtime counter for the halving loop.
-    let mut half = CUBE_DIM as usize / 2;
-    while half > 0 {
-        if unit < half {
-            partial[unit] = partial[unit] + partial[unit + half];
-        }
-        sync_cube();
-        half /= 2;
-    }
+    let total = cube_sum::<F>(sum, &mut partial);
     if unit == 0 {
-        let mut v = prior[CUBE_POS] + partial[0];
+        let mut v = prior[CUBE_POS] + total;
         if v < F::new(0.0) {
             v = F::new(0.0);
         }
