@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | [`LinalgBackend::cholesky`] | [`packed`] for `n ≤ 64`, else [`host`] (faer, rayon over the batch) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] (tiles + matmul) above | Murray (2016) |
 //! | [`LinalgBackend::solve_triangular`] | [`packed`] for `n, k ≤ 64`, [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n` (block-column GEMMs), else [`host`] (faer) | [`cube`]: shared-memory tile for `n ≤ 64`, [`blocked`] above | standard adjoint |
-//! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | composed (matmul + mask) | — |
+//! | [`LinalgBackend::solve_triangular_grad_t`] | [`packed`] / [`wide`] / [`host`] (fused, the triangle only) | [`cube`]: one kernel, one unit per entry of the triangle | — |
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and [`LinalgBackend::column_squares_change`] (Burn's vectorised products and sums, faster here than a scalar host pass) | composed: the same two ([`cube`]: one kernel for the column sums) | through the two primitives above |
 //! | [`LinalgBackend::whitened_variance`], [`LinalgBackend::whitened_variance_backward`] | composed: [`LinalgBackend::triangular_matmul`], [`LinalgBackend::column_squares_change`] and a clamp; reverse through [`LinalgBackend::solve_triangular_grad_t`] and [`LinalgBackend::triangular_matmul`] | [`cube`]: one cube per column (the product and the variance), then one kernel for `B̄` and `σ̄₀²` and one for `L̄` | the second op |
@@ -286,6 +286,15 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::cholesky_backward(l, grad_l)
+    }
+
+    fn solve_triangular_grad_t(
+        grad_b: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        upper: bool,
+        transpose: bool,
+    ) -> FloatTensor<Self> {
+        cube::solve_triangular_grad_t(grad_b, x, upper, transpose)
     }
 
     fn standard_normal_kl(loc: FloatTensor<Self>, l: FloatTensor<Self>) -> FloatTensor<Self> {
