@@ -367,7 +367,7 @@ fn grad_rows(
 
 /// [`super::GramBackend::scaled_rbf_gram_backward`] (raw inputs, scaled in the kernel):
 /// [`rbf_gram_grad_kernel`] over the rows of
-/// `a` (its gradient and the per-row shares of `ℓ̄` and `s̄`, summed by one reduction each) and,
+/// `a` (its gradient and the per-row shares of `ℓ̄` and `s̄`, summed by [`share_sums_kernel`]) and,
 /// for two inputs when `b̄` is wanted, over the rows of `b`; the composed form past [`MAX_ITERATIONS`] per unit.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn scaled_rbf_gram_backward(
@@ -410,10 +410,75 @@ pub(crate) fn scaled_rbf_gram_backward(
     } else {
         empty_like(&b)
     };
-    (
-        grad_a,
-        grad_b,
-        CubeBackend::float_sum_dim(moments, 1),
-        CubeBackend::float_sum_dim(scale_sums, 1),
-    )
+    let (grad_l, grad_s) = sum_shares(moments, scale_sums);
+    (grad_a, grad_b, grad_l, grad_s)
+}
+
+/// Output `(e, c)` of the row sums of the `ℓ̄` shares `[B, r, d]` (`c < d`) and of the `s̄`
+/// shares `[B, r, 1]` (`c = d`), one unit each.
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn share_sums_kernel<F: Float>(
+    moments: &[F],
+    scale_sums: &[F],
+    grad_l: &mut [F],
+    grad_s: &mut [F],
+    r: usize,
+    d: usize,
+    len: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    let idx = ABSOLUTE_POS;
+    if idx >= len {
+        terminate!();
+    }
+    let e = idx / (d + 1);
+    let c = idx % (d + 1);
+    let mut sum = F::new(0.0);
+    if c < d {
+        for i in 0..r {
+            sum += moments[(e * r + i) * d + c];
+        }
+        grad_l[e * d + c] = sum;
+    } else {
+        for i in 0..r {
+            sum += scale_sums[e * r + i];
+        }
+        grad_s[e] = sum;
+    }
+}
+
+/// `(Σᵢ moments[e, i, ·], Σᵢ scale_sums[e, i, ·])`, `[B, 1, d]` and `[B, 1, 1]`: one launch of
+/// [`share_sums_kernel`] for both (Burn's two reductions past [`MAX_ITERATIONS`] rows).
+fn sum_shares(
+    moments: FloatTensor<CubeBackend>,
+    scale_sums: FloatTensor<CubeBackend>,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
+    let (batch, r, d) = batch_and_matrix(&moments);
+    if r > MAX_ITERATIONS {
+        return (
+            CubeBackend::float_sum_dim(moments, 1),
+            CubeBackend::float_sum_dim(scale_sums, 1),
+        );
+    }
+    let grad_l = empty_shaped_like(&moments, Shape::from(vec![batch, 1, d]));
+    let grad_s = empty_shaped_like(&moments, Shape::from(vec![batch, 1, 1]));
+    let len = batch * (d + 1);
+    let (count, cube_dim) = launch_dims(&moments, len);
+    let address_type = address_type(&[&moments, &scale_sums, &grad_l]);
+    share_sums_kernel::launch(
+        &moments.client,
+        count,
+        cube_dim,
+        address_type,
+        moments.clone().into_buffer_arg(),
+        scale_sums.into_buffer_arg(),
+        grad_l.clone().into_buffer_arg(),
+        grad_s.clone().into_buffer_arg(),
+        r,
+        d,
+        len,
+        float_elem_type(&moments),
+    );
+    (grad_l, grad_s)
 }
