@@ -101,8 +101,9 @@ impl<B: LinalgBackend> Backward<B, 2> for ColumnNormChangeBackward {
     }
 }
 
-/// `KL(N(m, L Lᵀ) ‖ N(0, I))`: the saved state is `(m, L)`; `m̄ = ḡ m`, `L̄` from
-/// [`LinalgBackend::standard_normal_kl_grad_factor`].
+/// `KL(N(m, L Lᵀ) ‖ N(0, I))`: the saved state is `(m, L)`; both gradients from
+/// [`LinalgBackend::standard_normal_kl_backward`], or `m̄ = ḡ m` and `L̄` from
+/// [`LinalgBackend::standard_normal_kl_grad_factor`] when only one is wanted.
 #[derive(Debug)]
 struct StandardNormalKlBackward;
 
@@ -113,6 +114,12 @@ impl<B: LinalgBackend> Backward<B, 2> for StandardNormalKlBackward {
         let (loc, l) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let [parent_loc, parent_l] = ops.parents;
+        if let (Some(node_loc), Some(node_l)) = (&parent_loc, &parent_l) {
+            let (grad_loc, grad_l) = B::standard_normal_kl_backward(loc, l, grad);
+            grads.register::<B>(node_loc.id, grad_loc);
+            grads.register::<B>(node_l.id, grad_l);
+            return;
+        }
         if let Some(node) = parent_loc {
             let rank = loc.shape().num_dims();
             let g = B::float_reshape(grad.clone(), Shape::from(vec![1; rank]));

@@ -240,6 +240,31 @@ pub(crate) fn standard_normal_kl_grad_factor<B: LinalgBackend>(
     B::float_mul(B::float_sub(lower, reciprocal), grad)
 }
 
+/// `(ḡ m, standard_normal_kl_grad_factor(L, ḡ))`.
+pub(crate) fn standard_normal_kl_backward<B: LinalgBackend>(
+    loc: FloatTensor<B>,
+    l: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let rank = loc.shape().num_dims();
+    let g = B::float_reshape(grad.clone(), Shape::from(vec![1; rank]));
+    (
+        B::float_mul(loc, g),
+        B::standard_normal_kl_grad_factor(l, grad),
+    )
+}
+
+/// Output descriptions of [`LinalgBackend::standard_normal_kl_backward`]: the shapes of `m` and
+/// `L`.
+#[cfg(feature = "fusion")]
+pub(crate) fn standard_normal_kl_backward_meta(
+    loc: &TensorSpec,
+    l: &TensorSpec,
+    _grad: &TensorSpec,
+) -> (TensorSpec, TensorSpec) {
+    (loc.clone(), l.clone())
+}
+
 /// `tril(x) ∘ (1 − 2 [d < 0])` with `d` `raw`'s diagonal as a row `[.., 1, n]`.
 pub(crate) fn column_signed_lower<B: LinalgBackend>(
     raw: FloatTensor<B>,

@@ -9,7 +9,7 @@
 //! | [`LinalgBackend::triangular_matmul`] | [`wide`] for `16 ≤ n ≤ 256`, `k ≥ 2n`, else [`host`] (faer, half the flops) | composed (mask + matmul) | both adjoints |
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and [`LinalgBackend::column_squares_change`] (Burn's vectorised products and sums, faster here than a scalar host pass) | composed: the same two ([`cube`]: one kernel for the column sums) | through the two primitives above |
 //! | [`LinalgBackend::whitened_variance`], [`LinalgBackend::whitened_variance_backward`] | composed: [`LinalgBackend::triangular_matmul`], [`LinalgBackend::column_squares_change`] and a clamp; reverse through [`LinalgBackend::solve_triangular_grad_t`] and [`LinalgBackend::triangular_matmul`] | [`cube`]: one cube per column (the product and the variance), then one kernel for `B̄` and `σ̄₀²` and one for `L̄` | the second op |
-//! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`] | [`host`] one pass (summed in `f64`) | [`cube`]: one kernel per entry (its term or gradient), then Burn's sum | the factor's gradient from the second op, the mean's composed |
+//! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`], [`LinalgBackend::standard_normal_kl_backward`] | [`host`] one pass (summed in `f64`) | [`cube`]: one cube sums the terms; one kernel per entry for the gradients (the mean's from the diagonal's units) | the third op (both gradients) |
 //! | [`LinalgBackend::column_signed_lower`] | [`host`] one pass | [`cube`]: one kernel per entry | itself, with `x = Ḡ` |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
@@ -172,6 +172,17 @@ pub trait LinalgBackend: Backend {
         compose::standard_normal_kl_grad_factor::<Self>(l, grad)
     }
 
+    /// Both gradients of [`Self::standard_normal_kl`] times `grad` (`[1]`): `(ḡ m, ḡ (tril(L) −
+    /// diag(1/Lᵢᵢ)))`, the shapes of `loc` and `l` (one CubeCL launch for both).
+    #[fusion(meta = compose::standard_normal_kl_backward_meta)]
+    fn standard_normal_kl_backward(
+        loc: FloatTensor<Self>,
+        l: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        compose::standard_normal_kl_backward::<Self>(loc, l, grad)
+    }
+
     /// Gradient of a scalar objective with respect to `A` (symmetric convention, as torch and JAX)
     /// given the factor `L = cholesky(A)` and the gradient `Ḡ` with respect to `L`
     /// (Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10):
@@ -310,6 +321,14 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn column_signed_lower(raw: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::column_signed_lower(raw, x)
+    }
+
+    fn standard_normal_kl_backward(
+        loc: FloatTensor<Self>,
+        l: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        cube::standard_normal_kl_backward(loc, l, grad)
     }
 
     fn column_squares_change(p: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -45,7 +45,8 @@ fn kl_entry<F: Float>(
     value
 }
 
-/// One unit per entry writes its [`kl_entry`]; with `summed` (the terms), one cube instead adds
+/// One unit per entry writes its [`kl_entry`] (and, `with_loc`, each diagonal entry's unit the
+/// mean's gradient `ḡ mᵢ` to `grad_loc`); with `summed` (the terms), one cube instead adds
 /// every `CUBE_DIM`-th entry per unit and [`cube_sum`] writes the KL to `out[0]`.
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
@@ -54,10 +55,12 @@ fn standard_normal_kl_kernel<F: Float>(
     l: &[F],
     grad: &[F],
     out: &mut [F],
+    grad_loc: &mut [F],
     n: usize,
     len: usize,
     #[comptime] gradient: bool,
     #[comptime] summed: bool,
+    #[comptime] with_loc: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     if summed {
@@ -76,6 +79,11 @@ fn standard_normal_kl_kernel<F: Float>(
         let idx = ABSOLUTE_POS;
         if idx < len {
             out[idx] = kl_entry::<F>(idx, loc, l, grad, n, gradient);
+            // The diagonal's units also write the mean's gradient `ḡ mᵢ`.
+            if with_loc && idx % n == (idx / n) % n {
+                let at = (idx / (n * n)) * n + idx % n;
+                grad_loc[at] = grad[0] * loc[at];
+            }
         }
     }
 }
@@ -89,7 +97,25 @@ fn per_entry(
     gradient: bool,
     summed: bool,
 ) -> FloatTensor<CubeBackend> {
+    launch(loc, l, grad, gradient, summed, false).0
+}
+
+/// One launch of [`standard_normal_kl_kernel`] over contiguous copies of the inputs: its output
+/// and, `with_loc`, the mean's gradient in `loc`'s shape (else a placeholder).
+fn launch(
+    loc: FloatTensor<CubeBackend>,
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+    gradient: bool,
+    summed: bool,
+    with_loc: bool,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     let [loc, l, grad] = [loc, l, grad].map(into_contiguous);
+    let grad_loc = if with_loc {
+        empty_like(&loc)
+    } else {
+        empty_shaped_like(&loc, Shape::new([1]))
+    };
     let shape = l.meta.shape();
     let n = shape[shape.num_dims() - 1];
     let len = shape.num_elements();
@@ -114,13 +140,15 @@ fn per_entry(
         l.clone().into_buffer_arg(),
         grad.into_buffer_arg(),
         out.clone().into_buffer_arg(),
+        grad_loc.clone().into_buffer_arg(),
         n,
         len,
         gradient,
         summed,
+        with_loc,
         float_elem_type(&l),
     );
-    out
+    (out, grad_loc)
 }
 
 /// The KL summed over every batch element, `[1]`.
@@ -148,4 +176,17 @@ pub(crate) fn standard_normal_kl_grad_factor(
         return super::compose::standard_normal_kl_grad_factor::<CubeBackend>(l, grad);
     }
     per_entry(grad.clone(), l, grad, true, false)
+}
+
+/// `(ḡ m, ḡ (tril(L) − diag(1/Lᵢᵢ)))` in one launch.
+pub(crate) fn standard_normal_kl_backward(
+    loc: FloatTensor<CubeBackend>,
+    l: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
+    if l.meta.shape().num_elements() == 0 {
+        return super::compose::standard_normal_kl_backward::<CubeBackend>(loc, l, grad);
+    }
+    let (grad_l, grad_loc) = launch(loc, l, grad, true, false, true);
+    (grad_loc, grad_l)
 }

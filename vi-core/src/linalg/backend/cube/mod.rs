@@ -36,7 +36,9 @@ mod triangle_product;
 mod whitened;
 
 pub(crate) use columns::column_squares_change;
-pub(crate) use kl::{standard_normal_kl, standard_normal_kl_grad_factor};
+pub(crate) use kl::{
+    standard_normal_kl, standard_normal_kl_backward, standard_normal_kl_grad_factor,
+};
 pub(crate) use signed::column_signed_lower;
 pub(crate) use triangle_product::solve_triangular_grad_t;
 pub(crate) use whitened::{whitened_variance, whitened_variance_backward};
