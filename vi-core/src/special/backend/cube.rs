@@ -31,52 +31,32 @@ fn softplus_of<F: Float>(v: F) -> F {
     positive + log1p
 }
 
-/// `out = softplus(x)`, [`softplus_of`] per element.
+/// `out = softplus(x)` ([`softplus_of`]) or, `log_scale`, `½ ln(softplus(x) + floor)`, per
+/// element.
 #[cube(launch, address_type = "dynamic")]
-fn softplus_kernel<F: Float>(x: &[F], out: &mut [F], len: usize, #[define(F)] _dtype: ElemType) {
-    let i = ABSOLUTE_POS;
-    if i >= len {
-        terminate!();
-    }
-    out[i] = softplus_of::<F>(x[i]);
-}
-
-/// `out = ½ ln(softplus(x) + floor)`.
-#[cube(launch, address_type = "dynamic")]
-fn softplus_log_scale_kernel<F: Float>(
+fn softplus_kernel<F: Float>(
     x: &[F],
     out: &mut [F],
     floor: InputScalar,
     len: usize,
+    #[comptime] log_scale: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let i = ABSOLUTE_POS;
     if i >= len {
         terminate!();
     }
-    out[i] = F::new(0.5) * (softplus_of::<F>(x[i]) + floor.get::<F>()).ln();
-}
-
-/// `out = ½ ḡ σ(x) e^{−2y}` (the reverse mode of `y = ½ ln(softplus(x) + floor)`), with
-/// `σ(x) = 1 / (1 + e^{−x})`, exact in both tails.
-#[cube(launch, address_type = "dynamic")]
-fn softplus_log_scale_backward_kernel<F: Float>(
-    x: &[F],
-    y: &[F],
-    grad: &[F],
-    out: &mut [F],
-    len: usize,
-    #[define(F)] _dtype: ElemType,
-) {
-    let i = ABSOLUTE_POS;
-    if i >= len {
-        terminate!();
+    let value = softplus_of::<F>(x[i]);
+    if log_scale {
+        out[i] = F::new(0.5) * (value + floor.get::<F>()).ln();
+    } else {
+        out[i] = value;
     }
-    let sigmoid = F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x[i]).exp());
-    out[i] = F::new(0.5) * grad[i] * sigmoid * (F::new(-2.0) * y[i]).exp();
 }
 
-/// `out = ḡ e^{x − y}` (softplus's reverse mode, `y = softplus(x)`).
+/// The reverse mode of [`softplus_kernel`] given `x`, its output `y` and `ḡ`: `ḡ e^{x − y}`
+/// (`σ(x)`, exact in both tails, no `1 − e^{−y}` cancellation) or, `log_scale`,
+/// `½ ḡ σ(x) e^{−2y}` with `σ(x) = 1 / (1 + e^{−x})`.
 #[cube(launch, address_type = "dynamic")]
 fn softplus_backward_kernel<F: Float>(
     x: &[F],
@@ -84,17 +64,27 @@ fn softplus_backward_kernel<F: Float>(
     grad: &[F],
     out: &mut [F],
     len: usize,
+    #[comptime] log_scale: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let i = ABSOLUTE_POS;
     if i >= len {
         terminate!();
     }
-    out[i] = grad[i] * (x[i] - y[i]).exp();
+    if log_scale {
+        let sigmoid = F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x[i]).exp());
+        out[i] = F::new(0.5) * grad[i] * sigmoid * (F::new(-2.0) * y[i]).exp();
+    } else {
+        out[i] = grad[i] * (x[i] - y[i]).exp();
+    }
 }
 
-/// [`super::SpecialBackend::softplus`]: [`softplus_kernel`] over the contiguous input.
-pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
+/// [`super::SpecialBackend::softplus`] (`floor = None`) and
+/// [`super::SpecialBackend::softplus_log_scale`]: [`softplus_kernel`] over the contiguous input.
+pub(crate) fn softplus(
+    x: FloatTensor<CubeBackend>,
+    floor: Option<f64>,
+) -> FloatTensor<CubeBackend> {
     let x = into_contiguous(x);
     let out = empty_like(&x);
     let len = x.meta.shape().num_elements();
@@ -103,6 +93,7 @@ pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
     }
     let (count, cube_dim) = launch_dims(&x, len);
     let address_type = address_type(&[&x, &out]);
+    let elem_type = float_elem_type(&x);
     softplus_kernel::launch(
         &out.client,
         count,
@@ -110,18 +101,22 @@ pub(crate) fn softplus(x: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         address_type,
         x.clone().into_buffer_arg(),
         out.clone().into_buffer_arg(),
+        InputScalar::new(floor.unwrap_or(0.0), elem_type),
         len,
-        float_elem_type(&x),
+        floor.is_some(),
+        elem_type,
     );
     out
 }
 
-/// [`super::SpecialBackend::softplus_backward`]: [`softplus_backward_kernel`] over contiguous
-/// copies of the inputs.
+/// [`super::SpecialBackend::softplus_backward`] and, `log_scale`,
+/// [`super::SpecialBackend::softplus_log_scale_backward`]: [`softplus_backward_kernel`] over
+/// contiguous copies of the inputs.
 pub(crate) fn softplus_backward(
     x: FloatTensor<CubeBackend>,
     y: FloatTensor<CubeBackend>,
     grad: FloatTensor<CubeBackend>,
+    log_scale: bool,
 ) -> FloatTensor<CubeBackend> {
     let [x, y, grad] = [x, y, grad].map(into_contiguous);
     let out = empty_like(&x);
@@ -141,65 +136,7 @@ pub(crate) fn softplus_backward(
         grad.into_buffer_arg(),
         out.clone().into_buffer_arg(),
         len,
-        float_elem_type(&x),
-    );
-    out
-}
-
-/// [`super::SpecialBackend::softplus_log_scale`]: [`softplus_log_scale_kernel`] over the
-/// contiguous input.
-pub(crate) fn softplus_log_scale(
-    x: FloatTensor<CubeBackend>,
-    floor: f64,
-) -> FloatTensor<CubeBackend> {
-    let x = into_contiguous(x);
-    let out = empty_like(&x);
-    let len = x.meta.shape().num_elements();
-    if len == 0 {
-        return out;
-    }
-    let (count, cube_dim) = launch_dims(&x, len);
-    let address_type = address_type(&[&x, &out]);
-    let elem_type = float_elem_type(&x);
-    softplus_log_scale_kernel::launch(
-        &out.client,
-        count,
-        cube_dim,
-        address_type,
-        x.clone().into_buffer_arg(),
-        out.clone().into_buffer_arg(),
-        InputScalar::new(floor, elem_type),
-        len,
-        elem_type,
-    );
-    out
-}
-
-/// [`super::SpecialBackend::softplus_log_scale_backward`]: [`softplus_log_scale_backward_kernel`]
-/// over contiguous copies of the inputs.
-pub(crate) fn softplus_log_scale_backward(
-    x: FloatTensor<CubeBackend>,
-    y: FloatTensor<CubeBackend>,
-    grad: FloatTensor<CubeBackend>,
-) -> FloatTensor<CubeBackend> {
-    let [x, y, grad] = [x, y, grad].map(into_contiguous);
-    let out = empty_like(&x);
-    let len = x.meta.shape().num_elements();
-    if len == 0 {
-        return out;
-    }
-    let (count, cube_dim) = launch_dims(&x, len);
-    let address_type = address_type(&[&x, &y, &grad, &out]);
-    softplus_log_scale_backward_kernel::launch(
-        &out.client,
-        count,
-        cube_dim,
-        address_type,
-        x.clone().into_buffer_arg(),
-        y.into_buffer_arg(),
-        grad.into_buffer_arg(),
-        out.clone().into_buffer_arg(),
-        len,
+        log_scale,
         float_elem_type(&x),
     );
     out

@@ -84,7 +84,7 @@ impl SpecialBackend for burn::backend::NdArray {}
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 impl SpecialBackend for burn_cubecl::CubeBackend {
     fn softplus(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        cube::softplus(x)
+        cube::softplus(x, None)
     }
 
     fn softplus_backward(
@@ -92,11 +92,11 @@ impl SpecialBackend for burn_cubecl::CubeBackend {
         y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        cube::softplus_backward(x, y, grad)
+        cube::softplus_backward(x, y, grad, false)
     }
 
     fn softplus_log_scale(x: FloatTensor<Self>, floor: f64) -> FloatTensor<Self> {
-        cube::softplus_log_scale(x, floor)
+        cube::softplus(x, Some(floor))
     }
 
     fn softplus_log_scale_backward(
@@ -104,6 +104,6 @@ impl SpecialBackend for burn_cubecl::CubeBackend {
         y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        cube::softplus_log_scale_backward(x, y, grad)
+        cube::softplus_backward(x, y, grad, true)
     }
 }
