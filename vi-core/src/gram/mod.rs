@@ -47,10 +47,11 @@ pub fn rbf_gram(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
 /// `[B, n, d]` and `b` `[B, m, d]` (a batch of 1 broadcasts), lengthscales `ℓ` `[1 or B, 1, d]`
 /// (`[.., 1, 1]`: one shared) and output scales `s` `[1 or B, 1, 1]` → `[B, n, m]`.
 ///
-/// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four: its backward
-/// pass ([`backend::GramBackend::scaled_rbf_gram_backward`]; on CubeCL two kernels and two
-/// reductions for all four gradients) takes both Gram gradients of the scaled inputs `ã`, `b̃`
-/// and derives the rest from them,
+/// [`rbf_gram`] of `a / ℓ` and `b / ℓ` times `s` as one tracked op instead of four (one CubeCL
+/// kernel, the inputs divided by `ℓ` in it): its backward pass
+/// ([`backend::GramBackend::scaled_rbf_gram_backward`]; on CubeCL a gradient kernel per input
+/// that needs one and a kernel summing `ℓ̄`'s and `s̄`'s row shares) takes the Gram gradients of
+/// the scaled inputs `ã`, `b̃` and derives the rest from them,
 /// `ā = ā̃ / ℓ`, `ℓ̄ = −(Σᵢ ā̃ᵢ ãᵢ + Σⱼ b̄̃ⱼ b̃ⱼ) / ℓ`, `s̄ = Σ K̄ ∘ G` with `G` the unscaled matrix (summed over broadcast
 /// dimensions).
 ///

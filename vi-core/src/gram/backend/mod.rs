@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
 //! | [`GramBackend::scaled_rbf_gram`], [`GramBackend::scaled_rbf_gram_with_unit`] | composed around [`GramBackend::rbf_gram`] | [`cube`] kernel, one unit per entry (the inputs scaled in the kernel) | [`GramBackend::scaled_rbf_gram_backward`] |
-//! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: both input gradients and `ℓ̄`'s and `s̄`'s partial sums per row, one reduction each | — |
+//! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: the input gradients (one for `K(x, x)` or a data input) with `ℓ̄`'s and `s̄`'s shares per row, and one kernel summing the shares | — |
 //! | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] | [`host`] (one faer matmul, `K` read in place) | [`cube`] kernel, one cube per row of the gradient | — |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.

@@ -301,7 +301,8 @@ pub(crate) fn whitened_variance<B: LinalgBackend>(
     (variance, product)
 }
 
-/// With `g = ḡ ∘ [v > 0]` and `P̄ = 2 P ∘ g`: `L̄ = tril(B P̄ᵀ)`, `B̄ = L P̄ − 2 B ∘ g`, `σ̄₀² = g`.
+/// With `g = ḡ ∘ [v > 0]` and `N = −2 P ∘ g` (the sign folded in once):
+/// `L̄ = −tril(B Nᵀ)`, `B̄ = −2 B ∘ g − L N`, `σ̄₀² = g`.
 pub(crate) fn whitened_variance_backward<B: LinalgBackend>(
     l: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -312,18 +313,13 @@ pub(crate) fn whitened_variance_backward<B: LinalgBackend>(
     let bool_dtype = get_or_init_device_settings::<B>(&variance.device()).bool_dtype;
     let clamped = B::float_lower_equal_elem(variance, 0f32.into(), bool_dtype);
     let grad = B::float_mask_fill(grad, clamped, 0f32.into());
-    let twice = B::float_mul_scalar(grad.clone(), 2f32.into());
-    let grad_product = B::float_mul(product, twice.clone());
-    // `solve_triangular_grad_t` is `−tril(B P̄ᵀ)` for a transposed lower factor.
-    let grad_l = B::float_neg(B::solve_triangular_grad_t(
-        grad_product.clone(),
-        b.clone(),
-        false,
-        true,
-    ));
+    let minus_twice = B::float_mul_scalar(grad.clone(), (-2f32).into());
+    let negated = B::float_mul(product, minus_twice.clone());
+    // `solve_triangular_grad_t` is `−tril(B Nᵀ)` for a transposed lower factor.
+    let grad_l = B::solve_triangular_grad_t(negated.clone(), b.clone(), false, true);
     let grad_b = B::float_sub(
-        B::triangular_matmul(l, grad_product, false, false),
-        B::float_mul(b, twice),
+        B::float_mul(b, minus_twice),
+        B::triangular_matmul(l, negated, false, false),
     );
     (grad_l, grad_b, grad)
 }

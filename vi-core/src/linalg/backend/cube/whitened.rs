@@ -3,6 +3,7 @@
 //! sums the squares in shared memory and clamps), two backward (`B̄` with `σ̄₀²`, then `L̄`), where
 //! the composed forms take about seven and twelve.
 
+use super::triangle_product::{MAX_COLUMNS, triangle_product};
 use super::{
     address_type, batch_and_matrix, cube_count, cube_sum, empty_like, float_elem_type, launch_dims,
 };
@@ -18,9 +19,6 @@ const UNITS: usize = 64;
 /// `n² / (2 UNITS)` loop iterations, well below Lavapipe's cap of 65535 (see the module
 /// documentation of [`super`]); larger factors take the composed form.
 const MAX_ORDER: usize = 2048;
-
-/// Most columns `k` a unit of [`whitened_variance_grad_factor_kernel`] sums over.
-const MAX_COLUMNS: usize = 32_768;
 
 /// Column `c = (e, j)` per cube: `Pᵢⱼ = Σ_{r≥i} L_ri B_rj` for the unit's rows `i`, written out,
 /// then `v = max(σ₀² + Σᵢ Pᵢⱼ² − Bᵢⱼ², 0)` (NaN stays NaN).
@@ -105,36 +103,6 @@ fn whitened_variance_grad_input_kernel<F: Float>(
     }
 }
 
-/// Entry `(e, r, i)` of `L̄ = 2 tril(B diag(g) Pᵀ)`, with `g` as written by
-/// [`whitened_variance_grad_input_kernel`].
-#[cube(launch, address_type = "dynamic")]
-#[allow(clippy::too_many_arguments)]
-fn whitened_variance_grad_factor_kernel<F: Float>(
-    b: &[F],
-    product: &[F],
-    g: &[F],
-    grad_l: &mut [F],
-    n: usize,
-    k: usize,
-    len: usize,
-    #[define(F)] _dtype: ElemType,
-) {
-    let idx = ABSOLUTE_POS;
-    if idx >= len {
-        terminate!();
-    }
-    let i = idx % n;
-    let r = (idx / n) % n;
-    let e = idx / (n * n);
-    let mut sum = F::new(0.0);
-    if i <= r {
-        for j in 0..k {
-            sum += b[(e * n + r) * k + j] * g[e * k + j] * product[(e * n + i) * k + j];
-        }
-    }
-    grad_l[idx] = F::new(2.0) * sum;
-}
-
 /// Whether the kernels take `L` `[.., n, n]` and `B` `[.., n, k]`.
 fn fits(n: usize, k: usize) -> bool {
     n <= MAX_ORDER && k <= MAX_COLUMNS
@@ -174,7 +142,7 @@ pub(crate) fn whitened_variance(
     (variance, product)
 }
 
-/// [`whitened_variance_grad_input_kernel`] then [`whitened_variance_grad_factor_kernel`]:
+/// [`whitened_variance_grad_input_kernel`] then [`triangle_product`] for the factor:
 /// `(L̄, B̄, σ̄₀²)`.
 pub(crate) fn whitened_variance_backward(
     l: FloatTensor<CubeBackend>,
@@ -217,22 +185,7 @@ pub(crate) fn whitened_variance_backward(
         len,
         elem_type,
     );
-    let grad_l = empty_like(&l);
-    let len = batch * n * n;
-    let (count, cube_dim) = launch_dims(&l, len);
-    whitened_variance_grad_factor_kernel::launch(
-        &l.client,
-        count,
-        cube_dim,
-        address_type,
-        b.into_buffer_arg(),
-        product.into_buffer_arg(),
-        grad_prior.clone().into_buffer_arg(),
-        grad_l.clone().into_buffer_arg(),
-        n,
-        k,
-        len,
-        elem_type,
-    );
+    // `L̄ = 2 tril(B diag(g) Pᵀ)`, with `g` as the first kernel wrote it.
+    let grad_l = triangle_product(&b, &product, Some(&grad_prior), 2.0, false);
     (grad_l, grad_b, grad_prior)
 }
