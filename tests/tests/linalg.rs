@@ -27,6 +27,7 @@ device_tests!(
     large_gradients_match_host,
     bad_input_errors,
     jitter_recovers_singular,
+    base_jitter_shifts_the_diagonal,
 );
 
 /// Every case of `linalg.json`: values and gradients.
@@ -815,6 +816,121 @@ fn jitter_recovers_singular(device: Device) {
         .factor,
     );
     assert_all_close("element 0 unchanged", &lv[..n * n], &plain, 0.0, 0.0);
+}
+
+/// `JitterConfig::base` (the shift inside the factorisation): `L Lᵀ = A + c I` with no retry
+/// and the same factor as `cholesky(A + c I)`, at orders inside one tile and across the blocked
+/// path (70, 130), with an upper triangle that must not be read; a singular element that the
+/// base alone makes positive definite, and one that still needs a retry on top of it; the
+/// gradient with respect to `A` by finite differences.
+fn base_jitter_shifts_the_diagonal(device: Device) {
+    for dtype in dtypes(&device) {
+        let (rtol, atol) = if dtype == FloatDType::F64 {
+            (1e-9, 1e-9)
+        } else {
+            (2e-4, 2e-4)
+        };
+        for n in [4, 70, 130] {
+            let (batch, c) = (2, 0.75);
+            // `X Xᵀ / n` with no ridge: ill-conditioned, the shift lifts its small eigenvalues.
+            let a = random_spd(400 + n as u64, batch, n, 0.0);
+            let mut stored = a.clone();
+            let mut shifted = a.clone();
+            for e in 0..batch {
+                for i in 0..n {
+                    shifted[e * n * n + i * (n + 1)] += c;
+                    for j in i + 1..n {
+                        stored[e * n * n + i * n + j] = 7.0;
+                    }
+                }
+            }
+            let config = JitterConfig {
+                base: c,
+                ..JitterConfig::default()
+            };
+            let out = cholesky_jittered(
+                tensor(stored.clone(), [batch, n, n], &device, dtype),
+                &config,
+            )
+            .unwrap();
+            assert_eq!(out.jitter, vec![0.0; batch], "n={n}: no retry needed");
+            let got = values(out.factor);
+            assert_all_close(
+                &format!("L Lᵀ = A + cI, n={n} {dtype:?}"),
+                &llt(&got, n),
+                &shifted,
+                rtol,
+                atol,
+            );
+            let plain =
+                values(cholesky(tensor(shifted.clone(), [batch, n, n], &device, dtype)).unwrap());
+            assert_all_close(
+                &format!("shifted factor = factor of the shifted matrix, n={n} {dtype:?}"),
+                &got,
+                &plain,
+                rtol,
+                atol,
+            );
+        }
+        // Indefinite, `v vᵀ − 0.005 I`: a base of 0.5 makes it positive definite; a base of
+        // 1e-9 does not, and the retry's jitter of 0.01 adds to it.
+        let n = 4;
+        let v = [1.0, 2.0, -1.0, 0.5];
+        let rank_one: Vec<f64> = (0..n * n)
+            .map(|idx| v[idx / n] * v[idx % n] - if idx % (n + 1) == 0 { 0.005 } else { 0.0 })
+            .collect();
+        let a = || tensor(rank_one.clone(), [1, n, n], &device, dtype);
+        let base_only = cholesky_jittered(
+            a(),
+            &JitterConfig {
+                base: 0.5,
+                ..JitterConfig::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(base_only.jitter, vec![0.0]);
+        let (base, initial) = (1e-9, 1e-2);
+        let retried = cholesky_jittered(
+            a(),
+            &JitterConfig {
+                base,
+                initial: Some(initial),
+                ..JitterConfig::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(retried.jitter, vec![initial]);
+        let mut want = rank_one.clone();
+        for i in 0..n {
+            want[i * (n + 1)] += base + initial;
+        }
+        assert_all_close(
+            &format!("retry on top of the base {dtype:?}"),
+            &llt(&values(retried.factor), n),
+            &want,
+            rtol,
+            atol,
+        );
+    }
+    let ad = device.autodiff();
+    let config = gradcheck_config(&ad);
+    let (b, n) = (2, 5);
+    let a = tensor(random_spd(410, b, n, 0.0), [b, n, n], &ad, config.dtype);
+    let w = tensor(noise(411, b * n * n), [b, n, n], &ad, config.dtype);
+    let report = gradcheck(
+        |v| {
+            let a = v[0].clone();
+            let sym = (a.clone() + a.transpose()) * 0.5;
+            let jitter = JitterConfig {
+                base: 0.5,
+                ..JitterConfig::default()
+            };
+            (cholesky_jittered(sym, &jitter).unwrap().factor * v[1].clone()).sum()
+        },
+        &[a, w],
+        &config,
+    );
+    assert!(report.passed(), "cholesky with a base jitter:\n{report}");
 }
 
 /// `linalg::tril_nonnegative_diagonal` against `L_ij = R_ij sgn(R_jj)` below the diagonal by

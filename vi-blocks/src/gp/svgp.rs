@@ -6,7 +6,7 @@ use super::kernel::Kernel;
 use super::mean::{MeanConfig, MeanFunction, MeanKind};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{DType, Device, Distribution as Noise, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
@@ -233,19 +233,6 @@ impl JointPredictive {
     }
 }
 
-/// `c I` `[1, m, m]` in `like`'s dtype and on its device, written on the host (one upload instead
-/// of `Tensor::eye`'s five ops).
-fn scaled_identity(m: usize, c: f64, like: &Tensor<3>) -> Tensor<3> {
-    let mut values = vec![0.0; m * m];
-    for i in 0..m {
-        values[i * (m + 1)] = c;
-    }
-    Tensor::from_data(
-        TensorData::new(values, [1, m, m]),
-        (&like.device(), like.dtype()),
-    )
-}
-
 /// `t` `[b, r, c]` broadcast to `p` along the batch.
 fn per_output(t: Tensor<3>, p: usize) -> Tensor<3> {
     let [b, r, c] = t.dims();
@@ -322,10 +309,9 @@ impl<K: Kernel> Svgp<K> {
     /// [`Svgp::inducing_prior`] from `K_zz` formed by the caller.
     fn inducing_prior_from(&self, kzz: Tensor<3>) -> Result<InducingPrior, GpError> {
         let z = self.inducing_points.val();
-        let m = z.dims()[1];
         let jitter = self.base_jitter(z.dtype());
-        let kzz = kzz + scaled_identity(m, jitter, &z);
         let retry = JitterConfig {
+            base: jitter,
             initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
             ..JitterConfig::default()
         };

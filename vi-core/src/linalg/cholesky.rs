@@ -3,13 +3,16 @@
 use super::LinalgError;
 use super::backend::LinalgBackend;
 use super::checks::{FactorStatus, square};
-use super::matrix::identity_like;
 use burn::backend::Dispatch;
 use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
-/// The kernel call without checks; failures show up as NaN columns (see [`LinalgBackend`]).
-pub(crate) fn cholesky_raw<const D: usize>(a: Tensor<D>) -> Tensor<D> {
-    Tensor::from_dispatch(<Dispatch as LinalgBackend>::cholesky(a.into_dispatch()))
+/// The kernel call on `a + shift · I` without checks; failures show up as NaN columns (see
+/// [`LinalgBackend`]).
+pub(crate) fn cholesky_raw<const D: usize>(a: Tensor<D>, shift: f64) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as LinalgBackend>::cholesky(
+        a.into_dispatch(),
+        shift,
+    ))
 }
 
 /// Lower Cholesky factor `L` (`A = L Lᵀ`, positive diagonal) of each matrix of `a` `[.., n, n]`.
@@ -31,7 +34,7 @@ pub(crate) fn cholesky_raw<const D: usize>(a: Tensor<D>) -> Tensor<D> {
 /// ```
 pub fn cholesky<const D: usize>(a: Tensor<D>) -> Result<Tensor<D>, LinalgError> {
     let (batch, n) = square("cholesky", &a)?;
-    let l = cholesky_raw(a.clone());
+    let l = cholesky_raw(a.clone(), 0.0);
     match FactorStatus::read(&a, &l, batch, n).first_error(n, 0.0) {
         Some(error) => Err(error),
         None => Ok(l),
@@ -41,6 +44,9 @@ pub fn cholesky<const D: usize>(a: Tensor<D>) -> Result<Tensor<D>, LinalgError> 
 /// Settings of [`cholesky_jittered`], after GPyTorch's `psd_safe_cholesky`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JitterConfig {
+    /// Jitter always added to the diagonal, before any retry (GPyTorch's `add_jitter` on
+    /// `K_zz`); inside the factorisation, so it costs no addition of an identity matrix.
+    pub base: f64,
     /// First jitter added to the diagonal of a failing matrix; `None` picks `1e-8` for `f64` input
     /// and `1e-6` otherwise.
     pub initial: Option<f64>,
@@ -53,6 +59,7 @@ pub struct JitterConfig {
 impl Default for JitterConfig {
     fn default() -> Self {
         Self {
+            base: 0.0,
             initial: None,
             growth: 10.0,
             max_tries: 3,
@@ -63,15 +70,16 @@ impl Default for JitterConfig {
 /// A factor from [`cholesky_jittered`] with the jitter each batch element needed.
 #[derive(Debug, Clone)]
 pub struct JitteredCholesky<const D: usize> {
-    /// `L` with `L Lᵀ = A + diag(jitter) I` per batch element.
+    /// `L` with `L Lᵀ = A + (base + jitter) I` per batch element.
     pub factor: Tensor<D>,
-    /// Jitter added to each batch element (row-major over the batch dimensions); `0` where the
-    /// plain factorisation succeeded.
+    /// Jitter added to each batch element beyond [`JitterConfig::base`] (row-major over the batch
+    /// dimensions); `0` where the first factorisation succeeded.
     pub jitter: Vec<f64>,
 }
 
-/// Cholesky factor that retries only the failing batch elements with growing diagonal jitter
-/// `εₜ = initial · growthᵗ`, `t = 0..max_tries` (the added jitter is `εₜ I`, not cumulative).
+/// Cholesky factor of `A + base · I` that retries only the failing batch elements with growing
+/// diagonal jitter `εₜ = initial · growthᵗ`, `t = 0..max_tries` (the added jitter is
+/// `(base + εₜ) I`, not cumulative).
 ///
 /// The successful elements keep their plain factor; gradients flow through every element as for
 /// [`cholesky`] (with respect to `A`, the jitter being a constant).
@@ -95,7 +103,7 @@ pub fn cholesky_jittered<const D: usize>(
 ) -> Result<JitteredCholesky<D>, LinalgError> {
     let (batch, n) = square("cholesky_jittered", &a)?;
     let dims = a.dims();
-    let l = cholesky_raw(a.clone());
+    let l = cholesky_raw(a.clone(), config.base);
     let status = FactorStatus::read(&a, &l, batch, n);
     if let Some(error @ LinalgError::NonFinite { .. }) = status.first_error(n, 0.0) {
         return Err(error);
@@ -125,16 +133,15 @@ pub fn cholesky_jittered<const D: usize>(
     )
     .expand([batch, n, n]);
     let mut flat_l = l.reshape([batch, n, n]).mask_fill(failing_mask, 0.0);
-    let eye = identity_like::<3, 3>(&flat_a, n);
 
     let mut last_minors = Vec::new();
     let mut last_jitter = 0.0;
     for attempt in 0..config.max_tries {
         last_jitter = initial * config.growth.powi(attempt as i32);
         let index = index_tensor(&failing, &device);
-        let shifted = flat_a.clone().select(0, index) + eye.clone() * last_jitter;
-        let l_try = cholesky_raw(shifted.clone());
-        let minors = FactorStatus::read(&shifted, &l_try, failing.len(), n).finite_pivots;
+        let retried = flat_a.clone().select(0, index);
+        let l_try = cholesky_raw(retried.clone(), config.base + last_jitter);
+        let minors = FactorStatus::read(&retried, &l_try, failing.len(), n).finite_pivots;
         let (done, remaining): (Vec<usize>, Vec<usize>) =
             (0..failing.len()).partition(|&k| minors[k] == n);
         if !done.is_empty() {

@@ -265,17 +265,17 @@ impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
         }
     }
 
-    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn cholesky(a: FloatTensor<Self>, shift: f64) -> FloatTensor<Self> {
         match CholeskyBackward
             .prepare::<C>([a.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let l = B::cholesky(a.into_primitive());
+                let l = B::cholesky(a.into_primitive(), shift);
                 prep.finish(l.clone(), l)
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::cholesky(a.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(B::cholesky(a.into_primitive(), shift)),
         }
     }
 

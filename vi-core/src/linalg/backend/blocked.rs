@@ -30,7 +30,11 @@ fn block(
 /// back here) and `B::float_matmul` for the update. Only the lower triangle of `a` is read. A
 /// failing pivot leaves NaN in its block from its column on, which the solve and the update carry
 /// into every later block, as [`LinalgBackend::cholesky`] promises.
-pub(crate) fn cholesky<B: LinalgBackend>(a: FloatTensor<B>, nb: usize) -> FloatTensor<B> {
+pub(crate) fn cholesky<B: LinalgBackend>(
+    a: FloatTensor<B>,
+    shift: f64,
+    nb: usize,
+) -> FloatTensor<B> {
     let shape = a.shape().to_vec();
     let n = shape[shape.len() - 1];
     let device = a.device();
@@ -40,7 +44,11 @@ pub(crate) fn cholesky<B: LinalgBackend>(a: FloatTensor<B>, nb: usize) -> FloatT
     for k0 in (0..n).step_by(nb) {
         let k1 = (k0 + nb).min(n);
         let (b, m) = (k1 - k0, n - k1);
-        let l11 = B::cholesky(B::float_slice(rest.clone(), &block(&shape, 0..b, 0..b)));
+        // The shift only touches the diagonal, which only the diagonal blocks hold.
+        let l11 = B::cholesky(
+            B::float_slice(rest.clone(), &block(&shape, 0..b, 0..b)),
+            shift,
+        );
         out = B::float_slice_assign(out, &block(&shape, k0..k1, k0..k1), l11.clone());
         if m == 0 {
             break;

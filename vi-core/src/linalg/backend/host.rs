@@ -415,21 +415,30 @@ fn dims(shape: &Shape) -> (usize, usize, usize) {
     (batch, rows, cols)
 }
 
-/// Batched Cholesky (see [`super::LinalgBackend::cholesky`] for the contract).
-pub(crate) fn cholesky<B: Backend>(a: FloatTensor<B>) -> FloatTensor<B> {
+/// Batched Cholesky of `A + shift · I` (see [`super::LinalgBackend::cholesky`] for the contract).
+pub(crate) fn cholesky<B: Backend>(a: FloatTensor<B>, shift: f64) -> FloatTensor<B> {
     let (batch, n, _) = dims(&a.shape());
-    on_host::<B>(vec![a], Cholesky { batch, n })
+    on_host::<B>(vec![a], Cholesky { batch, n, shift })
 }
 
 struct Cholesky {
     batch: usize,
     n: usize,
+    shift: f64,
 }
 
 impl HostKernel for Cholesky {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut a = inputs.remove(0);
         let (batch, n) = (self.batch, self.n);
+        if self.shift != 0.0 {
+            let shift = T::from_f64(self.shift);
+            for block in slice_mut::<T>(&mut a).chunks_mut(n * n) {
+                for j in 0..n {
+                    block[j * n + j] += shift;
+                }
+            }
+        }
         if super::packed::suits_factor(batch, n) {
             super::packed::cholesky(slice_mut::<T>(&mut a), n);
         } else if n > 0 {
@@ -605,17 +614,19 @@ pub(crate) fn solve_triangular_flex(
 }
 
 /// Flex's batched Cholesky, reading the input in place even when it is shared (the factor is
-/// written to a new buffer, so a shared input costs no copy) for the packed small-matrix kernels.
-/// Falls back to [`cholesky`] otherwise, which factorises an input it owns alone in place.
+/// written to a new buffer, so a shared input costs no copy) for the packed small-matrix kernels
+/// without a shift. Falls back to [`cholesky`] otherwise, which factorises an input it owns alone
+/// in place.
 #[cfg(feature = "flex")]
 pub(crate) fn cholesky_flex(
     a: FloatTensor<burn::backend::Flex>,
+    shift: f64,
 ) -> FloatTensor<burn::backend::Flex> {
     use burn::backend::{Flex, ops::FloatTensorOps};
     let shape = a.shape();
     let (batch, n, _) = dims(&shape);
-    if !super::packed::suits_factor(batch, n) || a.is_unique() {
-        return cholesky::<Flex>(a);
+    if !super::packed::suits_factor(batch, n) || a.is_unique() || shift != 0.0 {
+        return cholesky::<Flex>(a, shift);
     }
     fn factor<T: HostFloat>(a: &[T], n: usize, shape: &Shape) -> TensorData {
         let mut out = Vec::with_capacity(a.len());
@@ -632,7 +643,7 @@ pub(crate) fn cholesky_flex(
     };
     match data {
         Some(data) => Flex::float_from_data(data, &a.device()),
-        None => cholesky::<Flex>(a),
+        None => cholesky::<Flex>(a, 0.0),
     }
 }
 

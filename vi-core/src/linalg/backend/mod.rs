@@ -44,7 +44,9 @@ pub(crate) mod wide;
     Autodiff
 )]
 pub trait LinalgBackend: Backend {
-    /// Lower Cholesky factor `L` of each `[.., n, n]` matrix (only its lower triangle is read).
+    /// Lower Cholesky factor `L` of each `[.., n, n]` matrix `A + shift · I` (only the lower
+    /// triangle of `A` is read; the shift is a constant of the reverse mode, which is the plain
+    /// factor's: a jitter costs no separate addition or identity matrix).
     ///
     /// The upper triangle of the result is zero. When the leading minor of order `j + 1` of a batch
     /// element is not positive definite (or not finite), the lower-triangle entries of columns
@@ -52,8 +54,8 @@ pub trait LinalgBackend: Backend {
     /// number of finite diagonal entries is the order of the largest positive-definite leading
     /// minor. Callers turn that into [`crate::linalg::LinalgError::NotPositiveDefinite`].
     #[fusion(dtype = a, shape = a)]
-    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
-        host::cholesky::<Self>(a)
+    fn cholesky(a: FloatTensor<Self>, shift: f64) -> FloatTensor<Self> {
+        host::cholesky::<Self>(a, shift)
     }
 
     /// Solves `op(T) X = B` for `X`, with `T` `[.., n, n]` triangular (only the triangle named by
@@ -201,8 +203,8 @@ pub trait LinalgBackend: Backend {
 macro_rules! host_backend {
     ($backend:ty, cholesky = $cholesky:path, solve_triangular = $solve:path) => {
         host_backend!(@impl $backend, {
-            fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
-                $cholesky(a)
+            fn cholesky(a: FloatTensor<Self>, shift: f64) -> FloatTensor<Self> {
+                $cholesky(a, shift)
             }
 
             fn solve_triangular(
@@ -282,8 +284,8 @@ host_backend!(burn::backend::NdArray);
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 impl LinalgBackend for burn_cubecl::CubeBackend {
-    fn cholesky(a: FloatTensor<Self>) -> FloatTensor<Self> {
-        cube::cholesky(a)
+    fn cholesky(a: FloatTensor<Self>, shift: f64) -> FloatTensor<Self> {
+        cube::cholesky(a, shift)
     }
 
     fn solve_triangular(

@@ -135,14 +135,14 @@ pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount,
 
 /// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): the [`tile`] kernel when a tile
 /// of order `n` fits, else the [`blocked`] factorisation over tile-sized diagonal blocks.
-pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
+pub(crate) fn cholesky(a: FloatTensor<CubeBackend>, shift: f64) -> FloatTensor<CubeBackend> {
     let (_, n, cols) = batch_and_matrix(&a);
     assert_eq!(n, cols, "cholesky needs square matrices");
     let order = tile_order(n, |order| tile::cholesky_fits(&a, order));
     if order >= n {
-        tile::cholesky(a)
+        tile::cholesky(a, shift)
     } else {
-        blocked::cholesky::<CubeBackend>(into_contiguous(a), order)
+        blocked::cholesky::<CubeBackend>(into_contiguous(a), shift, order)
     }
 }
 
@@ -257,7 +257,7 @@ mod tests {
     fn cholesky(a: Tensor<3>) -> Vec<f64> {
         let dtype = a.dtype();
         download(
-            <Dispatch as LinalgBackend>::cholesky(a.into_dispatch()),
+            <Dispatch as LinalgBackend>::cholesky(a.into_dispatch(), 0.0),
             dtype,
         )
     }

@@ -81,6 +81,7 @@ fn cholesky_tile_kernel<F: Float>(
     a: &[F],
     out: &mut [F],
     batch: usize,
+    shift: InputScalar,
     nan: InputScalar,
     #[comptime] n: usize,
     #[comptime] units: usize,
@@ -96,6 +97,7 @@ fn cholesky_tile_kernel<F: Float>(
     let base = elem * n * n;
     let packed = slot * comptime!(n * (n + 1) / 2);
     let nan = nan.get::<F>();
+    let shift = shift.get::<F>();
 
     load_lower::<F>(a, base, valid, F::new(0.0), &mut m, packed, local, units, n);
     sync_cube();
@@ -108,7 +110,8 @@ fn cholesky_tile_kernel<F: Float>(
     for j in 0..n {
         // A division by the pivot rather than a product with its reciprocal, which overflows
         // for small pivots in f16.
-        let mut pivot = m[packed + row(j) + j];
+        // A diagonal entry is read only here, as its pivot: the shift joins it once.
+        let mut pivot = m[packed + row(j) + j] + shift;
         let mut d = nan;
         if positive_finite::<F>(pivot) {
             d = pivot.sqrt();
@@ -429,7 +432,7 @@ pub(crate) fn solve_fits(t: &CubeTensor, n: usize) -> bool {
 
 /// [`LinalgBackend::cholesky`](super::super::LinalgBackend::cholesky) for `n ≤ MAX_ORDER` when
 /// [`cholesky_fits`]: [`cholesky_tile_kernel`], one launch.
-pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> {
+pub(crate) fn cholesky(a: FloatTensor<CubeBackend>, shift: f64) -> FloatTensor<CubeBackend> {
     let a = into_contiguous(a);
     let (batch, n, _) = batch_and_matrix(&a);
     let out = empty_like(&a);
@@ -447,6 +450,7 @@ pub(crate) fn cholesky(a: FloatTensor<CubeBackend>) -> FloatTensor<CubeBackend> 
         a.clone().into_buffer_arg(),
         out.clone().into_buffer_arg(),
         batch,
+        InputScalar::new(shift, elem_type),
         InputScalar::new(f64::NAN, elem_type),
         n,
         units,
