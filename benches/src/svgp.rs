@@ -89,7 +89,7 @@ fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (SvgpRegressionModel
     (model, FusedAdamConfig::new().init())
 }
 
-/// One Adam step on a batch; returns the loss (negative per-point ELBO) read back.
+/// One Adam step on a batch; returns the loss (negative per-point ELBO) as the ELBO check read it.
 fn step(
     model: SvgpRegressionModel,
     optim: &mut ModuleOptimizer,
@@ -104,8 +104,9 @@ fn step(
         .with_batch_size(batch)
         .from_terms(ell, out.kl)
         .expect("finite ELBO");
-    let loss = terms.loss().mul_scalar(1.0 / n as f64);
-    let value = loss.clone().into_scalar::<f32>() as f64;
+    // The finiteness check read the ELBO back already: no second round trip for the loss.
+    let value = -terms.value.expect("checked ELBO") / n as f64;
+    let loss = terms.scaled_loss(1.0 / n as f64);
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     (optim.step(1e-2, model, grads), value)
 }

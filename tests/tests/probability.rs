@@ -1209,8 +1209,20 @@ fn elbo_estimators_agree(device: Device) {
         .with_kl_weight(0.5)
         .from_terms(ll, kl)
         .unwrap();
-    assert!((values(terms.expected_log_likelihood)[0] + 12.0).abs() < tol);
-    assert!((values(terms.elbo)[0] + 12.75).abs() < tol);
+    assert!((values(terms.expected_log_likelihood.clone())[0] + 12.0).abs() < tol);
+    assert!((values(terms.elbo.clone())[0] + 12.75).abs() < tol);
+    // The value the finiteness check read, and the per-point loss as one op.
+    let value = terms.value.expect("checked by default");
+    assert!((value + 12.75).abs() < tol, "read-back ELBO {value}");
+    assert!((values(terms.scaled_loss(1.0 / 12.0))[0] - 12.75 / 12.0).abs() < tol);
+    let unchecked = Elbo::new(12)
+        .with_check_finite(false)
+        .from_terms(
+            tensor(vec![-3.0], [1], &device, dtype),
+            tensor(vec![1.5], [1], &device, dtype),
+        )
+        .unwrap();
+    assert_eq!(unchecked.value, None);
 }
 
 /// Sticking the landing: unbiased (its mean gradient matches the plain Monte Carlo estimator's

@@ -58,12 +58,22 @@ pub struct ElboTerms {
     pub expected_log_likelihood: Tensor<1>,
     /// The KL estimate (unweighted).
     pub kl: Tensor<1>,
+    /// The ELBO's value as read back by the finiteness check (`None` when
+    /// [`Elbo::check_finite`] is off): log it from here rather than reading the loss again, which
+    /// would cost a second device round trip per step.
+    pub value: Option<f64>,
 }
 
 impl ElboTerms {
     /// `−elbo`, the loss to minimize.
     pub fn loss(&self) -> Tensor<1> {
         self.elbo.clone().neg()
+    }
+
+    /// `−scale · elbo` as one op: `scaled_loss(1.0 / N)` is the loss per data point that
+    /// GPyTorch's `VariationalELBO` reports, at a better-conditioned step size than the sum.
+    pub fn scaled_loss(&self, scale: f64) -> Tensor<1> {
+        self.elbo.clone().mul_scalar(-scale)
     }
 }
 
@@ -213,6 +223,7 @@ impl Elbo {
             elbo,
             expected_log_likelihood: ell,
             kl,
+            value: None,
         })
     }
 
@@ -259,6 +270,7 @@ impl Elbo {
                     elbo: ell.clone() - self.weighted(kl.clone()),
                     expected_log_likelihood: ell,
                     kl,
+                    value: None,
                 }
             }
             Estimator::MonteCarloKl | Estimator::StickingTheLanding => {
@@ -267,6 +279,7 @@ impl Elbo {
                     elbo: ell.clone() - self.weighted(kl.clone()),
                     expected_log_likelihood: ell,
                     kl,
+                    value: None,
                 }
             }
             Estimator::Iwae => {
@@ -277,6 +290,7 @@ impl Elbo {
                     elbo,
                     expected_log_likelihood: ell,
                     kl: ratio.mean(),
+                    value: None,
                 }
             }
         };
@@ -308,8 +322,9 @@ impl Elbo {
         Err(ElboError::Invalid { reason })
     }
 
-    /// Reads the three terms back at once (when `check_finite`) and names the first non-finite.
-    fn finish(&self, terms: ElboTerms) -> Result<ElboTerms, ElboError> {
+    /// Reads the ELBO back (when `check_finite`) into [`ElboTerms::value`] and, should it not
+    /// be finite, the terms to name the first non-finite one.
+    fn finish(&self, mut terms: ElboTerms) -> Result<ElboTerms, ElboError> {
         if !self.check_finite {
             return Ok(terms);
         }
@@ -317,18 +332,25 @@ impl Elbo {
         // are (a non-finite term makes it ±∞ or NaN, even at w = 0), and only otherwise are the
         // terms read to name one. IWAE's bound can stay finite when a particle's term is not.
         let read = |t: &Tensor<1>| t.clone().detach().into_scalar::<f64>();
-        if self.estimator != Estimator::Iwae && read(&terms.elbo).is_finite() {
+        let value = read(&terms.elbo);
+        terms.value = Some(value);
+        if self.estimator != Estimator::Iwae && value.is_finite() {
             return Ok(terms);
         }
         for (term, tensor) in [
             ("expected log-likelihood", &terms.expected_log_likelihood),
             ("KL", &terms.kl),
-            ("ELBO", &terms.elbo),
         ] {
             let value = read(tensor);
             if !value.is_finite() {
                 return Err(ElboError::NonFinite { term, value });
             }
+        }
+        if !value.is_finite() {
+            return Err(ElboError::NonFinite {
+                term: "ELBO",
+                value,
+            });
         }
         Ok(terms)
     }

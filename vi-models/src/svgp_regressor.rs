@@ -175,7 +175,7 @@ impl SvgpRegressorConfig {
             let terms = Elbo::new(n)
                 .with_batch_size(batch)
                 .from_terms(ell, out.kl)?;
-            Ok(terms.loss().mul_scalar(1.0 / n as f64))
+            Ok(terms.scaled_loss(1.0 / n as f64))
         };
         let model = train_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(SvgpRegressor {

@@ -17,8 +17,8 @@ pub(crate) struct Schedule {
 }
 
 /// Trains `model` with Adam on reshuffled minibatches of `data` (on the autodiff device `ad`):
-/// `loss(model, x, y)` is the batch loss; its value is read back every step, and
-/// `on_epoch(epoch, mean loss)` is called after each epoch.
+/// `loss(model, x, y)` is the batch loss, summed on the device, and `on_epoch(epoch, mean loss)`
+/// is called after each epoch.
 ///
 /// # Errors
 /// The loss function's errors, and [`ModelError::Data`] naming the epoch when the mean loss
@@ -42,7 +42,7 @@ pub(crate) fn train_minibatches<M: Module>(
 }
 
 /// Trains `model` with Adam over `n` rows in reshuffled minibatches: `batch(rows)` builds a
-/// batch, `loss(model, batch)` its loss, whose value is read back every step;
+/// batch, `loss(model, batch)` its loss, summed on the device and read back once per epoch;
 /// `on_epoch(epoch, mean loss)` after each epoch.
 ///
 /// # Errors
@@ -60,13 +60,16 @@ pub(crate) fn train_on_batches<M: Module, B>(
     let mut optim = FusedAdamConfig::new().init();
     let mut state = schedule.seed;
     for epoch in 0..schedule.epochs {
-        let mut total = 0.0;
+        // Summed on the device and read once per epoch: a step waits for no device round trip.
+        let mut total: Option<Tensor<1>> = None;
         for index in permutation(n, &mut state).chunks(size) {
             let value = loss(&model, batch(index))?;
-            total += value.clone().into_scalar::<f64>();
+            let detached = value.clone().detach();
+            total = Some(total.map_or(detached.clone(), |sum| sum + detached));
             let grads = GradientsParams::from_grads(value.backward(), &model);
             model = optim.step(schedule.learning_rate, model, grads);
         }
+        let total = total.map_or(f64::NAN, |sum| sum.into_scalar::<f64>());
         let mean = total / n.div_ceil(size) as f64;
         if !mean.is_finite() {
             return Err(ModelError::Data(format!(

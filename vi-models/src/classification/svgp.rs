@@ -144,7 +144,7 @@ impl SvgpClassifierConfig {
             let terms = Elbo::new(n)
                 .with_batch_size(batch)
                 .from_terms(ell.sum(), out.kl)?;
-            Ok(terms.loss().mul_scalar(1.0 / n as f64))
+            Ok(terms.scaled_loss(1.0 / n as f64))
         };
         let batch = |index: &[usize]| data.batch(index, &ad);
         let model = train_on_batches(model, n, &schedule, batch, loss, on_epoch)?;
