@@ -1671,43 +1671,88 @@ fn gaussian_expected_log_likelihood_op(device: Device) {
 }
 
 /// `gaussian_expected_log_likelihood`'s value for `n` elements against the sum by hand in f64,
-/// with a shared and a per-element scale.
+/// with a shared and a per-element scale, and its gradients times an upstream `ḡ = 0.7`:
+/// `μ̄ᵢ = ḡ rᵢ wᵢ`, `ȳᵢ = −μ̄ᵢ`, `v̄ᵢ = −½ ḡ wᵢ`, `s̄ᵢ = ḡ ((rᵢ² + vᵢ) wᵢ − 1)` (summed for the
+/// shared scale), with `r = y − μ` and `w = e^{−2s}`.
 fn expected_log_likelihood_values(device: &Device, n: usize) {
     let (y, mean) = (noise(23, n), noise(24, n));
     let variance: Vec<f64> = noise(25, n).iter().map(|v| 0.1 + v.abs()).collect();
     let per_element: Vec<f64> = noise(26, n).iter().map(|v| 0.3 * v).collect();
-    let want = |s: &dyn Fn(usize) -> f64| -> f64 {
-        (0..n)
-            .map(|i| {
-                let r = y[i] - mean[i];
-                -0.5 * (r * r + variance[i]) * (-2.0 * s(i)).exp() - s(i) - HALF_LN_2PI
-            })
-            .sum()
-    };
+    let upstream = 0.7;
+    let ad = device.clone().autodiff();
     for dtype in dtypes(device) {
-        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], device, dtype);
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
+        let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &ad, dtype).require_grad();
+        let (tol, grad_tol) = if dtype == FloatDType::F64 {
+            (1e-12, 1e-12)
         } else {
-            2e-5
+            (2e-5, 1e-5)
         };
-        let shared = tensor(vec![-0.4], [1], device, dtype);
-        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), shared);
-        assert_all_close(
-            &format!("Gaussian ell, n={n}, shared scale [{dtype:?}]"),
-            &values(got.unwrap()),
-            &[want(&|_| -0.4)],
-            tol,
-            tol,
-        );
-        let got = gaussian_expected_log_likelihood(t(&y), t(&mean), t(&variance), t(&per_element));
-        assert_all_close(
-            &format!("Gaussian ell, n={n}, per element [{dtype:?}]"),
-            &values(got.unwrap()),
-            &[want(&|i| per_element[i])],
-            tol,
-            tol,
-        );
+        for shared in [true, false] {
+            let s = |i: usize| if shared { -0.4 } else { per_element[i] };
+            let label = |what: &str| {
+                format!("Gaussian ell {what}, n={n}, shared scale {shared} [{dtype:?}]")
+            };
+            let log_scale = if shared {
+                tensor(vec![-0.4], [1, 1], &ad, dtype).require_grad()
+            } else {
+                t(&per_element)
+            };
+            let inputs = [t(&y), t(&mean), t(&variance)];
+            let got = gaussian_expected_log_likelihood(
+                inputs[0].clone(),
+                inputs[1].clone(),
+                inputs[2].clone(),
+                log_scale.clone(),
+            )
+            .unwrap();
+            let want: f64 = (0..n)
+                .map(|i| {
+                    let r = y[i] - mean[i];
+                    -0.5 * (r * r + variance[i]) * (-2.0 * s(i)).exp() - s(i) - HALF_LN_2PI
+                })
+                .sum();
+            assert_all_close(&label("value"), &values(got.clone()), &[want], tol, tol);
+            let grads = got.mul_scalar(upstream).backward();
+            let grad = |x: &Tensor<2>| values(x.grad(&grads).unwrap());
+            let w = |i: usize| (-2.0 * s(i)).exp();
+            let grad_mean: Vec<f64> = (0..n).map(|i| upstream * (y[i] - mean[i]) * w(i)).collect();
+            let grad_y: Vec<f64> = grad_mean.iter().map(|g| -g).collect();
+            let grad_variance: Vec<f64> = (0..n).map(|i| -0.5 * upstream * w(i)).collect();
+            let grad_scale: Vec<f64> = (0..n)
+                .map(|i| {
+                    let r = y[i] - mean[i];
+                    upstream * ((r * r + variance[i]) * w(i) - 1.0)
+                })
+                .collect();
+            assert_all_close(&label("ȳ"), &grad(&inputs[0]), &grad_y, grad_tol, grad_tol);
+            assert_all_close(
+                &label("μ̄"),
+                &grad(&inputs[1]),
+                &grad_mean,
+                grad_tol,
+                grad_tol,
+            );
+            assert_all_close(
+                &label("v̄"),
+                &grad(&inputs[2]),
+                &grad_variance,
+                grad_tol,
+                grad_tol,
+            );
+            if shared {
+                let got = values(log_scale.grad(&grads).unwrap());
+                let want: f64 = grad_scale.iter().sum();
+                assert_all_close(&label("s̄"), &got, &[want], tol, tol);
+            } else {
+                assert_all_close(
+                    &label("s̄"),
+                    &grad(&log_scale),
+                    &grad_scale,
+                    grad_tol,
+                    grad_tol,
+                );
+            }
+        }
     }
 }
 

@@ -41,10 +41,9 @@ impl<B: LikelihoodBackend> Backward<B, 3> for GaussianLogLikelihoodBackward {
 }
 
 /// `Σ E_{f ~ N(μ, v)} ln N(y | f, e^{2s})`: `∂/∂μ` as for the log-likelihood, `∂/∂y` its
-/// negative, `∂/∂v = −½ e^{−2s}` from
-/// [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`], `∂/∂s` from
-/// [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]. Parents
-/// `[y, μ, v, s]`; the saved state is `(y, μ, v, s)`.
+/// negative, `∂/∂v = −½ e^{−2s}` and `∂/∂s`, all three from
+/// [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`] when the variance or the
+/// scale is tracked. Parents `[y, μ, v, s]`; the saved state is `(y, μ, v, s)`.
 #[derive(Debug)]
 struct GaussianExpectedLogLikelihoodBackward;
 
@@ -60,29 +59,28 @@ impl<B: LikelihoodBackend> Backward<B, 4> for GaussianExpectedLogLikelihoodBackw
         let (y, mean, variance, log_scale) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let [parent_y, parent_mean, parent_variance, parent_log_scale] = ops.parents;
-        if let Some(node) = parent_variance {
-            let grad_v = B::gaussian_expected_log_likelihood_grad_variance(
-                variance.clone(),
-                log_scale.clone(),
-                grad.clone(),
-            );
-            grads.register::<B>(node.id, grad_v);
-        }
-        if let Some(node) = parent_log_scale {
-            let grad_s = B::gaussian_expected_log_likelihood_grad_log_scale(
-                y.clone(),
-                mean.clone(),
-                variance,
-                log_scale.clone(),
-                grad.clone(),
-            );
-            grads.register::<B>(node.id, grad_s);
-        }
         let ids = [
             parent_y.map(|node| node.id),
             parent_mean.map(|node| node.id),
         ];
-        register_mean_and_data::<B>(grads, ids, (y, mean, log_scale, grad));
+        if parent_variance.is_none() && parent_log_scale.is_none() {
+            register_mean_and_data::<B>(grads, ids, (y, mean, log_scale, grad));
+            return;
+        }
+        let (grad_mean, grad_v, grad_s) =
+            B::gaussian_expected_log_likelihood_backward(y, mean, variance, log_scale, grad);
+        if let Some(node) = parent_variance {
+            grads.register::<B>(node.id, grad_v);
+        }
+        if let Some(node) = parent_log_scale {
+            grads.register::<B>(node.id, grad_s);
+        }
+        if let [Some(id), _] = ids {
+            grads.register::<B>(id, B::float_neg(grad_mean.clone()));
+        }
+        if let [_, Some(id)] = ids {
+            grads.register::<B>(id, grad_mean);
+        }
     }
 }
 

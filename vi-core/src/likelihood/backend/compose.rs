@@ -1,6 +1,9 @@
 //! Default bodies of the likelihood extension, composed of the backend's primitives (one
 //! autodiff node around them under `Autodiff`).
 
+use super::LikelihoodBackend;
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::Shape;
 
@@ -153,4 +156,41 @@ fn log_scale_gradient<B: Backend>(
     } else {
         B::float_reshape(per_element, scale_shape)
     }
+}
+
+/// [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`] as its three ops.
+pub(crate) fn expected_log_likelihood_backward<B: LikelihoodBackend>(
+    y: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    log_scale: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let grad_mean = B::gaussian_log_likelihood_grad_mean(
+        y.clone(),
+        mean.clone(),
+        log_scale.clone(),
+        grad.clone(),
+    );
+    let grad_variance = B::gaussian_expected_log_likelihood_grad_variance(
+        variance.clone(),
+        log_scale.clone(),
+        grad.clone(),
+    );
+    let grad_log_scale =
+        B::gaussian_expected_log_likelihood_grad_log_scale(y, mean, variance, log_scale, grad);
+    (grad_mean, grad_variance, grad_log_scale)
+}
+
+/// The outputs' metadata of [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`]
+/// (the Fusion backend's): the shapes of `mean`, `variance` and `log_scale`.
+#[cfg(feature = "fusion")]
+pub(crate) fn expected_log_likelihood_backward_meta(
+    _y: &TensorSpec,
+    mean: &TensorSpec,
+    variance: &TensorSpec,
+    log_scale: &TensorSpec,
+    _grad: &TensorSpec,
+) -> (TensorSpec, TensorSpec, TensorSpec) {
+    (mean.clone(), variance.clone(), log_scale.clone())
 }

@@ -126,6 +126,91 @@ fn gaussian_kernel<F: Float>(
     }
 }
 
+/// Writes element `i`'s `μ̄ᵢ = ḡ r w` and `v̄ᵢ = −½ ḡ w` and returns its `s̄ᵢ = ḡ ((r² + vᵢ) w −
+/// 1)` (the [`Quantity`] gradients of the expected log-likelihood, `r` and `w` formed once).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn gaussian_gradients<F: Float>(
+    i: usize,
+    y: &[F],
+    mean: &[F],
+    variance: &[F],
+    log_scale: &[F],
+    grad: &[F],
+    grad_mean: &mut [F],
+    grad_variance: &mut [F],
+    #[comptime] shared: bool,
+) -> F {
+    let mut s = log_scale[0];
+    if !shared {
+        s = log_scale[i];
+    }
+    let g = grad[0];
+    let r = y[i] - mean[i];
+    let w = (F::new(-2.0) * s).exp();
+    grad_mean[i] = g * r * w;
+    grad_variance[i] = F::new(-0.5) * g * w;
+    g * ((r * r + variance[i]) * w - F::new(1.0))
+}
+
+/// The expected log-likelihood's three gradients ([`gaussian_gradients`]) in one launch: one
+/// unit per element; with a `shared` scale one cube instead, adding `s̄ᵢ` up ([`cube_sum`]) into
+/// `grad_log_scale[0]`.
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn gaussian_backward_kernel<F: Float>(
+    y: &[F],
+    mean: &[F],
+    variance: &[F],
+    log_scale: &[F],
+    grad: &[F],
+    grad_mean: &mut [F],
+    grad_variance: &mut [F],
+    grad_log_scale: &mut [F],
+    len: usize,
+    #[comptime] shared: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    if shared {
+        let mut partial = Shared::<[F]>::new_slice(SUM_UNITS);
+        let mut acc = F::new(0.0);
+        let mut i = UNIT_POS as usize;
+        while i < len {
+            acc += gaussian_gradients::<F>(
+                i,
+                y,
+                mean,
+                variance,
+                log_scale,
+                grad,
+                grad_mean,
+                grad_variance,
+                true,
+            );
+            i += CUBE_DIM as usize;
+        }
+        let total = cube_sum::<F>(acc, &mut partial);
+        if UNIT_POS == 0 {
+            grad_log_scale[0] = total;
+        }
+    } else {
+        let i = ABSOLUTE_POS;
+        if i < len {
+            grad_log_scale[i] = gaussian_gradients::<F>(
+                i,
+                y,
+                mean,
+                variance,
+                log_scale,
+                grad,
+                grad_mean,
+                grad_variance,
+                false,
+            );
+        }
+    }
+}
+
 /// [`gaussian_kernel`] over contiguous copies of the inputs, the output in `y`'s shape.
 fn per_element(
     quantity: Quantity,
@@ -270,5 +355,70 @@ pub(crate) fn grad_variance(
         None,
         log_scale,
         Some(grad),
+    )
+}
+
+/// `(μ̄, v̄, s̄)` of the expected log-likelihood: one launch of [`gaussian_backward_kernel`] (one
+/// cube for a shared scale, up to [`SUM_MAX_LEN`] elements; beyond, the three ops apart).
+pub(crate) fn expected_log_likelihood_backward(
+    y: FloatTensor<CubeBackend>,
+    mean: FloatTensor<CubeBackend>,
+    variance: FloatTensor<CubeBackend>,
+    log_scale: FloatTensor<CubeBackend>,
+    grad: FloatTensor<CubeBackend>,
+) -> (
+    FloatTensor<CubeBackend>,
+    FloatTensor<CubeBackend>,
+    FloatTensor<CubeBackend>,
+) {
+    let len = y.meta.shape().num_elements();
+    let scale_shape = log_scale.meta.shape().clone();
+    let shared = scale_shape.num_elements() == 1;
+    if len == 0 || (shared && len > SUM_MAX_LEN) {
+        return (
+            grad_mean(y.clone(), mean.clone(), log_scale.clone(), grad.clone()),
+            grad_variance(variance.clone(), log_scale.clone(), grad.clone()),
+            grad_log_scale(y, mean, Some(variance), log_scale, grad),
+        );
+    }
+    let [y, mean, variance, log_scale, grad] =
+        [y, mean, variance, log_scale, grad].map(into_contiguous);
+    let grad_mean = empty_like(&mean);
+    let grad_variance = empty_like(&variance);
+    let grad_log_scale = if shared {
+        empty_shaped_like(&y, Shape::new([1]))
+    } else {
+        empty_like(&y)
+    };
+    let (count, cube_dim) = if shared {
+        (
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(SUM_UNITS as u32),
+        )
+    } else {
+        launch_dims(&y, len)
+    };
+    let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad]);
+    gaussian_backward_kernel::launch(
+        &y.client,
+        count,
+        cube_dim,
+        address_type,
+        y.clone().into_buffer_arg(),
+        mean.into_buffer_arg(),
+        variance.into_buffer_arg(),
+        log_scale.into_buffer_arg(),
+        grad.into_buffer_arg(),
+        grad_mean.clone().into_buffer_arg(),
+        grad_variance.clone().into_buffer_arg(),
+        grad_log_scale.clone().into_buffer_arg(),
+        len,
+        shared,
+        float_elem_type(&y),
+    );
+    (
+        grad_mean,
+        grad_variance,
+        CubeBackend::float_reshape(grad_log_scale, scale_shape),
     )
 }

@@ -4,7 +4,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
-//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`] (composed on the CPU, one kernel on CubeCL) |
+//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`]: on the CPU the three ops [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`] (composed) and [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]; one kernel for all three on CubeCL |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -101,6 +101,20 @@ pub trait LikelihoodBackend: Backend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         compose::expected_grad_log_scale::<Self>(y, mean, variance, log_scale, grad)
+    }
+
+    /// The three gradients of [`Self::gaussian_expected_log_likelihood`] times `grad` (`[1]`):
+    /// `(μ̄, v̄, s̄)` as the three ops above give them, in the shapes of `mean`, `variance` and
+    /// `log_scale` (one CubeCL launch for all three).
+    #[fusion(meta = compose::expected_log_likelihood_backward_meta)]
+    fn gaussian_expected_log_likelihood_backward(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        compose::expected_log_likelihood_backward::<Self>(y, mean, variance, log_scale, grad)
     }
 }
 
@@ -214,5 +228,15 @@ impl LikelihoodBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::grad_variance(variance, log_scale, grad)
+    }
+
+    fn gaussian_expected_log_likelihood_backward(
+        y: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        log_scale: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cube::expected_log_likelihood_backward(y, mean, variance, log_scale, grad)
     }
 }
