@@ -21,7 +21,7 @@ use vi_blocks::gp::{
 };
 use vi_core::elbo::Elbo;
 use vi_core::gradcheck::gradcheck;
-use vi_core::gram::{rbf_gram, scaled_rbf_gram};
+use vi_core::gram::{rbf_gram, scaled_rbf_gram, squared_distance};
 use vi_core::linalg::{LinalgError, cholesky};
 use vi_tests::{
     Case, Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, is_wgpu,
@@ -33,6 +33,7 @@ device_tests!(
     golden_gaussian_expected_log_likelihood,
     kernels_match_closed_forms,
     inducing_matrices_match_separate_calls,
+    squared_distance_op,
     rbf_gram_op,
     scaled_rbf_gram_op,
     kernel_matrices_are_psd,
@@ -338,6 +339,102 @@ fn host_matrix(a: &[f64], b: &[f64], d: usize, k: impl Fn(&[f64], &[f64]) -> f64
         }
     }
     out
+}
+
+/// `vi_core::gram::squared_distance` against the host formula (a broadcast batch, offsets of
+/// 1e3 that the `|a|² + |b|² − 2a·b` expansion would cancel away in `f32`); `D(x, x)` of points
+/// with near-duplicates exactly symmetric with a zero diagonal; finite differences in both inputs
+/// and for `D(a, a)`; shape errors.
+fn squared_distance_op(device: Device) {
+    let (n, m, d) = (7, 33, 3);
+    for dtype in dtypes(&device) {
+        let tol = match dtype {
+            FloatDType::F64 => 1e-12,
+            _ => 2e-6,
+        };
+        let a: Vec<f64> = noise(61, 2 * n * d).iter().map(|v| 1e3 + v).collect();
+        let b: Vec<f64> = noise(62, m * d).iter().map(|v| 1e3 + v).collect();
+        let got = squared_distance(
+            tensor(a.clone(), [2, n, d], &device, dtype),
+            tensor(b.clone(), [1, m, d], &device, dtype),
+        )
+        .unwrap();
+        assert_eq!(got.dims(), [2, n, m]);
+        // The inputs as the dtype holds them (1e3 + v loses v's low bits in f32).
+        let round = |v: &[f64]| values(tensor(v.to_vec(), [v.len()], &device, dtype));
+        let (a, b) = (round(&a), round(&b));
+        let want: Vec<f64> = a
+            .chunks(n * d)
+            .flat_map(|a| {
+                host_matrix(a, &b, d, |x, y| {
+                    (0..d).map(|c| (x[c] - y[c]).powi(2)).sum::<f64>()
+                })
+            })
+            .collect();
+        assert_all_close(
+            &format!("squared_distance [{dtype:?}]"),
+            &values(got),
+            &want,
+            tol,
+            tol,
+        );
+        // Pairs a millionth apart: exact symmetry and zero self-distances.
+        let mut x = noise(63, 9 * 2);
+        for c in 0..2 {
+            x[2 + c] = x[c] + 1e-6;
+        }
+        let x = tensor(x, [1, 9, 2], &device, dtype);
+        let dxx = values(squared_distance(x.clone(), x).unwrap());
+        for i in 0..9 {
+            assert_eq!(dxx[i * 9 + i], 0.0, "D(x, x) diagonal {i} [{dtype:?}]");
+            for j in 0..i {
+                assert_eq!(
+                    dxx[i * 9 + j],
+                    dxx[j * 9 + i],
+                    "D(x, x) symmetry [{dtype:?}]"
+                );
+            }
+        }
+        assert!(
+            dxx[1] > 0.0 && dxx[1] < 1e-10,
+            "near-duplicate distance {}",
+            dxx[1]
+        );
+    }
+    let ad = device.clone().autodiff();
+    let config = gradcheck_config(&ad);
+    let a = tensor(noise(64, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
+    let b = tensor(noise(65, 3 * 2), [1, 3, 2], &ad, config.dtype);
+    let w = tensor(noise(66, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
+    let report = gradcheck(
+        |v| (squared_distance(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
+        &[a.clone(), b, w],
+        &config,
+    );
+    assert!(report.passed(), "squared_distance:\n{report}");
+    let w = tensor(noise(67, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
+    let report = gradcheck(
+        |v| (squared_distance(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
+        &[a, w],
+        &config,
+    );
+    assert!(report.passed(), "squared_distance(a, a):\n{report}");
+    let dtype = dtypes(&device)[0];
+    let x = |b, n, d| tensor(vec![0.0; b * n * d], [b, n, d], &device, dtype);
+    assert!(matches!(
+        squared_distance(x(1, 3, 2), x(1, 4, 3)),
+        Err(LinalgError::ShapeMismatch {
+            op: "squared_distance",
+            ..
+        })
+    ));
+    assert!(matches!(
+        squared_distance(x(2, 3, 2), x(3, 4, 2)),
+        Err(LinalgError::ShapeMismatch {
+            op: "squared_distance",
+            ..
+        })
+    ));
 }
 
 /// `vi_core::gram::rbf_gram` against the host formula (a broadcast batch, distances from 0 to

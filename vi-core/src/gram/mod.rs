@@ -1,4 +1,5 @@
-//! Gram matrices of stationary kernels as single ops: the squared-exponential
+//! Gram matrices of stationary kernels as single ops: the squared distances ([`squared_distance`])
+//! and the squared-exponential
 //! `K_ij = exp(−½ ‖aᵢ − bⱼ‖²)` ([`rbf_gram`]), one op forward and one backward on every backend
 //! ([`backend::GramBackend`]) where its composition from Burn's primitives tracks a dozen ops
 //! and, on the CPU, calls the scalar `exp` of the C library per entry; [`scaled_rbf_gram`] adds
@@ -10,6 +11,35 @@ use burn::backend::Dispatch;
 use burn::tensor::Tensor;
 
 pub mod backend;
+
+/// `D_ij = ‖aᵢ − bⱼ‖²` for each batch element, `a` `[B, n, d]`, `b` `[B, m, d]` → `[B, n, m]`:
+/// the squared distances that stationary kernels other than the RBF (Matérn) are functions of.
+/// A batch dimension of 1 broadcasts against the other's. Formed from the differences, one op
+/// (one CubeCL kernel): no `|a|² + |b|² − 2a·b` cancellation, so `D(x, x)` is exactly symmetric
+/// with a zero diagonal and near-duplicate points keep their small distances. Differentiable in
+/// both inputs, `āᵢ = 2 Σⱼ D̄ᵢⱼ (aᵢ − bⱼ)` and `b̄ⱼ = 2 Σᵢ D̄ᵢⱼ (bⱼ − aᵢ)` (a row sum, a product
+/// and a matrix product each).
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] when `a` and `b` differ in `d` or their batch dimensions do not
+/// broadcast.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use vi_core::gram::squared_distance;
+/// let device = Device::default();
+/// let a = Tensor::<3>::from_data([[[0.0, 0.0], [1.0, 0.0]]], &device);
+/// let b = Tensor::<3>::from_data([[[0.0, 2.0]]], &device);
+/// let d: Vec<f32> = squared_distance(a, b).unwrap().into_data().to_vec().unwrap();
+/// assert_eq!(d, vec![4.0, 5.0]);
+/// ```
+pub fn squared_distance(a: Tensor<3>, b: Tensor<3>) -> Result<Tensor<3>, LinalgError> {
+    let (a, b) = common_batch("squared_distance", a, b, 1)?;
+    Ok(Tensor::from_dispatch(
+        <Dispatch as GramBackend>::squared_distance(a.into_dispatch(), b.into_dispatch()),
+    ))
+}
 
 /// `K_ij = exp(−½ ‖aᵢ − bⱼ‖²)` for each batch element, `a` `[B, n, d]`, `b` `[B, m, d]` →
 /// `[B, n, m]`: the RBF (squared-exponential) kernel of inputs already divided by their

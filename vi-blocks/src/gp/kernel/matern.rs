@@ -1,11 +1,9 @@
-use super::{
-    Kernel, neg_half_squared_distance, positive, positive_param, scaled_unit_diagonal,
-    unit_diagonal,
-};
+use super::{Kernel, positive, positive_param, scaled_unit_diagonal, unit_diagonal};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use vi_core::gram::squared_distance;
 
 /// Smoothness `ν` of a [`Matern`] kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +79,11 @@ impl Matern {
 impl Kernel for Matern {
     fn matrix(&self, x1: Tensor<3>, x2: Tensor<3>) -> Tensor<3> {
         let l = self.lengthscale();
-        self.of_squared_distance(neg_half_squared_distance(x1 / l.clone(), x2 / l).mul_scalar(-2.0))
+        // From the differences: `K(x, x)` exactly symmetric with `r = 0` on its diagonal, where
+        // `√r²` would turn the expansion's rounding into a visible error.
+        let r2 = squared_distance(x1 / l.clone(), x2 / l)
+            .unwrap_or_else(|e| panic!("Matern::matrix: {e}"));
+        self.of_squared_distance(r2)
     }
 
     fn diagonal(&self, x: Tensor<3>) -> Tensor<2> {

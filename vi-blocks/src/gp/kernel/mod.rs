@@ -146,19 +146,3 @@ pub(crate) fn expand_batch(x: Tensor<3>, batch: usize) -> Tensor<3> {
         x.expand([batch, n, d])
     }
 }
-
-/// `−½ ‖a_i − b_j‖²`, `[b, n, m]`, from one matrix product of augmented inputs,
-/// `[a, −½|a|², 1] · [b, 1, −½|b|²]ᵀ = a·b − ½|a|² − ½|b|²`, after centring both on the mean of
-/// `a` (less cancellation); clamped at ≤ 0 against rounding. No `[n, m]` temporaries besides
-/// the product itself.
-pub(crate) fn neg_half_squared_distance(a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
-    let batch = batch_of(a.dims()[0], b.dims()[0]);
-    let (a, b) = (expand_batch(a, batch), expand_batch(b, batch));
-    let centre = a.clone().mean_dim(1);
-    let (a, b) = (a - centre.clone(), b - centre);
-    let half_a = a.clone().square().sum_dim(2).mul_scalar(-0.5);
-    let half_b = b.clone().square().sum_dim(2).mul_scalar(-0.5);
-    let a_aug = Tensor::cat(vec![a, half_a.clone(), half_a.ones_like()], 2);
-    let b_aug = Tensor::cat(vec![b, half_b.ones_like(), half_b], 2);
-    a_aug.matmul(b_aug.swap_dims(1, 2)).clamp_max(0.0)
-}

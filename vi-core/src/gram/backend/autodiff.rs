@@ -11,6 +11,40 @@ use burn::backend::autodiff::{
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::Shape;
 
+/// Squared distances `D_ij = ‖aᵢ − bⱼ‖²`: the saved state is `(a, b)`.
+#[derive(Debug)]
+struct SquaredDistanceBackward;
+
+impl<B: GramBackend> Backward<B, 2> for SquaredDistanceBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (a, b) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_a, parent_b] = ops.parents;
+        if let Some(node) = parent_b {
+            let grad_t = B::float_swap_dims(grad.clone(), 1, 2);
+            grads.register::<B>(node.id, distance_grad::<B>(b.clone(), a.clone(), grad_t));
+        }
+        if let Some(node) = parent_a {
+            grads.register::<B>(node.id, distance_grad::<B>(a, b, grad));
+        }
+    }
+}
+
+/// `x̄ᵢ = 2 Σⱼ D̄ᵢⱼ (xᵢ − yⱼ) = 2 ((Σⱼ D̄ᵢⱼ) xᵢ − (D̄ y)ᵢ)` for `D_ij = ‖xᵢ − yⱼ‖²`, `D̄`
+/// `[B, n, m]`, `y` `[B, m, d]`.
+fn distance_grad<B: GramBackend>(
+    x: FloatTensor<B>,
+    y: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let rows = B::float_sum_dim(grad.clone(), 2);
+    let pulled = B::float_matmul(grad, y);
+    let difference = B::float_sub(B::float_mul(rows, x), pulled);
+    B::float_mul_scalar(difference, 2f32.into())
+}
+
 /// RBF Gram matrix: the saved state is `(a, b, K)`.
 #[derive(Debug)]
 struct RbfGramBackward;
@@ -113,6 +147,23 @@ impl<B: GramBackend, C: CheckpointStrategy> GramBackend for Autodiff<B, C> {
                 lengthscale.into_primitive(),
                 scale.into_primitive(),
             )),
+        }
+    }
+
+    fn squared_distance(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        match SquaredDistanceBackward
+            .prepare::<C>([a.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (a, b) = (a.into_primitive(), b.into_primitive());
+                let d = B::squared_distance(a.clone(), b.clone());
+                prep.finish((a, b), d)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::squared_distance(a.into_primitive(), b.into_primitive()))
+            }
         }
     }
 

@@ -25,9 +25,9 @@ const GRAD_UNITS: usize = 32;
 const MAX_ITERATIONS: usize = 32_768;
 
 /// `G[e, i, j] = exp(−½ Σ_c (a[e, i, c] − b[e, j, c])² / ℓ_c²)`, one unit per entry; `out` is
-/// `s G` and, `with_unit`, `unit` is `G` (`ℓ = s = 1` unless `scaled`). The differences are
-/// formed directly, so nothing cancels and the exponent is never positive. Parameters are read
-/// as in [`rbf_gram_grad_kernel`].
+/// `s G` and, `with_unit`, `unit` is `G` (`ℓ = s = 1` unless `scaled`); unless `exponentiate`,
+/// `out` is the squared distance itself. The differences are formed directly, so nothing cancels
+/// and the exponent is never positive. Parameters are read as in [`rbf_gram_grad_kernel`].
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn rbf_gram_kernel<F: Float>(
@@ -46,6 +46,7 @@ fn rbf_gram_kernel<F: Float>(
     s_batch: usize,
     #[comptime] scaled: bool,
     #[comptime] with_unit: bool,
+    #[comptime] exponentiate: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let idx = ABSOLUTE_POS;
@@ -65,14 +66,18 @@ fn rbf_gram_kernel<F: Float>(
         }
         sum += diff * diff;
     }
-    let g = (F::new(-0.5) * sum).exp();
-    if scaled {
-        out[idx] = scale[e * s_batch] * g;
-        if with_unit {
-            unit[idx] = g;
-        }
+    if !exponentiate {
+        out[idx] = sum;
     } else {
-        out[idx] = g;
+        let g = (F::new(-0.5) * sum).exp();
+        if scaled {
+            out[idx] = scale[e * s_batch] * g;
+            if with_unit {
+                unit[idx] = g;
+            }
+        } else {
+            out[idx] = g;
+        }
     }
 }
 
@@ -184,12 +189,20 @@ fn rbf_gram_grad_kernel<F: Float>(
     }
 }
 
+/// [`super::GramBackend::squared_distance`]: [`rbf_gram_kernel`] without the exponential.
+pub(crate) fn squared_distance(
+    a: FloatTensor<CubeBackend>,
+    b: FloatTensor<CubeBackend>,
+) -> FloatTensor<CubeBackend> {
+    gram(a, b, None, false, false).0
+}
+
 /// [`super::GramBackend::rbf_gram`]: [`rbf_gram_kernel`].
 pub(crate) fn rbf_gram(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
-    gram(a, b, None, false).0
+    gram(a, b, None, false, true).0
 }
 
 /// [`super::GramBackend::scaled_rbf_gram`] (`with_unit = false`) and
@@ -202,22 +215,23 @@ pub(crate) fn scaled_rbf_gram(
     with_unit: bool,
 ) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     let [lengthscale, scale] = [lengthscale, scale].map(into_contiguous);
-    gram(a, b, Some((&lengthscale, &scale)), with_unit)
+    gram(a, b, Some((&lengthscale, &scale)), with_unit, true)
 }
 
 /// One launch of [`rbf_gram_kernel`] (scaled by `(lengthscale, scale)` when given): `(s G, G)`,
-/// the second a placeholder unless `with_unit`.
+/// the second a placeholder unless `with_unit`; the squared distances unless `exponentiate`.
 fn gram(
     a: FloatTensor<CubeBackend>,
     b: FloatTensor<CubeBackend>,
     parameters: Option<(&FloatTensor<CubeBackend>, &FloatTensor<CubeBackend>)>,
     with_unit: bool,
+    exponentiate: bool,
 ) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     let (a, b) = (into_contiguous(a), into_contiguous(b));
     let ((batch, n, d), (b_batch, m, b_d)) = (batch_and_matrix(&a), batch_and_matrix(&b));
     assert!(
         batch == b_batch && d == b_d,
-        "rbf_gram needs [B, n, d] and [B, m, d]"
+        "Gram matrices need [B, n, d] and [B, m, d]"
     );
     let shape = Shape::from(vec![batch, n, m]);
     let out = empty_shaped_like(&a, shape.clone());
@@ -256,6 +270,7 @@ fn gram(
         s_batch,
         parameters.is_some(),
         with_unit && parameters.is_some(),
+        exponentiate,
         float_elem_type(&a),
     );
     (out, unit)

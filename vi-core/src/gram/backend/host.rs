@@ -13,6 +13,20 @@ use rayon::prelude::*;
 
 /// [`super::GramBackend::rbf_gram`] on the host.
 pub(crate) fn rbf_gram<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    distances::<B>(a, b, true)
+}
+
+/// `‖aᵢ − bⱼ‖²` for `a` `[B, n, d]` and `b` `[B, m, d]`: [`rbf_gram`]'s loops without the
+/// exponential.
+pub(crate) fn squared_distance<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    distances::<B>(a, b, false)
+}
+
+fn distances<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    exponentiate: bool,
+) -> FloatTensor<B> {
     let (sa, sb) = (a.shape(), b.shape());
     let kernel = RbfGram {
         shape: super::compose::gram_shape(&sa, &sb),
@@ -20,16 +34,19 @@ pub(crate) fn rbf_gram<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> Floa
         n: sa[1],
         m: sb[1],
         d: sa[2],
+        exponentiate,
     };
     on_host::<B>(vec![a, b], kernel)
 }
 
+/// `exp(−½ D)` or, unless `exponentiate`, `D` itself, for the squared distances `D`.
 struct RbfGram {
     shape: Shape,
     batch: usize,
     n: usize,
     m: usize,
     d: usize,
+    exponentiate: bool,
 }
 
 impl HostKernel for RbfGram {
@@ -42,13 +59,16 @@ impl HostKernel for RbfGram {
         }
         if d == 0 {
             // No coordinates: every distance is 0.
-            out.fill(T::from_f64(1.0));
+            if self.exponentiate {
+                out.fill(T::from_f64(1.0));
+            }
             return TensorData::new(out, self.shape);
         }
         // Each output row is built in place by contiguous passes that vectorise: the squared
         // differences summed over the `d` coordinates (`b` transposed to `[d, m]` so that every
         // pass reads one contiguous row of it), then one pass of the exponential.
         let half = T::from_f64(-0.5);
+        let exponentiate = self.exponentiate;
         let block = |b_t: &mut Vec<T>, (k, (a, b)): (&mut [T], (&[T], &[T]))| {
             for j in 0..m {
                 for c in 0..d {
@@ -65,8 +85,10 @@ impl HostKernel for RbfGram {
                                 *s = diff.fused_mul_add(diff, *s);
                             }
                         }
-                        for s in row.iter_mut() {
-                            *s = (*s * half).exp_nonpositive();
+                        if exponentiate {
+                            for s in row.iter_mut() {
+                                *s = (*s * half).exp_nonpositive();
+                            }
                         }
                     }
                 },

@@ -2,6 +2,7 @@
 //!
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
+//! | [`GramBackend::squared_distance`] | [`host`] loops (the RBF Gram's, without `exp`) | [`cube`] kernel, one unit per entry (the RBF Gram's) | composed: a row sum, a product and a matrix product per input |
 //! | [`GramBackend::rbf_gram`] | [`host`] loops, vectorised `exp` | [`cube`] kernel, one unit per entry | [`GramBackend::rbf_gram_grad_left`], [`GramBackend::rbf_gram_grad_right`] |
 //! | [`GramBackend::scaled_rbf_gram`], [`GramBackend::scaled_rbf_gram_with_unit`] | composed around [`GramBackend::rbf_gram`] | [`cube`] kernel, one unit per entry (the inputs scaled in the kernel) | [`GramBackend::scaled_rbf_gram_backward`] |
 //! | [`GramBackend::scaled_rbf_gram_backward`] | composed around the two Gram gradients | [`cube`] kernels: the input gradients (one for `K(x, x)` or a data input) with `ℓ̄`'s and `s̄`'s shares per row, and one kernel summing the shares | — |
@@ -30,6 +31,14 @@ mod host;
     Autodiff
 )]
 pub trait GramBackend: Backend {
+    /// `D_ij = ‖aᵢ − bⱼ‖² = Σ_c (a_ic − b_jc)²` for `a` `[B, n, d]` and `b` `[B, m, d]` (the same
+    /// `B`), output `[B, n, m]`, from the differences (no `|a|² + |b|² − 2a·b` cancellation:
+    /// exactly symmetric and zero on the diagonal for `a = b`).
+    #[fusion(dtype = a, shape = compose::gram_shape(a, b))]
+    fn squared_distance(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        host::squared_distance::<Self>(a, b)
+    }
+
     /// `K_ij = exp(−½ ‖aᵢ − bⱼ‖²)` for `a` `[B, n, d]` and `b` `[B, m, d]` (the same `B`);
     /// output `[B, n, m]`.
     #[fusion(dtype = a, shape = compose::gram_shape(a, b))]
@@ -169,6 +178,10 @@ host_backend!(burn::backend::NdArray);
 /// The CubeCL backends run the [`cube`] kernels.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 impl GramBackend for burn_cubecl::CubeBackend {
+    fn squared_distance(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        cube::squared_distance(a, b)
+    }
+
     fn rbf_gram(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::rbf_gram(a, b)
     }
