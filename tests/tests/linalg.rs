@@ -5,8 +5,8 @@ use burn::tensor::{Device, FloatDType, Tensor};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
-    cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, solve_triangular,
-    triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
+    cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, projected_mean,
+    solve_triangular, triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -21,6 +21,7 @@ device_tests!(
     wide_solves_and_gradients,
     signed_lower_factors,
     whitened_variances,
+    projected_means,
     gradcheck_logdet_inverse,
     properties_random_spd,
     sizes_across_kernels,
@@ -994,6 +995,152 @@ fn signed_lower_factors(device: Device) {
         tril_nonnegative_diagonal(tensor(vec![1.0; 6], [2, 3], &device, dtype)),
         Err(LinalgError::ShapeMismatch { .. })
     ));
+}
+
+/// `projected_mean` and its reverse mode against loops in f64 for the objective `Σ V ∘ Y`:
+/// `Y[p, n] = C[p, n] + Σₖ W[p, k] A[p, k, n]`, `W̄[p, k] = Σₙ V[p, n] A[p, k, n]`,
+/// `Ā[p, k, n] = W[p, k] V[p, n]` (summed over `p` for a shared `A`), `C̄` = `V` summed over the
+/// offsets' broadcast dimensions; a shared and a per-row `A`, column, full, broadcast and no
+/// offsets, more columns than a cube has units; finite differences; shape errors.
+fn projected_means(device: Device) {
+    let ad = device.clone().autodiff();
+    // (P, b, M, N, offset shape)
+    type Case = (usize, usize, usize, usize, Option<[usize; 2]>);
+    let cases: [Case; 5] = [
+        (1, 1, 5, 300, Some([1, 1])),
+        (3, 1, 4, 7, Some([3, 7])),
+        (3, 3, 6, 9, Some([1, 1])),
+        (2, 2, 70, 513, Some([2, 1])),
+        (2, 1, 3, 5, None),
+    ];
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-12
+        } else {
+            2e-5
+        };
+        for (case, &(p, b, m, n, offset_dims)) in cases.iter().enumerate() {
+            let seed = 500 + 10 * case as u64;
+            let (w, a, v) = (
+                noise(seed, p * m),
+                noise(seed + 1, b * m * n),
+                noise(seed + 2, p * n),
+            );
+            let c = offset_dims.map(|[r, k]| noise(seed + 3, r * k));
+            let wt = tensor(w.clone(), [p, m], &ad, dtype).require_grad();
+            let at = tensor(a.clone(), [b, m, n], &ad, dtype).require_grad();
+            let ct =
+                offset_dims.map(|dims| tensor(c.clone().unwrap(), dims, &ad, dtype).require_grad());
+            let y = projected_mean(wt.clone(), at.clone(), ct.clone()).unwrap();
+            assert_eq!(y.dims(), [p, n]);
+            let label = |what: &str| format!("projected_mean {what} case {case} [{dtype:?}]");
+            let a_at = |row: usize, k: usize, j: usize| {
+                a[((if b == 1 { 0 } else { row }) * m + k) * n + j]
+            };
+            let c_at = |row: usize, j: usize| match (&c, offset_dims) {
+                (Some(c), Some([r, k])) => {
+                    c[(if r == 1 { 0 } else { row }) * k + if k == 1 { 0 } else { j }]
+                }
+                _ => 0.0,
+            };
+            let want: Vec<f64> = (0..p * n)
+                .map(|idx| {
+                    let (row, j) = (idx / n, idx % n);
+                    c_at(row, j)
+                        + (0..m)
+                            .map(|k| w[row * m + k] * a_at(row, k, j))
+                            .sum::<f64>()
+                })
+                .collect();
+            assert_all_close(&label("value"), &values(y.clone()), &want, tol, tol);
+            let grads = (y * tensor(v.clone(), [p, n], &ad, dtype)).sum().backward();
+            let want_w: Vec<f64> = (0..p * m)
+                .map(|idx| {
+                    let (row, k) = (idx / m, idx % m);
+                    (0..n).map(|j| v[row * n + j] * a_at(row, k, j)).sum()
+                })
+                .collect();
+            let want_a: Vec<f64> = (0..b * m * n)
+                .map(|idx| {
+                    let (batch, k, j) = (idx / (m * n), idx / n % m, idx % n);
+                    let rows = if b == 1 { 0..p } else { batch..batch + 1 };
+                    rows.map(|row| w[row * m + k] * v[row * n + j]).sum()
+                })
+                .collect();
+            assert_all_close(
+                &label("W̄"),
+                &values(wt.grad(&grads).unwrap()),
+                &want_w,
+                tol,
+                tol,
+            );
+            assert_all_close(
+                &label("Ā"),
+                &values(at.grad(&grads).unwrap()),
+                &want_a,
+                tol,
+                tol,
+            );
+            if let (Some(ct), Some([r, k])) = (ct, offset_dims) {
+                let want_c: Vec<f64> = (0..r * k)
+                    .map(|idx| {
+                        let (row0, j0) = (idx / k, idx % k);
+                        let rows: Vec<usize> = if r == 1 { (0..p).collect() } else { vec![row0] };
+                        let cols: Vec<usize> = if k == 1 { (0..n).collect() } else { vec![j0] };
+                        rows.iter()
+                            .flat_map(|&row| cols.iter().map(move |&j| (row, j)))
+                            .map(|(row, j)| v[row * n + j])
+                            .sum()
+                    })
+                    .collect();
+                assert_all_close(
+                    &label("C̄"),
+                    &values(ct.grad(&grads).unwrap()),
+                    &want_c,
+                    tol,
+                    tol,
+                );
+            }
+        }
+    }
+    let config = gradcheck_config(&ad);
+    let (p, m, n) = (2, 3, 4);
+    // `A` enters as `[P, M·N]` (the checker takes matrices) and is reshaped inside.
+    let inputs = [
+        tensor(noise(560, p * m), [p, m], &ad, config.dtype),
+        tensor(noise(561, p * m * n), [p, m * n], &ad, config.dtype),
+        tensor(noise(562, p), [p, 1], &ad, config.dtype),
+        tensor(noise(563, p * n), [p, n], &ad, config.dtype),
+    ];
+    let report = gradcheck(
+        |v| {
+            let a: Tensor<3> = v[1].clone().reshape([p, m, n]);
+            (projected_mean(v[0].clone(), a, Some(v[2].clone())).unwrap() * v[3].clone()).sum()
+        },
+        &inputs,
+        &config,
+    );
+    assert!(report.passed(), "projected_mean:\n{report}");
+    let dtype = dtypes(&device)[0];
+    let zeros2 = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    let zeros3 = |dims: [usize; 3]| tensor(vec![0.0; dims.iter().product()], dims, &device, dtype);
+    for (w, a, c) in [
+        ([2, 3], [1, 4, 5], None),
+        ([2, 3], [3, 3, 5], None),
+        ([2, 3], [1, 3, 5], Some([2, 4])),
+        ([2, 3], [1, 3, 5], Some([3, 1])),
+    ] {
+        assert!(
+            matches!(
+                projected_mean(zeros2(w), zeros3(a), c.map(zeros2)),
+                Err(LinalgError::ShapeMismatch {
+                    op: "projected_mean",
+                    ..
+                })
+            ),
+            "W {w:?}, A {a:?}, C {c:?}"
+        );
+    }
 }
 
 /// `whitened_variance` and its reverse mode against loops in f64: `P = Lᵀ B`,

@@ -73,21 +73,30 @@ impl MeanConfig {
 impl MeanFunction {
     /// `m_p(x_{b,n})` for inputs `[b, n, d]` (`b` = 1 or `P`), shape `[P, n]`.
     pub fn evaluate(&self, x: Tensor<3>) -> Tensor<2> {
+        let [_, n, _] = x.dims();
+        let options = (&x.device(), x.dtype());
+        match self.compact(x) {
+            Some(m) => m.expand([self.outputs, n]),
+            None => Tensor::zeros([self.outputs, n], options),
+        }
+    }
+
+    /// [`MeanFunction::evaluate`] before broadcasting: `[P, 1]` for a constant mean (no
+    /// `[P, n]` tensor formed), `[P, n]` for a linear one, `None` for the zero mean.
+    pub fn compact(&self, x: Tensor<3>) -> Option<Tensor<2>> {
         let [b, n, d] = x.dims();
         let p = self.outputs;
-        let options = (&x.device(), x.dtype());
         let linear = self.weight.as_ref().map(|w| {
             let w = w.val().reshape([p, d, 1]);
             let x = if b == p { x } else { x.expand([p, n, d]) };
             x.matmul(w).reshape([p, n])
         });
         let constant = self.constant.as_ref().map(|c| c.val().reshape([p, 1]));
-        // Only the terms present enter the graph (a constant mean is one broadcast, no zeros).
+        // Only the terms present enter the graph.
         match (linear, constant) {
-            (Some(linear), Some(c)) => linear + c,
-            (Some(linear), None) => linear,
-            (None, Some(c)) => c.expand([p, n]),
-            (None, None) => Tensor::zeros([p, n], options),
+            (Some(linear), Some(c)) => Some(linear + c),
+            (linear, None) => linear,
+            (None, constant) => constant,
         }
     }
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular, triangular_matmul,
-    tril_nonnegative_diagonal, whitened_variance,
+    JitterConfig, Side, Triangle, cholesky_jittered, projected_mean, solve_triangular,
+    triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
 };
 
 /// The family of `q(U)` (per output).
@@ -355,13 +355,12 @@ impl<K: Kernel> Svgp<K> {
     }
 
     /// `(A = L_zz⁻¹ K_zx, P)` with the projection `P = A` (whitened) or `K_zz⁻¹ K_zx`, both
-    /// `[b, M, N]`, and `m(x)` `[P, N]`.
+    /// `[b, M, N]`.
     fn projections(
         &self,
         prior: &InducingPrior,
-        x: Tensor<3>,
         kzx: Tensor<3>,
-    ) -> Result<(Tensor<3>, Tensor<3>, Tensor<2>), GpError> {
+    ) -> Result<(Tensor<3>, Tensor<3>), GpError> {
         let b = kzx.dims()[0];
         let chol = per_output(prior.cholesky.clone(), b);
         let a = solve_triangular(chol.clone(), kzx, Triangle::Lower, false, Side::Left)?;
@@ -370,28 +369,21 @@ impl<K: Kernel> Svgp<K> {
         } else {
             solve_triangular(chol, a.clone(), Triangle::Lower, true, Side::Left)?
         };
-        Ok((a, proj, self.mean.evaluate(x)))
+        Ok((a, proj))
     }
 
-    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`.
+    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`: one op (`linalg::projected_mean`).
     fn predictive_mean(
         &self,
         prior: &InducingPrior,
         proj: &Tensor<3>,
-        prior_x: Tensor<2>,
-    ) -> Tensor<2> {
-        let p = self.outputs();
+        x: Tensor<3>,
+    ) -> Result<Tensor<2>, GpError> {
         let mut m = self.variational_mean.val();
         if !self.whiten {
             m = m - prior.mean.clone();
         }
-        let [b, mm, n] = proj.dims();
-        let shift = if b == 1 {
-            m.matmul(proj.clone().reshape([mm, n]))
-        } else {
-            m.reshape([p, 1, mm]).matmul(proj.clone()).reshape([p, n])
-        };
-        prior_x + shift
+        Ok(projected_mean(m, proj.clone(), self.mean.compact(x))?)
     }
 
     /// `Lᵀ proj` (full rank, a triangular matmul) or `s ⊙ proj` (mean field), `[P, M, N]`.
@@ -438,9 +430,9 @@ impl<K: Kernel> Svgp<K> {
         mut kxx: Tensor<2>,
     ) -> Result<GaussianMarginals, GpError> {
         let p = self.outputs();
-        let (a, proj, prior_x) = self.projections(prior, x, kzx)?;
+        let (a, proj) = self.projections(prior, kzx)?;
         let n = a.dims()[2];
-        let mean = self.predictive_mean(prior, &proj, prior_x);
+        let mean = self.predictive_mean(prior, &proj, x)?;
         if self.whiten {
             kxx = kxx.add_scalar(prior.jitter);
         }
@@ -474,8 +466,8 @@ impl<K: Kernel> Svgp<K> {
         let p = self.outputs();
         let x = x.unsqueeze::<3>();
         let kzx = self.kernel.matrix(self.inducing_points.val(), x.clone());
-        let (a, proj, prior_x) = self.projections(&prior, x.clone(), kzx)?;
-        let mean = self.predictive_mean(&prior, &proj, prior_x);
+        let (a, proj) = self.projections(&prior, kzx)?;
+        let mean = self.predictive_mean(&prior, &proj, x.clone())?;
         let n = a.dims()[2];
         let mut kxx = self.kernel.gram(x);
         if self.whiten {

@@ -12,6 +12,7 @@
 //! | [`triangular_matmul`] | `op(T) B` or `B op(T)`, half the flops on the CPU | both adjoints |
 //! | [`column_norm_change`] | `‖op(T) bⱼ‖² − ‖bⱼ‖²` per column (a whitened GP's variance correction) | through the triangular primitives |
 //! | [`whitened_variance`] | `max(σ₀² + ‖Lᵀ bⱼ‖² − ‖bⱼ‖², 0)` per column (a whitened GP's marginal variance) | one backend op each way |
+//! | [`projected_mean`] | `C + W A` row by row (a sparse GP's predictive mean) | one backend op each way |
 //! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
 //! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
 //! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |
@@ -23,6 +24,7 @@ mod cholesky;
 mod error;
 mod logdet;
 mod matrix;
+mod projection;
 mod triangular;
 
 pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
@@ -30,6 +32,7 @@ pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
 pub(crate) use matrix::identity_like;
 pub use matrix::{diagonals, tril_nonnegative_diagonal};
+pub use projection::projected_mean;
 pub use triangular::{
     Side, Triangle, cholesky_inverse, cholesky_solve, column_norm_change, solve_triangular,
     triangular_matmul, whitened_variance,

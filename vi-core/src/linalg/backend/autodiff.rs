@@ -179,7 +179,57 @@ impl<B: LinalgBackend> Backward<B, 3> for WhitenedVarianceBackward {
     }
 }
 
+/// [`LinalgBackend::projected_mean`]: the saved state is `(W, A, whether C is one column)`; the
+/// reverse mode is [`LinalgBackend::projected_mean_backward`] (a full `C`'s gradient is `Ȳ`).
+#[derive(Debug)]
+struct ProjectedMeanBackward;
+
+impl<B: LinalgBackend> Backward<B, 3> for ProjectedMeanBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, bool);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (weights, proj, column_offset) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let [parent_weights, parent_proj, parent_offset] = ops.parents;
+        let full_offset = (!column_offset).then(|| grad.clone());
+        let (grad_weights, grad_proj, row_sums) = B::projected_mean_backward(weights, proj, grad);
+        for (parent, grad) in [
+            (parent_weights, grad_weights),
+            (parent_proj, grad_proj),
+            (parent_offset, full_offset.unwrap_or(row_sums)),
+        ] {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
 impl<B: LinalgBackend, C: CheckpointStrategy> LinalgBackend for Autodiff<B, C> {
+    fn projected_mean(
+        weights: FloatTensor<Self>,
+        proj: FloatTensor<Self>,
+        offset: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let column_offset = offset.shape()[1] == 1;
+        match ProjectedMeanBackward
+            .prepare::<C>([weights.node(), proj.node(), offset.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (weights, proj) = (weights.into_primitive(), proj.into_primitive());
+                let out = B::projected_mean(weights.clone(), proj.clone(), offset.into_primitive());
+                prep.finish((weights, proj, column_offset), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::projected_mean(
+                weights.into_primitive(),
+                proj.into_primitive(),
+                offset.into_primitive(),
+            )),
+        }
+    }
+
     fn whitened_variance(
         l: FloatTensor<Self>,
         b: FloatTensor<Self>,

@@ -347,3 +347,75 @@ pub(crate) fn whitened_variance_backward_meta(
 ) -> (TensorSpec, TensorSpec, TensorSpec) {
     (l.clone(), b.clone(), variance.clone())
 }
+
+/// `[P, N]` from the weights `[P, M]` and the projection `[b, M, N]`.
+pub(crate) fn projected_mean_shape(weights: &Shape, proj: &Shape) -> Shape {
+    Shape::new([weights[0], proj[2]])
+}
+
+/// [`LinalgBackend::projected_mean`] as a matrix product and a broadcast sum.
+pub(crate) fn projected_mean<B: Backend>(
+    weights: FloatTensor<B>,
+    proj: FloatTensor<B>,
+    offset: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let shape = projected_mean_shape(&weights.shape(), &proj.shape());
+    let ([p, m], [b, _, n]) = (dims2::<B>(&weights), dims3::<B>(&proj));
+    let product = if b == 1 {
+        B::float_matmul(weights, B::float_reshape(proj, Shape::new([m, n])))
+    } else {
+        let rows = B::float_matmul(B::float_reshape(weights, Shape::new([p, 1, m])), proj);
+        B::float_reshape(rows, shape.clone())
+    };
+    B::float_add(product, B::float_expand(offset, shape))
+}
+
+/// [`LinalgBackend::projected_mean_backward`] as two matrix products and a row sum.
+pub(crate) fn projected_mean_backward<B: Backend>(
+    weights: FloatTensor<B>,
+    proj: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let ([p, m], [b, _, n]) = (dims2::<B>(&weights), dims3::<B>(&proj));
+    let row_sums = B::float_sum_dim(grad.clone(), 1);
+    let (grad_weights, grad_proj) = if b == 1 {
+        let a = B::float_reshape(proj, Shape::new([m, n]));
+        let grad_weights = B::float_matmul(grad.clone(), B::float_transpose(a));
+        let grad_proj = B::float_matmul(B::float_transpose(weights), grad);
+        (
+            grad_weights,
+            B::float_reshape(grad_proj, Shape::new([1, m, n])),
+        )
+    } else {
+        let grad_rows = B::float_reshape(grad, Shape::new([p, 1, n]));
+        let grad_weights = B::float_matmul(grad_rows.clone(), B::float_swap_dims(proj, 1, 2));
+        let columns = B::float_reshape(weights, Shape::new([p, m, 1]));
+        (
+            B::float_reshape(grad_weights, Shape::new([p, m])),
+            B::float_matmul(columns, grad_rows),
+        )
+    };
+    (grad_weights, grad_proj, row_sums)
+}
+
+/// Output descriptions of [`LinalgBackend::projected_mean_backward`]: the shapes of the weights
+/// and the projection, and the `[P, 1]` row sums.
+#[cfg(feature = "fusion")]
+pub(crate) fn projected_mean_backward_meta(
+    weights: &TensorSpec,
+    proj: &TensorSpec,
+    _grad: &TensorSpec,
+) -> (TensorSpec, TensorSpec, TensorSpec) {
+    let row_sums = TensorSpec::new(Shape::new([weights.shape[0], 1]), weights.dtype);
+    (weights.clone(), proj.clone(), row_sums)
+}
+
+fn dims2<B: Backend>(t: &FloatTensor<B>) -> [usize; 2] {
+    let shape = t.shape();
+    [shape[0], shape[1]]
+}
+
+fn dims3<B: Backend>(t: &FloatTensor<B>) -> [usize; 3] {
+    let shape = t.shape();
+    [shape[0], shape[1], shape[2]]
+}

@@ -10,6 +10,7 @@
 //! | [`LinalgBackend::column_norm_change`] | composed: [`LinalgBackend::triangular_matmul`] and [`LinalgBackend::column_squares_change`] (Burn's vectorised products and sums, faster here than a scalar host pass) | composed: the same two ([`cube`]: one kernel for the column sums) | through the two primitives above |
 //! | [`LinalgBackend::whitened_variance`], [`LinalgBackend::whitened_variance_backward`] | composed: [`LinalgBackend::triangular_matmul`], [`LinalgBackend::column_squares_change`] and a clamp; reverse through [`LinalgBackend::solve_triangular_grad_t`] and [`LinalgBackend::triangular_matmul`] | [`cube`]: one cube per column (the product and the variance), then one kernel for `B̄` and `σ̄₀²` and one for `L̄` | the second op |
 //! | [`LinalgBackend::standard_normal_kl`], [`LinalgBackend::standard_normal_kl_grad_factor`], [`LinalgBackend::standard_normal_kl_backward`] | [`host`] one pass (summed in `f64`) | [`cube`]: one cube sums the terms; one kernel per entry for the gradients (the mean's from the diagonal's units) | the third op (both gradients) |
+//! | [`LinalgBackend::projected_mean`], [`LinalgBackend::projected_mean_backward`] | composed: a matrix product and a broadcast sum; reverse two products and a row sum | [`cube`]: one kernel, one unit per output; reverse one kernel (a cube per row of `A`) | the second op |
 //! | [`LinalgBackend::column_signed_lower`] | [`host`] one pass | [`cube`]: one kernel per entry | itself, with `x = Ḡ` |
 //! | [`LinalgBackend::cholesky_backward`] | Murray's reverse mode: [`packed`] unblocked for `n ≤ 64`, [`host`] blocked (faer GEMMs) above | [`cube`]: shared-memory reverse mode for `n ≤ 64`, composed of the ops above beyond | — |
 //!
@@ -145,6 +146,33 @@ pub trait LinalgBackend: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         compose::whitened_variance_backward::<Self>(l, b, product, variance, grad)
+    }
+
+    /// `Y[p, n] = C[p, n or 0] + Σₖ W[p, k] A[p or 0, k, n]` for the weights `W` `[P, M]`, the
+    /// projection `A` `[1 or P, M, N]` (one shared by the rows of `W`, or one per row) and the
+    /// offsets `C` `[P, 1 or N]`; output `[P, N]`. A sparse GP's predictive mean
+    /// `m(x) + Aᵀ m_u` for `P` outputs.
+    #[fusion(dtype = weights, shape = compose::projected_mean_shape(weights, proj))]
+    fn projected_mean(
+        weights: FloatTensor<Self>,
+        proj: FloatTensor<Self>,
+        offset: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        compose::projected_mean::<Self>(weights, proj, offset)
+    }
+
+    /// The reverse mode of [`Self::projected_mean`] given the upstream gradient `Ȳ` `[P, N]`:
+    /// `(W̄, Ā, c̄)` with `W̄[p, k] = Σₙ Ȳ[p, n] A[p or 0, k, n]` `[P, M]`,
+    /// `Ā[p, k, n] = W[p, k] Ȳ[p, n]` (summed over `p` for a shared `A`) in `A`'s shape, and the
+    /// row sums `c̄[p] = Σₙ Ȳ[p, n]` `[P, 1]` (a column of offsets' gradient; `Ȳ` itself is a full
+    /// offset's).
+    #[fusion(meta = compose::projected_mean_backward_meta)]
+    fn projected_mean_backward(
+        weights: FloatTensor<Self>,
+        proj: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        compose::projected_mean_backward::<Self>(weights, proj, grad)
     }
 
     /// `x`'s lower triangle with column `j` negated where `raw`'s diagonal entry `raw_jj` is
@@ -299,6 +327,22 @@ impl LinalgBackend for burn_cubecl::CubeBackend {
 
     fn cholesky_backward(l: FloatTensor<Self>, grad_l: FloatTensor<Self>) -> FloatTensor<Self> {
         cube::cholesky_backward(l, grad_l)
+    }
+
+    fn projected_mean(
+        weights: FloatTensor<Self>,
+        proj: FloatTensor<Self>,
+        offset: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        cube::projected_mean(weights, proj, offset)
+    }
+
+    fn projected_mean_backward(
+        weights: FloatTensor<Self>,
+        proj: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cube::projected_mean_backward(weights, proj, grad)
     }
 
     fn solve_triangular_grad_t(

@@ -30,6 +30,7 @@ use super::{blocked, compose};
 
 mod columns;
 mod kl;
+mod projection;
 mod signed;
 mod tile;
 mod triangle_product;
@@ -39,6 +40,7 @@ pub(crate) use columns::column_squares_change;
 pub(crate) use kl::{
     standard_normal_kl, standard_normal_kl_backward, standard_normal_kl_grad_factor,
 };
+pub(crate) use projection::{projected_mean, projected_mean_backward};
 pub(crate) use signed::column_signed_lower;
 pub(crate) use triangle_product::solve_triangular_grad_t;
 pub(crate) use whitened::{whitened_variance, whitened_variance_backward};
