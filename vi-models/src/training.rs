@@ -65,7 +65,10 @@ pub(crate) fn train_on_batches<M: Module, B>(
         for index in permutation(n, &mut state).chunks(size) {
             let value = loss(&model, batch(index))?;
             let detached = value.clone().detach();
-            total = Some(total.map_or(detached.clone(), |sum| sum + detached));
+            total = Some(match total {
+                Some(sum) => sum + detached,
+                None => detached,
+            });
             let grads = GradientsParams::from_grads(value.backward(), &model);
             model = optim.step(schedule.learning_rate, model, grads);
         }
