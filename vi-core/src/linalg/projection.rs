@@ -3,7 +3,7 @@
 use super::LinalgError;
 use super::backend::LinalgBackend;
 use burn::backend::Dispatch;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 
 /// `Y = C + W A` row by row: `Y[p, n] = C[p, n] + Σₖ W[p, k] A[p, k, n]` for the weights `W`
 /// `[P, M]`, a projection `A` `[1 or P, M, N]` (one shared by every row of `W`, or one per row)
@@ -47,8 +47,9 @@ pub fn projected_mean(
             weights.dims()
         )));
     }
+    // A cast or an expand only where one is needed: each would be one more tracked op.
     let dtype = weights.dtype();
-    let proj = proj.cast(dtype);
+    let proj = in_dtype(proj, dtype);
     let Some(offset) = offset else {
         let product = if b == 1 {
             weights.matmul(proj.reshape([m, n]))
@@ -64,7 +65,12 @@ pub fn projected_mean(
             offset.dims()
         )));
     }
-    let offset = offset.cast(dtype).expand([p, on]);
+    let offset = in_dtype(offset, dtype);
+    let offset = if op == p {
+        offset
+    } else {
+        offset.expand([p, on])
+    };
     Ok(Tensor::from_dispatch(
         <Dispatch as LinalgBackend>::projected_mean(
             weights.into_dispatch(),
@@ -72,4 +78,9 @@ pub fn projected_mean(
             offset.into_dispatch(),
         ),
     ))
+}
+
+/// `t` in `dtype`, cast only when it differs.
+fn in_dtype<const D: usize>(t: Tensor<D>, dtype: DType) -> Tensor<D> {
+    if t.dtype() == dtype { t } else { t.cast(dtype) }
 }

@@ -172,11 +172,7 @@ pub(crate) fn expected_log_likelihood_backward<B: LikelihoodBackend>(
         log_scale.clone(),
         grad.clone(),
     );
-    let grad_variance = B::gaussian_expected_log_likelihood_grad_variance(
-        variance.clone(),
-        log_scale.clone(),
-        grad.clone(),
-    );
+    let grad_variance = grad_variance::<B>(&variance, log_scale.clone(), grad.clone());
     let grad_log_scale =
         B::gaussian_expected_log_likelihood_grad_log_scale(y, mean, variance, log_scale, grad);
     (grad_mean, grad_variance, grad_log_scale)

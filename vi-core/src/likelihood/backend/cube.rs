@@ -23,8 +23,6 @@ enum Quantity {
     GradMean = 1,
     /// `ḡ (q w − 1)`.
     GradLogScale = 2,
-    /// `−½ ḡ w`.
-    GradVariance = 3,
 }
 
 /// Element `i`'s [`Quantity`]. `variance` is read only `with_variance`, `log_scale[0]` alone
@@ -57,10 +55,8 @@ fn gaussian_quantity<F: Float>(
         F::new(-0.5) * q * w - s - half_ln_2pi
     } else if comptime!(quantity == 1) {
         grad[0] * r * w
-    } else if comptime!(quantity == 2) {
-        grad[0] * (q * w - F::new(1.0))
     } else {
-        F::new(-0.5) * grad[0] * w
+        grad[0] * (q * w - F::new(1.0))
     }
 }
 
@@ -154,8 +150,8 @@ fn gaussian_gradients<F: Float>(
 }
 
 /// The expected log-likelihood's three gradients ([`gaussian_gradients`]) in one launch: one
-/// unit per element; with a `shared` scale one cube instead, adding `s̄ᵢ` up ([`cube_sum`]) into
-/// `grad_log_scale[0]`.
+/// unit per element writing `s̄ᵢ` too; `summed` (a `shared` scale), one cube instead, adding
+/// `s̄ᵢ` up ([`cube_sum`]) into `grad_log_scale[0]`.
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
 fn gaussian_backward_kernel<F: Float>(
@@ -169,9 +165,10 @@ fn gaussian_backward_kernel<F: Float>(
     grad_log_scale: &mut [F],
     len: usize,
     #[comptime] shared: bool,
+    #[comptime] summed: bool,
     #[define(F)] _dtype: ElemType,
 ) {
-    if shared {
+    if summed {
         let mut partial = Shared::<[F]>::new_slice(SUM_UNITS);
         let mut acc = F::new(0.0);
         let mut i = UNIT_POS as usize;
@@ -185,7 +182,7 @@ fn gaussian_backward_kernel<F: Float>(
                 grad,
                 grad_mean,
                 grad_variance,
-                true,
+                shared,
             );
             i += CUBE_DIM as usize;
         }
@@ -205,7 +202,7 @@ fn gaussian_backward_kernel<F: Float>(
                 grad,
                 grad_mean,
                 grad_variance,
-                false,
+                shared,
             );
         }
     }
@@ -341,25 +338,9 @@ pub(crate) fn grad_log_scale(
     CubeBackend::float_reshape(gradient, scale_shape)
 }
 
-/// `−½ ḡ e^{−2s}`, the shape of `variance` (contiguous, not a broadcast view).
-pub(crate) fn grad_variance(
-    variance: FloatTensor<CubeBackend>,
-    log_scale: FloatTensor<CubeBackend>,
-    grad: FloatTensor<CubeBackend>,
-) -> FloatTensor<CubeBackend> {
-    // `variance` stands in for `y` and `μ`, whose difference this quantity does not read.
-    per_element(
-        Quantity::GradVariance,
-        variance.clone(),
-        variance,
-        None,
-        log_scale,
-        Some(grad),
-    )
-}
-
 /// `(μ̄, v̄, s̄)` of the expected log-likelihood: one launch of [`gaussian_backward_kernel`] (one
-/// cube for a shared scale, up to [`SUM_MAX_LEN`] elements; beyond, the three ops apart).
+/// cube for a shared scale up to [`SUM_MAX_LEN`] elements; beyond, one unit per element and
+/// Burn's sum of the scale's shares).
 pub(crate) fn expected_log_likelihood_backward(
     y: FloatTensor<CubeBackend>,
     mean: FloatTensor<CubeBackend>,
@@ -371,51 +352,53 @@ pub(crate) fn expected_log_likelihood_backward(
     FloatTensor<CubeBackend>,
     FloatTensor<CubeBackend>,
 ) {
+    let [y, mean, variance, log_scale, grad] =
+        [y, mean, variance, log_scale, grad].map(into_contiguous);
     let len = y.meta.shape().num_elements();
     let scale_shape = log_scale.meta.shape().clone();
     let shared = scale_shape.num_elements() == 1;
-    if len == 0 || (shared && len > SUM_MAX_LEN) {
-        return (
-            grad_mean(y.clone(), mean.clone(), log_scale.clone(), grad.clone()),
-            grad_variance(variance.clone(), log_scale.clone(), grad.clone()),
-            grad_log_scale(y, mean, Some(variance), log_scale, grad),
-        );
-    }
-    let [y, mean, variance, log_scale, grad] =
-        [y, mean, variance, log_scale, grad].map(into_contiguous);
+    let summed = shared && len > 0 && len <= SUM_MAX_LEN;
     let grad_mean = empty_like(&mean);
     let grad_variance = empty_like(&variance);
-    let grad_log_scale = if shared {
+    let shares = if summed {
         empty_shaped_like(&y, Shape::new([1]))
     } else {
         empty_like(&y)
     };
-    let (count, cube_dim) = if shared {
-        (
-            CubeCount::Static(1, 1, 1),
-            CubeDim::new_1d(SUM_UNITS as u32),
-        )
+    if len > 0 {
+        let (count, cube_dim) = if summed {
+            (
+                CubeCount::Static(1, 1, 1),
+                CubeDim::new_1d(SUM_UNITS as u32),
+            )
+        } else {
+            launch_dims(&y, len)
+        };
+        let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad]);
+        gaussian_backward_kernel::launch(
+            &y.client,
+            count,
+            cube_dim,
+            address_type,
+            y.clone().into_buffer_arg(),
+            mean.into_buffer_arg(),
+            variance.into_buffer_arg(),
+            log_scale.into_buffer_arg(),
+            grad.into_buffer_arg(),
+            grad_mean.clone().into_buffer_arg(),
+            grad_variance.clone().into_buffer_arg(),
+            shares.clone().into_buffer_arg(),
+            len,
+            shared,
+            summed,
+            float_elem_type(&y),
+        );
+    }
+    let grad_log_scale = if shared && !summed {
+        sum_all(shares)
     } else {
-        launch_dims(&y, len)
+        shares
     };
-    let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad]);
-    gaussian_backward_kernel::launch(
-        &y.client,
-        count,
-        cube_dim,
-        address_type,
-        y.clone().into_buffer_arg(),
-        mean.into_buffer_arg(),
-        variance.into_buffer_arg(),
-        log_scale.into_buffer_arg(),
-        grad.into_buffer_arg(),
-        grad_mean.clone().into_buffer_arg(),
-        grad_variance.clone().into_buffer_arg(),
-        grad_log_scale.clone().into_buffer_arg(),
-        len,
-        shared,
-        float_elem_type(&y),
-    );
     (
         grad_mean,
         grad_variance,

@@ -4,7 +4,7 @@
 //! | op | CPU (flex, ndarray) | CubeCL (wgpu, cuda), Fusion | Autodiff |
 //! |---|---|---|---|
 //! | [`LikelihoodBackend::gaussian_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_log_likelihood_grad_log_scale`] |
-//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`]: on the CPU the three ops [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_variance`] (composed) and [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]; one kernel for all three on CubeCL |
+//! | [`LikelihoodBackend::gaussian_expected_log_likelihood`] | [`host`] loop | [`cube`] kernel + Burn's sum | [`LikelihoodBackend::gaussian_expected_log_likelihood_backward`]: on the CPU [`LikelihoodBackend::gaussian_log_likelihood_grad_mean`], `v̄` composed and [`LikelihoodBackend::gaussian_expected_log_likelihood_grad_log_scale`]; one kernel for all three on CubeCL |
 
 // `NdArray` is deprecated upstream in favour of flex, but users still ask for it.
 #![allow(deprecated)]
@@ -78,17 +78,6 @@ pub trait LikelihoodBackend: Backend {
         compose::expected_log_likelihood::<Self>(y, mean, variance, log_scale)
     }
 
-    /// The gradient of [`Self::gaussian_expected_log_likelihood`] with respect to the variances
-    /// times `grad` (`[1]`): `−½ ḡ e^{−2s}` in the shape of `variance`.
-    #[fusion(dtype = variance, shape = variance)]
-    fn gaussian_expected_log_likelihood_grad_variance(
-        variance: FloatTensor<Self>,
-        log_scale: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        compose::grad_variance::<Self>(&variance, log_scale, grad)
-    }
-
     /// Its gradient with respect to the log scale times `grad` (`[1]`):
     /// `ḡ (((y − μ)² + v) e^{−2s} − 1)`, summed over the elements when the scale is shared; the
     /// shape of `log_scale`.
@@ -104,8 +93,9 @@ pub trait LikelihoodBackend: Backend {
     }
 
     /// The three gradients of [`Self::gaussian_expected_log_likelihood`] times `grad` (`[1]`):
-    /// `(μ̄, v̄, s̄)` as the three ops above give them, in the shapes of `mean`, `variance` and
-    /// `log_scale` (one CubeCL launch for all three).
+    /// `(μ̄, v̄, s̄)` with `μ̄` as [`Self::gaussian_log_likelihood_grad_mean`] gives it,
+    /// `v̄ = −½ ḡ e^{−2s}` and `s̄` as [`Self::gaussian_expected_log_likelihood_grad_log_scale`],
+    /// in the shapes of `mean`, `variance` and `log_scale` (one CubeCL launch for all three).
     #[fusion(meta = compose::expected_log_likelihood_backward_meta)]
     fn gaussian_expected_log_likelihood_backward(
         y: FloatTensor<Self>,
@@ -220,14 +210,6 @@ impl LikelihoodBackend for burn_cubecl::CubeBackend {
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         cube::grad_log_scale(y, mean, Some(variance), log_scale, grad)
-    }
-
-    fn gaussian_expected_log_likelihood_grad_variance(
-        variance: FloatTensor<Self>,
-        log_scale: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        cube::grad_variance(variance, log_scale, grad)
     }
 
     fn gaussian_expected_log_likelihood_backward(
