@@ -97,14 +97,16 @@ fn step(
     yb: Tensor<2>,
     n: usize,
 ) -> (SvgpRegressionModel, f64) {
-    let batch = xb.dims()[0];
-    let out = model.gp.forward(xb).expect("K_zz factorises");
-    let ell = model.likelihood.expected_log_likelihood_sum(&out.f, yb);
-    let terms = Elbo::new(n)
-        .with_batch_size(batch)
-        .from_terms(ell, out.kl)
-        .expect("finite ELBO");
-    // The finiteness check read the ELBO back already: no second round trip for the loss.
+    let elbo = Elbo::new(n).with_batch_size(xb.dims()[0]);
+    let terms = model
+        .gp
+        .elbo(xb, &elbo, |f| {
+            model.likelihood.expected_log_likelihood_sum(f, yb.clone())
+        })
+        .expect("K_zz factorises and the ELBO is finite")
+        .terms;
+    // One device round trip per step: the ELBO's finiteness check, which also reads K_zz's
+    // factor check, and whose value is the logged loss.
     let value = -terms.value.expect("checked ELBO") / n as f64;
     let loss = terms.scaled_loss(1.0 / n as f64);
     let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -2,7 +2,7 @@
 //! expected log-likelihood), closed forms computed here in `f64`, finite differences, statrs and
 //! property tests, on every compiled backend.
 
-use burn::module::{Param, ParamId};
+use burn::module::{Module, Param, ParamId};
 use burn::tensor::{Device, FloatDType, Int, Tensor};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -19,7 +19,7 @@ use vi_blocks::gp::likelihood::{
 use vi_blocks::gp::{
     DeepGpConfig, GaussianMarginals, GpError, MeanFunction, Svgp, SvgpConfig, VariationalFamily,
 };
-use vi_core::elbo::Elbo;
+use vi_core::elbo::{Elbo, ElboError};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gram::{rbf_gram, scaled_rbf_gram, squared_distance};
 use vi_core::linalg::{LinalgError, cholesky};
@@ -43,6 +43,7 @@ device_tests!(
     singular_inducing_points,
     likelihoods,
     svgp_and_deep_gp_learn_a_function,
+    svgp_elbo_checks_with_one_read,
 );
 
 fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
@@ -1776,19 +1777,24 @@ fn svgp_and_deep_gp_learn_a_function(device: Device) {
         .with_learn_noise(false)
         .init(&ad);
     let mut opt = AdamConfig::new().init();
-    for _ in 0..150 {
-        let out = dgp.forward(x.clone(), 3).unwrap();
-        let ys = y
-            .clone()
-            .unsqueeze::<3>()
-            .expand([3, n, 1])
-            .reshape([3 * n, 1]);
-        let ll = lik
-            .expected_log_likelihood(&out.f, ys)
+    let ys = y
+        .clone()
+        .unsqueeze::<3>()
+        .expand([3, n, 1])
+        .reshape([3 * n, 1]);
+    // One ll per sample, [3]; every layer's K_zz check read with the ELBO.
+    let ll = |f: &GaussianMarginals| {
+        lik.expected_log_likelihood(f, ys.clone())
             .reshape([3, n])
             .sum_dim(1)
-            .squeeze_dim(1);
-        let loss = Elbo::new(n).from_terms(ll, out.kl).unwrap().loss();
+            .squeeze_dim(1)
+    };
+    for _ in 0..150 {
+        let loss = dgp
+            .elbo(x.clone(), 3, &Elbo::new(n), ll)
+            .unwrap()
+            .terms
+            .loss();
         let grads = GradientsParams::from_grads(loss.backward(), &dgp);
         dgp = opt.step(0.05, dgp, grads);
     }
@@ -1891,5 +1897,150 @@ impl burn::module::ModuleVisitor for GradientPairs<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let grad = |g| values(param.val().grad(g).expect("a gradient"));
         self.pairs.push((grad(self.grads.0), grad(self.grads.1)));
+    }
+}
+
+/// `Svgp::elbo` (`K_zz`'s check read with the ELBO's) against `forward` then
+/// `Elbo::from_terms`: the same value, terms and gradients in every parameter (whitened full
+/// rank, unwhitened mean field); a singular `K_zz` is recomputed with jitter and reported;
+/// NaN inducing points, a NaN likelihood and wrong input widths give typed errors; `DeepGp::elbo`
+/// recomputes through `forward` when a layer's `K_zz` needs jitter.
+fn svgp_elbo_checks_with_one_read(device: Device) {
+    use vi_blocks::gp::likelihood::GaussianLikelihoodConfig;
+    let ad = device.clone().autodiff();
+    for dtype in dtypes(&device) {
+        let tol = if dtype == FloatDType::F64 {
+            1e-10
+        } else {
+            2e-5
+        };
+        let x = tensor(noise(62, 20), [10, 2], &ad, dtype);
+        let y = tensor(noise(63, 10), [10, 1], &ad, dtype);
+        let lik = with_dtype(GaussianLikelihoodConfig::new().init(&ad), dtype);
+        let ell = |f: &GaussianMarginals| lik.expected_log_likelihood_sum(f, y.clone());
+        let elbo = Elbo::new(40).with_batch_size(10);
+        for (whiten, family) in [
+            (true, VariationalFamily::FullRank),
+            (false, VariationalFamily::MeanField),
+        ] {
+            let label = format!("whiten={whiten} {family:?} [{dtype:?}]");
+            let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&ad), &ad);
+            let gp = with_dtype(
+                SvgpConfig::new(2, 6)
+                    .with_whiten(whiten)
+                    .with_family(family)
+                    .init(kernel, &ad),
+                dtype,
+            )
+            .with_inducing_points(tensor(noise(61, 12), [6, 2], &ad, dtype));
+            let step = gp.elbo(x.clone(), &elbo, ell).unwrap();
+            assert_eq!(step.output.extra_jitter, vec![0.0]);
+            let out = gp.forward(x.clone()).unwrap();
+            let want = elbo.from_terms(ell(&out.f), out.kl.clone()).unwrap();
+            let (got_value, want_value) = (step.terms.value.unwrap(), want.value.unwrap());
+            assert_all_close(
+                &format!("{label} value"),
+                &[got_value],
+                &[want_value],
+                tol,
+                tol,
+            );
+            for (name, got, want) in [
+                ("ELBO", &step.terms.elbo, &want.elbo),
+                ("KL", &step.terms.kl, &want.kl),
+                (
+                    "expected log-likelihood",
+                    &step.terms.expected_log_likelihood,
+                    &want.expected_log_likelihood,
+                ),
+            ] {
+                assert_all_close(
+                    &format!("{label} {name}"),
+                    &values(got.clone()),
+                    &values(want.clone()),
+                    tol,
+                    tol,
+                );
+            }
+            let (g1, g2) = (step.terms.loss().backward(), want.loss().backward());
+            let mut pairs = Vec::new();
+            let mut visitor = GradientPairs {
+                grads: (&g1, &g2),
+                pairs: &mut pairs,
+            };
+            gp.visit(&mut visitor);
+            lik.visit(&mut visitor);
+            assert!(pairs.len() >= 6, "{label}: {} parameters", pairs.len());
+            for (i, (got, want)) in pairs.iter().enumerate() {
+                assert_all_close(&format!("{label} gradient {i}"), got, want, tol, tol);
+            }
+        }
+
+        // Three copies of the origin under a unit-variance kernel and no base jitter: the
+        // optimistic factor fails, the step is recomputed with retries and reports the jitter.
+        let singular = with_dtype(
+            SvgpConfig::new(2, 3)
+                .with_jitter(Some(0.0))
+                .init(RbfConfig::new(2).init(&ad), &ad),
+            dtype,
+        )
+        .with_inducing_points(Tensor::<2>::zeros([3, 2], (&ad, dtype.into())));
+        let step = singular.elbo(x.clone(), &elbo, ell).unwrap();
+        assert!(
+            step.output.extra_jitter[0] > 0.0,
+            "{:?}",
+            step.output.extra_jitter
+        );
+        let out = singular.forward(x.clone()).unwrap();
+        assert_eq!(step.output.extra_jitter, out.extra_jitter);
+        let want = elbo.from_terms(ell(&out.f), out.kl).unwrap().value.unwrap();
+        let got = step.terms.value.unwrap();
+        assert_all_close("recomputed value", &[got], &[want], tol, tol);
+        assert!(want.is_finite());
+
+        let z = tensor(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.5], [3, 2], &ad, dtype);
+        let nan_z = singular.with_inducing_points(z.clone().mask_fill(z.equal_elem(1.0), f64::NAN));
+        match nan_z.elbo(x.clone(), &elbo, ell) {
+            Err(GpError::InducingCovariance(LinalgError::NonFinite { batch_index: 0 })) => {}
+            other => panic!("expected NonFinite K_zz, got {other:?}"),
+        }
+        let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&ad), &ad);
+        let gp = with_dtype(SvgpConfig::new(2, 4).init(kernel, &ad), dtype);
+        match gp.elbo(x.clone(), &elbo, |f| ell(f) * f64::NAN) {
+            Err(GpError::Elbo(ElboError::NonFinite {
+                term: "expected log-likelihood",
+                ..
+            })) => {}
+            other => panic!("expected a non-finite expected log-likelihood, got {other:?}"),
+        }
+        let wide = tensor(noise(64, 30), [10, 3], &ad, dtype);
+        assert!(matches!(
+            gp.elbo(wide, &elbo, ell),
+            Err(GpError::ShapeMismatch { .. })
+        ));
+
+        // A deep GP whose second layer has coincident inducing points and no base jitter.
+        let mut dgp = with_dtype(
+            DeepGpConfig::new(vec![2, 2, 1], 3).init(|d| RbfConfig::new(d).init(&ad), &ad),
+            dtype,
+        );
+        let last = dgp.layers.pop().unwrap();
+        let last = Svgp {
+            jitter: Some(0.0),
+            ..last
+        };
+        dgp.layers
+            .push(last.with_inducing_points(Tensor::<2>::zeros([3, 2], (&ad, dtype.into()))));
+        let samples = 4;
+        let ys = y.clone().repeat_dim(0, samples);
+        let step = dgp
+            .elbo(x.clone(), samples, &elbo, |f| {
+                lik.expected_log_likelihood_sum(f, ys.clone()) / samples as f64
+            })
+            .unwrap();
+        let value = step.terms.value.unwrap();
+        assert!(value.is_finite(), "deep GP ELBO {value}");
+        assert!(values(step.output.f.variance).iter().all(|v| v.is_finite()));
+        assert_eq!(step.output.f.mean.dims(), [samples * 10, 1]);
     }
 }

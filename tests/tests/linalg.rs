@@ -4,9 +4,10 @@
 use burn::tensor::{Device, FloatDType, Tensor};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
-    JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered,
-    cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky, projected_mean,
-    solve_triangular, triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
+    JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_deferred, cholesky_inverse,
+    cholesky_jittered, cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky,
+    projected_mean, solve_triangular, triangular_matmul, tril_nonnegative_diagonal,
+    whitened_variance,
 };
 use vi_tests::{
     Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
@@ -29,6 +30,7 @@ device_tests!(
     bad_input_errors,
     jitter_recovers_singular,
     base_jitter_shifts_the_diagonal,
+    deferred_cholesky_guards,
 );
 
 /// Every case of `linalg.json`: values and gradients.
@@ -1282,4 +1284,58 @@ fn whitened_variances(device: Device) {
         "square factor"
     );
     assert!(!shape_error(l, b(3), prior(4)));
+}
+
+/// `cholesky_deferred`: the factor of `A + shift·I` equal to the checked one, and a guard that is
+/// finite exactly at the batch elements that factorised (indefinite at the first or the last
+/// minor, NaN input, across the tile and blocked paths), read in one go.
+fn deferred_cholesky_guards(device: Device) {
+    for dtype in dtypes(&device) {
+        let (rtol, atol) = if dtype == FloatDType::F64 {
+            (1e-10, 1e-10)
+        } else {
+            (1e-4, 1e-4)
+        };
+        for n in [3, 70, 130] {
+            let batch = 4;
+            let mut a = random_spd(500 + n as u64, batch, n, 1.0);
+            let good = a[..n * n].to_vec();
+            a[n * n] = -1.0; // element 1 fails at its first pivot
+            a[2 * n * n + (n - 1) * (n + 1)] = -1e3; // element 2 at its last
+            a[3 * n * n + n] = f64::NAN; // element 3 has NaN in its lower triangle
+            let out = cholesky_deferred(tensor(a, [batch, n, n], &device, dtype), 0.25).unwrap();
+            assert_eq!(out.guard.dims(), [batch]);
+            let finite: Vec<bool> = values(out.guard).iter().map(|g| g.is_finite()).collect();
+            assert_eq!(
+                finite,
+                vec![true, false, false, false],
+                "n={n} {dtype:?}: guard per element"
+            );
+            let got = values(out.factor.narrow(0, 0, 1));
+            let want = cholesky_jittered(
+                tensor(good, [1, n, n], &device, dtype),
+                &JitterConfig {
+                    base: 0.25,
+                    ..JitterConfig::default()
+                },
+            )
+            .unwrap();
+            assert_all_close(
+                &format!("deferred factor, n={n} {dtype:?}"),
+                &got,
+                &values(want.factor),
+                rtol,
+                atol,
+            );
+        }
+        // The shift alone decides: singular without, positive definite with.
+        let ones = || tensor(vec![1.0; 4], [2, 2], &device, dtype);
+        let guard = |shift: f64| values(cholesky_deferred(ones(), shift).unwrap().guard);
+        assert!(!guard(0.0)[0].is_finite(), "rank one without shift");
+        assert!(guard(0.5)[0].is_finite(), "rank one with shift");
+        assert!(matches!(
+            cholesky_deferred(tensor(vec![0.0; 6], [2, 3], &device, dtype), 0.0),
+            Err(LinalgError::ShapeMismatch { .. })
+        ));
+    }
 }

@@ -1223,6 +1223,44 @@ fn elbo_estimators_agree(device: Device) {
         )
         .unwrap();
     assert_eq!(unchecked.value, None);
+    // A guard read with the ELBO: finite, the same terms and value as `from_terms`; not finite,
+    // no terms (the caller recomputes), even where the ELBO itself is NaN; a checked term still
+    // named when the guard passes; read even with the finiteness check off.
+    let t1 = |v: f64| tensor(vec![v], [1], &device, dtype);
+    let elbo = Elbo::new(12).with_batch_size(4).with_kl_weight(0.5);
+    let guarded = elbo
+        .from_terms_guarded(
+            tensor(vec![-3.0, -5.0], [2], &device, dtype),
+            t1(1.5),
+            tensor(vec![1.0, 2.0, 3.0], [3], &device, dtype),
+        )
+        .unwrap()
+        .expect("finite guard");
+    let guarded_value = guarded.value.expect("checked by default");
+    assert!(
+        (guarded_value - value).abs() < tol,
+        "guarded ELBO {guarded_value}"
+    );
+    assert!((values(guarded.elbo)[0] + 12.75).abs() < tol);
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        for (ll, checked) in [(-3.0, true), (f64::NAN, true), (-3.0, false)] {
+            let out = Elbo::new(12)
+                .with_check_finite(checked)
+                .from_terms_guarded(t1(ll), t1(1.5), tensor(vec![1.0, bad], [2], &device, dtype))
+                .unwrap();
+            assert!(out.is_none(), "guard {bad}, ll {ll}, checked {checked}");
+        }
+    }
+    match Elbo::new(12).from_terms_guarded(t1(-3.0), t1(f64::NAN), t1(1.0)) {
+        Err(ElboError::NonFinite { term: "KL", .. }) => {}
+        other => panic!("NaN KL behind a finite guard: {other:?}"),
+    }
+    let unchecked = Elbo::new(12)
+        .with_check_finite(false)
+        .from_terms_guarded(t1(f64::NAN), t1(1.5), t1(1.0))
+        .unwrap()
+        .expect("finite guard");
+    assert_eq!(unchecked.value, None);
 }
 
 /// Sticking the landing: unbiased (its mean gradient matches the plain Monte Carlo estimator's

@@ -15,7 +15,7 @@
 use crate::distributions::{Distribution, DistributionError, Reparameterized};
 use crate::kl::KlDivergence;
 use crate::special::logsumexp;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, Transaction};
 
 /// How the ELBO and its gradient are estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,12 +214,60 @@ impl Elbo {
         log_likelihood: Tensor<1>,
         kl: Tensor<1>,
     ) -> Result<ElboTerms, ElboError> {
+        let terms = self.combine(log_likelihood, kl)?;
+        self.finish(terms)
+    }
+
+    /// As [`Elbo::from_terms`], reading `guard` in the same device round trip as the ELBO:
+    /// `guard` is finite exactly when the terms were computed from valid intermediates (e.g. the
+    /// [`DeferredCholesky::guard`](crate::linalg::DeferredCholesky::guard) of a factor the
+    /// terms depend on). `Ok(None)` when it is not: the terms are invalid and the caller
+    /// recomputes them on a checked path. The guard is read even when `check_finite` is off.
+    ///
+    /// # Errors
+    /// As [`Elbo::from_terms`], when the guard is finite.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use vi_core::elbo::Elbo;
+    /// let device = Device::default();
+    /// let (ll, kl) = (Tensor::<1>::from_data([-3.0], &device), Tensor::<1>::from_data([0.5], &device));
+    /// let guard = Tensor::<1>::from_data([1.0, f32::NAN], &device);
+    /// assert!(Elbo::new(10).from_terms_guarded(ll.clone(), kl.clone(), guard).unwrap().is_none());
+    /// let terms = Elbo::new(10).from_terms_guarded(ll, kl, Tensor::ones([2], &device)).unwrap();
+    /// assert_eq!(terms.unwrap().value, Some(-3.5));
+    /// ```
+    pub fn from_terms_guarded(
+        &self,
+        log_likelihood: Tensor<1>,
+        kl: Tensor<1>,
+        guard: Tensor<1>,
+    ) -> Result<Option<ElboTerms>, ElboError> {
+        let terms = self.combine(log_likelihood, kl)?;
+        let mut reads = Transaction::default().register(guard.detach());
+        if self.check_finite {
+            reads = reads.register(terms.elbo.clone().detach());
+        }
+        let data = reads.execute();
+        if !data[0].iter::<f64>().all(f64::is_finite) {
+            return Ok(None);
+        }
+        if !self.check_finite {
+            return Ok(Some(terms));
+        }
+        let value = data[1].iter::<f64>().next().unwrap_or(f64::NAN);
+        self.judge(terms, value).map(Some)
+    }
+
+    /// [`Elbo::from_terms`]'s bound, unchecked.
+    fn combine(&self, log_likelihood: Tensor<1>, kl: Tensor<1>) -> Result<ElboTerms, ElboError> {
         self.check_config()?;
         let ell = log_likelihood.mul_scalar(self.likelihood_scale());
         // The mean over particles (nothing to average for one).
         let ell = if ell.dims() == [1] { ell } else { ell.mean() };
         let elbo = ell.clone() - self.weighted(kl.clone());
-        self.finish(ElboTerms {
+        Ok(ElboTerms {
             elbo,
             expected_log_likelihood: ell,
             kl,
@@ -324,15 +372,19 @@ impl Elbo {
 
     /// Reads the ELBO back (when `check_finite`) into [`ElboTerms::value`] and, should it not
     /// be finite, the terms to name the first non-finite one.
-    fn finish(&self, mut terms: ElboTerms) -> Result<ElboTerms, ElboError> {
+    fn finish(&self, terms: ElboTerms) -> Result<ElboTerms, ElboError> {
         if !self.check_finite {
             return Ok(terms);
         }
-        // One value read back where `ELBO = E[ln p] − w KL`: it is finite exactly when both terms
-        // are (a non-finite term makes it ±∞ or NaN, even at w = 0), and only otherwise are the
-        // terms read to name one. IWAE's bound can stay finite when a particle's term is not.
-        let read = |t: &Tensor<1>| t.clone().detach().into_scalar::<f64>();
-        let value = read(&terms.elbo);
+        let value = read_scalar(&terms.elbo);
+        self.judge(terms, value)
+    }
+
+    /// Checks the terms given the ELBO's `value` as read back: `ELBO = E[ln p] − w KL` is finite
+    /// exactly when both terms are (a non-finite term makes it ±∞ or NaN, even at w = 0), and
+    /// only otherwise are the terms read to name one. IWAE's bound can stay finite when a
+    /// particle's term is not.
+    fn judge(&self, mut terms: ElboTerms, value: f64) -> Result<ElboTerms, ElboError> {
         terms.value = Some(value);
         if self.estimator != Estimator::Iwae && value.is_finite() {
             return Ok(terms);
@@ -341,7 +393,7 @@ impl Elbo {
             ("expected log-likelihood", &terms.expected_log_likelihood),
             ("KL", &terms.kl),
         ] {
-            let value = read(tensor);
+            let value = read_scalar(tensor);
             if !value.is_finite() {
                 return Err(ElboError::NonFinite { term, value });
             }
@@ -354,4 +406,8 @@ impl Elbo {
         }
         Ok(terms)
     }
+}
+
+fn read_scalar(t: &Tensor<1>) -> f64 {
+    t.clone().detach().into_scalar::<f64>()
 }

@@ -20,7 +20,7 @@ use vi_core::elbo::{Elbo, ElboError};
 pub enum ModelError {
     /// The GP layer refused its input (e.g. `K_zz` not positive definite even with jitter).
     #[error(transparent)]
-    Gp(#[from] GpError),
+    Gp(GpError),
     /// The objective became NaN or infinite (name of the term inside).
     #[error("training diverged: {0}")]
     Elbo(#[from] ElboError),
@@ -36,6 +36,16 @@ pub enum ModelError {
     /// A checkpoint could not be written or read (the file and the reason).
     #[error("checkpoint {0}")]
     Checkpoint(String),
+}
+
+impl From<GpError> for ModelError {
+    /// A GP layer's ELBO failure is the objective's ([`ModelError::Elbo`]).
+    fn from(error: GpError) -> Self {
+        match error {
+            GpError::Elbo(error) => Self::Elbo(error),
+            error => Self::Gp(error),
+        }
+    }
 }
 
 /// Settings of [`SvgpRegressor`] training.
@@ -169,13 +179,12 @@ impl SvgpRegressorConfig {
             seed: state,
         };
         let loss = |model: &SvgpRegressionModel, x: Tensor<2>, y: Tensor<2>| {
-            let batch = x.dims()[0];
-            let out = model.gp.forward(x)?;
-            let ell = model.likelihood.expected_log_likelihood_sum(&out.f, y);
-            let terms = Elbo::new(n)
-                .with_batch_size(batch)
-                .from_terms(ell, out.kl)?;
-            Ok(terms.scaled_loss(1.0 / n as f64))
+            let elbo = Elbo::new(n).with_batch_size(x.dims()[0]);
+            // One device round trip per step: K_zz's check travels with the ELBO's.
+            let step = model.gp.elbo(x, &elbo, |f| {
+                model.likelihood.expected_log_likelihood_sum(f, y.clone())
+            })?;
+            Ok(step.terms.scaled_loss(1.0 / n as f64))
         };
         let model = train_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(SvgpRegressor {

@@ -4,10 +4,11 @@
 use super::error::GpError;
 use super::kernel::Kernel;
 use super::mean::MeanKind;
-use super::svgp::{GaussianMarginals, Svgp, SvgpConfig};
+use super::svgp::{GaussianMarginals, Svgp, SvgpConfig, SvgpOutput};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
+use vi_core::elbo::{Elbo, ElboTerms};
 
 /// Configuration of a [`DeepGp`].
 #[derive(Config, Debug)]
@@ -48,6 +49,15 @@ pub struct DeepGpConfig {
 pub struct DeepGp<K> {
     /// The layers, input first.
     pub layers: Vec<Svgp<K>>,
+}
+
+/// One minibatch's ELBO from [`DeepGp::elbo`]: the stack's output and the checked terms.
+#[derive(Debug, Clone)]
+pub struct DeepGpElbo {
+    /// The last layer's marginals and the total KL, as [`DeepGp::forward`] returns them.
+    pub output: DeepGpOutput,
+    /// The ELBO's terms, checked and read as [`Elbo::from_terms`] does.
+    pub terms: ElboTerms,
 }
 
 /// The last layer's marginals for every propagated sample, and the total KL.
@@ -128,6 +138,68 @@ impl<K: Kernel> DeepGp<K> {
     /// # Errors
     /// As [`Svgp::forward`], from any layer.
     pub fn forward(&self, x: Tensor<2>, samples: usize) -> Result<DeepGpOutput, GpError> {
+        self.propagate(x, samples, |layer, h| Ok((layer.forward(h)?, None)))
+            .map(|(out, _)| out)
+    }
+
+    /// One minibatch's ELBO with a single device round trip per step, as [`Svgp::elbo`]:
+    /// `log_likelihood(q(f_L))` returns `ln p(Y_batch | ·)` per sample `[S]` or summed `[1]`,
+    /// combined as by [`Elbo::from_terms`], and every layer's `K_zz` check is read with the
+    /// ELBO. Should a `K_zz` need more than the configured jitter, the step is recomputed
+    /// through [`DeepGp::forward`] (fresh samples, jitter retries, typed errors).
+    ///
+    /// # Errors
+    /// As [`DeepGp::forward`]; [`GpError::Elbo`] as [`Elbo::from_terms`].
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use vi_blocks::gp::DeepGpConfig;
+    /// use vi_blocks::gp::kernel::RbfConfig;
+    /// use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
+    /// use vi_core::elbo::Elbo;
+    /// let device = Device::default();
+    /// let dgp = DeepGpConfig::new(vec![3, 2, 1], 8)
+    ///     .init(|input_dim| RbfConfig::new(input_dim).init(&device), &device);
+    /// let noise = GaussianLikelihoodConfig::new().init(&device);
+    /// let (x, y) = (Tensor::<2>::ones([4, 3], &device), Tensor::<2>::zeros([4, 1], &device));
+    /// let samples = 5;
+    /// let step = dgp
+    ///     .elbo(x, samples, &Elbo::new(4), |f| {
+    ///         noise.expected_log_likelihood_sum(f, y.clone().repeat_dim(0, samples)) / samples as f64
+    ///     })
+    ///     .unwrap();
+    /// assert!(step.terms.value.unwrap().is_finite());
+    /// ```
+    pub fn elbo(
+        &self,
+        x: Tensor<2>,
+        samples: usize,
+        elbo: &Elbo,
+        log_likelihood: impl Fn(&GaussianMarginals) -> Tensor<1>,
+    ) -> Result<DeepGpElbo, GpError> {
+        let (output, guards) = self.propagate(x.clone(), samples, |layer, h| {
+            let (out, guard) = layer.forward_deferred(h)?;
+            Ok((out, Some(guard)))
+        })?;
+        let ell = log_likelihood(&output.f);
+        if let Some(terms) =
+            elbo.from_terms_guarded(ell, output.kl.clone(), Tensor::cat(guards, 0))?
+        {
+            return Ok(DeepGpElbo { output, terms });
+        }
+        let output = self.forward(x, samples)?;
+        let terms = elbo.from_terms(log_likelihood(&output.f), output.kl.clone())?;
+        Ok(DeepGpElbo { output, terms })
+    }
+
+    /// Propagates the samples with `layer_forward` per layer, collecting the guards it returns.
+    fn propagate(
+        &self,
+        x: Tensor<2>,
+        samples: usize,
+        layer_forward: impl Fn(&Svgp<K>, Tensor<2>) -> Result<(SvgpOutput, Option<Tensor<1>>), GpError>,
+    ) -> Result<(DeepGpOutput, Vec<Tensor<1>>), GpError> {
         let [n, d] = x.dims();
         let samples = samples.max(1);
         let mut h = x
@@ -135,16 +207,19 @@ impl<K: Kernel> DeepGp<K> {
             .expand([samples, n, d])
             .reshape([samples * n, d]);
         let mut kl = Tensor::<1>::zeros([1], (&h.device(), h.dtype()));
+        let mut guards = Vec::new();
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            let out = layer.forward(h)?;
+            let (out, guard) = layer_forward(layer, h)?;
+            guards.extend(guard);
             kl = kl + out.kl;
             if l == last {
-                return Ok(DeepGpOutput {
+                let output = DeepGpOutput {
                     f: out.f,
                     kl,
                     samples,
-                });
+                };
+                return Ok((output, guards));
             }
             let [rows, p] = out.f.mean.dims();
             h = out.f.sample(1).reshape([rows, p]);

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 use vi_core::distributions::DistributionError;
+use vi_core::elbo::ElboError;
 use vi_core::linalg::LinalgError;
 
 /// Why a GP block refused its input.
@@ -17,6 +18,9 @@ pub enum GpError {
     /// A distribution or KL computation failed.
     #[error(transparent)]
     Distribution(#[from] DistributionError),
+    /// The ELBO assembled from the layer's terms failed (e.g. it is not finite).
+    #[error(transparent)]
+    Elbo(#[from] ElboError),
     /// Another linear-algebra failure.
     #[error(transparent)]
     Linalg(#[from] LinalgError),

@@ -32,11 +32,11 @@ pub mod likelihood;
 mod mean;
 mod svgp;
 
-pub use deep_gp::{DeepGp, DeepGpConfig, DeepGpOutput};
+pub use deep_gp::{DeepGp, DeepGpConfig, DeepGpElbo, DeepGpOutput};
 pub use error::GpError;
 pub use latent::{LatentInputs, LatentInputsConfig};
 pub use mean::{MeanConfig, MeanFunction, MeanKind};
 pub use svgp::{
-    GaussianMarginals, InducingPrior, JointPredictive, Svgp, SvgpConfig, SvgpOutput,
+    GaussianMarginals, InducingPrior, JointPredictive, Svgp, SvgpConfig, SvgpElbo, SvgpOutput,
     VariationalFamily, VariationalScale,
 };

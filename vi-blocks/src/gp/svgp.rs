@@ -9,10 +9,11 @@ use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
 use serde::{Deserialize, Serialize};
 use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
+use vi_core::elbo::{Elbo, ElboTerms};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_jittered, projected_mean, solve_triangular,
-    triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
+    JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, projected_mean,
+    solve_triangular, triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
 };
 
 /// The family of `q(U)` (per output).
@@ -210,6 +211,15 @@ pub struct SvgpOutput {
     pub extra_jitter: Vec<f64>,
 }
 
+/// One minibatch's ELBO from [`Svgp::elbo`]: the layer's output and the checked terms.
+#[derive(Debug, Clone)]
+pub struct SvgpElbo {
+    /// The marginals, KL and jitter report, as [`Svgp::forward`] returns them.
+    pub output: SvgpOutput,
+    /// The ELBO's terms, checked and read as [`Elbo::from_terms`] does.
+    pub terms: ElboTerms,
+}
+
 /// A joint predictive over a (small) batch: per output `N(mean, covariance)`.
 #[derive(Debug, Clone)]
 pub struct JointPredictive {
@@ -308,21 +318,26 @@ impl<K: Kernel> Svgp<K> {
 
     /// [`Svgp::inducing_prior`] from `K_zz` formed by the caller.
     fn inducing_prior_from(&self, kzz: Tensor<3>) -> Result<InducingPrior, GpError> {
-        let z = self.inducing_points.val();
-        let jitter = self.base_jitter(z.dtype());
+        let jitter = self.base_jitter(kzz.dtype());
         let retry = JitterConfig {
             base: jitter,
             initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
             ..JitterConfig::default()
         };
         let factor = cholesky_jittered(kzz, &retry).map_err(GpError::InducingCovariance)?;
-        Ok(InducingPrior {
-            cholesky: factor.factor,
+        Ok(self.prior_with(factor.factor, factor.jitter))
+    }
+
+    /// The [`InducingPrior`] around `K_zz`'s factor.
+    fn prior_with(&self, cholesky: Tensor<3>, extra_jitter: Vec<f64>) -> InducingPrior {
+        let z = self.inducing_points.val();
+        InducingPrior {
+            cholesky,
+            jitter: self.base_jitter(z.dtype()),
             mean: self.mean.evaluate(z),
-            jitter,
-            extra_jitter: factor.jitter,
+            extra_jitter,
             q_scale: self.variational_scale(),
-        })
+        }
     }
 
     /// `L` of `S = L Lᵀ` for the full-rank family, `[P, M, M]`, diagonal made positive.
@@ -533,6 +548,36 @@ impl<K: Kernel> Svgp<K> {
             .kernel
             .inducing_matrices(self.inducing_points.val(), x.clone());
         let prior = self.inducing_prior_from(kzz)?;
+        self.output_from(prior, x, kzx, kxx)
+    }
+
+    /// As [`Svgp::forward`] with `K_zz` factorised at the configured jitter and not checked:
+    /// the output and the factor's guard ([`vi_core::linalg::DeferredCholesky::guard`]), which
+    /// the caller reads with a later result and, when it is not finite, recomputes through
+    /// [`Svgp::forward`].
+    pub(crate) fn forward_deferred(
+        &self,
+        x: Tensor<2>,
+    ) -> Result<(SvgpOutput, Tensor<1>), GpError> {
+        self.check_inputs(&x)?;
+        let x = x.unsqueeze::<3>();
+        let (kzz, kzx, kxx) = self
+            .kernel
+            .inducing_matrices(self.inducing_points.val(), x.clone());
+        let batch = kzz.dims()[0];
+        let factor = cholesky_deferred(kzz.clone(), self.base_jitter(kzz.dtype()))
+            .map_err(GpError::InducingCovariance)?;
+        let prior = self.prior_with(factor.factor, vec![0.0; batch]);
+        Ok((self.output_from(prior, x, kzx, kxx)?, factor.guard))
+    }
+
+    fn output_from(
+        &self,
+        prior: InducingPrior,
+        x: Tensor<3>,
+        kzx: Tensor<3>,
+        kxx: Tensor<2>,
+    ) -> Result<SvgpOutput, GpError> {
         let f = self.marginals_from(&prior, x, kzx, kxx)?;
         let kl = self.kl(&prior)?;
         Ok(SvgpOutput {
@@ -540,6 +585,55 @@ impl<K: Kernel> Svgp<K> {
             kl,
             extra_jitter: prior.extra_jitter,
         })
+    }
+
+    /// One minibatch's ELBO with a single device round trip per step, for training:
+    /// `log_likelihood(q(f(x)))` returns the batch's `Σₙ E_q[ln p(yₙ | fₙ)]` `[1]` (e.g.
+    /// [`Likelihood::expected_log_likelihood_sum`](super::likelihood::Likelihood::expected_log_likelihood_sum)),
+    /// and the terms are combined as by [`Elbo::from_terms`].
+    ///
+    /// [`Svgp::forward`] reads back whether `K_zz` factorised before going on; here the factor's
+    /// check travels with the ELBO's finiteness check ([`Elbo::from_terms_guarded`]). Should
+    /// `K_zz` need more than the configured jitter, the step is recomputed through
+    /// [`Svgp::forward`] (jitter retries, reported in `extra_jitter`, and its typed errors), so the
+    /// result is always that of `forward` followed by `Elbo::from_terms`.
+    ///
+    /// # Errors
+    /// As [`Svgp::forward`]; [`GpError::Elbo`] as [`Elbo::from_terms`].
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use vi_blocks::gp::SvgpConfig;
+    /// use vi_blocks::gp::kernel::RbfConfig;
+    /// use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
+    /// use vi_core::elbo::Elbo;
+    /// let device = Device::default();
+    /// let gp = SvgpConfig::new(2, 8).init(RbfConfig::new(2).init(&device), &device);
+    /// let noise = GaussianLikelihoodConfig::new().init(&device);
+    /// let x = Tensor::<2>::ones([5, 2], &device);
+    /// let y = Tensor::<2>::zeros([5, 1], &device);
+    /// let elbo = Elbo::new(100).with_batch_size(5);
+    /// let step = gp
+    ///     .elbo(x, &elbo, |f| noise.expected_log_likelihood_sum(f, y.clone()))
+    ///     .unwrap();
+    /// assert!(step.terms.value.unwrap().is_finite());
+    /// let loss = step.terms.scaled_loss(1.0 / 100.0); // backward() on an autodiff device
+    /// ```
+    pub fn elbo(
+        &self,
+        x: Tensor<2>,
+        elbo: &Elbo,
+        log_likelihood: impl Fn(&GaussianMarginals) -> Tensor<1>,
+    ) -> Result<SvgpElbo, GpError> {
+        let (output, guard) = self.forward_deferred(x.clone())?;
+        let ell = log_likelihood(&output.f);
+        if let Some(terms) = elbo.from_terms_guarded(ell, output.kl.clone(), guard)? {
+            return Ok(SvgpElbo { output, terms });
+        }
+        let output = self.forward(x)?;
+        let terms = elbo.from_terms(log_likelihood(&output.f), output.kl.clone())?;
+        Ok(SvgpElbo { output, terms })
     }
 
     /// As [`Svgp::forward`] at uncertain inputs `X ~ q(X)` (batch `[N, d]`): `S` reparameterized

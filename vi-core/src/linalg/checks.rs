@@ -26,6 +26,20 @@ pub(crate) fn square<const D: usize>(
     Ok((dims[..D - 2].iter().product(), rows))
 }
 
+/// The last diagonal entry of each factor of `l` `[.., n, n]`, `[batch]` (detached): a failed
+/// pivot leaves every later diagonal entry non-finite (see `LinalgBackend::cholesky`), so it is
+/// finite exactly when the element's factorisation succeeded. Zeros for `n = 0`.
+pub(crate) fn last_pivots<const D: usize>(l: &Tensor<D>, batch: usize, n: usize) -> Tensor<1> {
+    if n == 0 {
+        return Tensor::zeros([batch], (&l.device(), l.dtype()));
+    }
+    l.clone()
+        .detach()
+        .reshape([batch, n * n])
+        .slice([0..batch, n * n - 1..n * n])
+        .reshape([batch])
+}
+
 /// Per batch element of a `[.., n, n]` input `a` and its factor `l`: whether the lower triangle of
 /// `a` (the part the factorisation reads) had a non-finite entry, and how many diagonal entries of
 /// `l` are finite.
@@ -52,16 +66,8 @@ impl FactorStatus {
         if batch == 0 || n == 0 {
             return all_good;
         }
-        // One value per element read back (one small copy): a failed pivot leaves every later
-        // diagonal entry non-finite (see `LinalgBackend::cholesky`), so the last one is finite
-        // exactly when the whole factorisation succeeded.
-        let last = l
-            .clone()
-            .detach()
-            .reshape([batch, n * n])
-            .slice([0..batch, n * n - 1..n * n])
-            .into_data()
-            .convert::<f64>();
+        // One value per element read back (one small copy).
+        let last = last_pivots(l, batch, n).into_data().convert::<f64>();
         if last
             .as_slice::<f64>()
             .is_ok_and(|t| t.iter().all(|v| v.is_finite()))

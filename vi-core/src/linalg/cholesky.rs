@@ -2,7 +2,7 @@
 
 use super::LinalgError;
 use super::backend::LinalgBackend;
-use super::checks::{FactorStatus, square};
+use super::checks::{FactorStatus, last_pivots, square};
 use burn::backend::Dispatch;
 use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
@@ -39,6 +39,45 @@ pub fn cholesky<const D: usize>(a: Tensor<D>) -> Result<Tensor<D>, LinalgError> 
         Some(error) => Err(error),
         None => Ok(l),
     }
+}
+
+/// A factor of `A + shift · I` whose success has not been read back: see [`cholesky_deferred`].
+#[derive(Debug, Clone)]
+pub struct DeferredCholesky<const D: usize> {
+    /// `L` per batch element (differentiable as [`cholesky`]'s); an element whose
+    /// factorisation failed holds NaN from the failing pivot on.
+    pub factor: Tensor<D>,
+    /// Each batch element's last diagonal entry of `L`, `[batch]`, detached: all finite exactly
+    /// when every element factorised (a failed pivot leaves every later pivot non-finite).
+    pub guard: Tensor<1>,
+}
+
+/// The factor of `A + shift · I` with no read-back: the check is left to the caller, who reads
+/// [`DeferredCholesky::guard`] together with a later result (one device round trip per step,
+/// e.g. [`crate::elbo::Elbo::from_terms_guarded`]) and falls back to [`cholesky_jittered`]
+/// when it is not finite.
+///
+/// # Errors
+/// [`LinalgError::ShapeMismatch`] unless `a` is `[.., n, n]` (nothing else is checked).
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let device = Device::default();
+/// let a = Tensor::<2>::from_data([[4.0, 2.0], [2.0, 5.0]], &device);
+/// let pending = vi_core::linalg::cholesky_deferred(a, 0.0).unwrap();
+/// let guard: f32 = pending.guard.into_scalar();
+/// assert!(guard.is_finite());
+/// pending.factor.into_data().assert_approx_eq::<f32>(&[[2.0, 0.0], [1.0, 2.0]].into(), Default::default());
+/// ```
+pub fn cholesky_deferred<const D: usize>(
+    a: Tensor<D>,
+    shift: f64,
+) -> Result<DeferredCholesky<D>, LinalgError> {
+    let (batch, n) = square("cholesky_deferred", &a)?;
+    let factor = cholesky_raw(a, shift);
+    let guard = last_pivots(&factor, batch, n);
+    Ok(DeferredCholesky { factor, guard })
 }
 
 /// Settings of [`cholesky_jittered`], after GPyTorch's `psd_safe_cholesky`.

@@ -27,7 +27,10 @@ mod matrix;
 mod projection;
 mod triangular;
 
-pub use cholesky::{JitterConfig, JitteredCholesky, cholesky, cholesky_jittered};
+pub use cholesky::{
+    DeferredCholesky, JitterConfig, JitteredCholesky, cholesky, cholesky_deferred,
+    cholesky_jittered,
+};
 pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
 pub(crate) use matrix::identity_like;

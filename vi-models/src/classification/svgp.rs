@@ -8,7 +8,7 @@ use crate::svgp_regressor::ModelError;
 use crate::training::{Schedule, train_on_batches};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 use std::path::Path;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{Likelihood, SoftmaxLikelihood, SoftmaxLikelihoodConfig};
@@ -58,7 +58,7 @@ pub struct SvgpClassificationModel {
 ///
 /// # Example
 /// ```
-/// use burn::tensor::Device;
+/// use burn::tensor::{Device, Int, Tensor};
 /// use vi_models::SvgpClassifierConfig;
 /// use vi_models::data::ClassificationTable;
 /// let x: Vec<f64> = (0..60).flat_map(|i| {
@@ -137,14 +137,13 @@ impl SvgpClassifierConfig {
             learning_rate: self.learning_rate,
             seed: state,
         };
-        let loss = |model: &SvgpClassificationModel, (x, y)| {
-            let out = model.gp.forward(x)?;
-            let ell = model.likelihood.expected_log_likelihood(&out.f, y);
-            let batch = ell.dims()[0];
-            let terms = Elbo::new(n)
-                .with_batch_size(batch)
-                .from_terms(ell.sum(), out.kl)?;
-            Ok(terms.scaled_loss(1.0 / n as f64))
+        let loss = |model: &SvgpClassificationModel, (x, y): (Tensor<2>, Tensor<1, Int>)| {
+            let elbo = Elbo::new(n).with_batch_size(x.dims()[0]);
+            // One device round trip per step: K_zz's check travels with the ELBO's.
+            let step = model.gp.elbo(x, &elbo, |f| {
+                model.likelihood.expected_log_likelihood(f, y.clone()).sum()
+            })?;
+            Ok(step.terms.scaled_loss(1.0 / n as f64))
         };
         let batch = |index: &[usize]| data.batch(index, &ad);
         let model = train_on_batches(model, n, &schedule, batch, loss, on_epoch)?;
