@@ -26,6 +26,7 @@ device_tests!(
     clgp_elbo_matches_dense_computation,
     gradcheck_clgp,
     clgp_imputes_a_latent_structure,
+    clgp_training_recovers_singular_inducing_points,
     classifiers_approach_the_bayes_classifier,
     learned_noise_recovers_the_noise_level,
 );
@@ -428,6 +429,31 @@ fn clgp_imputes_a_latent_structure(device: Device) {
         clgp < threshold,
         "CLGP {clgp} vs threshold {threshold} (oracle {oracle}, multinomial {multinomial})"
     );
+}
+
+/// `train_clgp` reads `K_zz`'s factor check with the loss: coincident inducing points and no
+/// base jitter make the one-read estimate NaN, and the step is recomputed with jitter retries.
+fn clgp_training_recovers_singular_inducing_points(device: Device) {
+    let ad = device.autodiff();
+    ad.seed(5);
+    let table = tiny_table();
+    let kernel = ScaleKernelConfig::new().init(RbfConfig::new(Q).init(&ad), &ad);
+    let mut model = ClgpConfig::new()
+        .with_num_inducing(M)
+        .init(kernel, &table, &ad);
+    model.gp = Svgp {
+        jitter: Some(0.0),
+        ..model.gp
+    }
+    .with_inducing_points(Tensor::<2>::zeros([M, Q], &ad));
+    let data = CategoricalObservations::new(&table, &ad);
+    // One step: the retried factor's gradients at coincident points are huge, so later steps
+    // would only test the optimiser.
+    let training = ClgpTraining::new().with_iterations(1).with_samples(2);
+    let mut losses = Vec::new();
+    train_clgp(model, &data, &training, |_, loss| losses.push(loss)).unwrap();
+    assert_eq!(losses.len(), 1);
+    assert!(losses[0].is_finite(), "{losses:?}");
 }
 
 /// On a three-blob mixture whose Bayes classifier is known, every classifier's held-out accuracy

@@ -138,7 +138,7 @@ impl<K: Kernel> DeepGp<K> {
     /// # Errors
     /// As [`Svgp::forward`], from any layer.
     pub fn forward(&self, x: Tensor<2>, samples: usize) -> Result<DeepGpOutput, GpError> {
-        self.propagate(x, samples, |layer, h| Ok((layer.forward(h)?, None)))
+        self.propagate(x, samples, Svgp::forward)
             .map(|(out, _)| out)
     }
 
@@ -178,10 +178,7 @@ impl<K: Kernel> DeepGp<K> {
         elbo: &Elbo,
         log_likelihood: impl Fn(&GaussianMarginals) -> Tensor<1>,
     ) -> Result<DeepGpElbo, GpError> {
-        let (output, guards) = self.propagate(x.clone(), samples, |layer, h| {
-            let (out, guard) = layer.forward_deferred(h)?;
-            Ok((out, Some(guard)))
-        })?;
+        let (output, guards) = self.propagate(x.clone(), samples, Svgp::forward_deferred)?;
         let ell = log_likelihood(&output.f);
         if let Some(terms) =
             elbo.from_terms_guarded(ell, output.kl.clone(), Tensor::cat(guards, 0))?
@@ -193,12 +190,12 @@ impl<K: Kernel> DeepGp<K> {
         Ok(DeepGpElbo { output, terms })
     }
 
-    /// Propagates the samples with `layer_forward` per layer, collecting the guards it returns.
+    /// Propagates the samples with `layer_forward` per layer, collecting the layers' guards.
     fn propagate(
         &self,
         x: Tensor<2>,
         samples: usize,
-        layer_forward: impl Fn(&Svgp<K>, Tensor<2>) -> Result<(SvgpOutput, Option<Tensor<1>>), GpError>,
+        layer_forward: impl Fn(&Svgp<K>, Tensor<2>) -> Result<SvgpOutput, GpError>,
     ) -> Result<(DeepGpOutput, Vec<Tensor<1>>), GpError> {
         let [n, d] = x.dims();
         let samples = samples.max(1);
@@ -210,8 +207,8 @@ impl<K: Kernel> DeepGp<K> {
         let mut guards = Vec::new();
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            let (out, guard) = layer_forward(layer, h)?;
-            guards.extend(guard);
+            let out = layer_forward(layer, h)?;
+            guards.extend(out.guard);
             kl = kl + out.kl;
             if l == last {
                 let output = DeepGpOutput {

@@ -209,6 +209,11 @@ pub struct SvgpOutput {
     pub kl: Tensor<1>,
     /// Jitter beyond the configured one that `K_zz` needed (0 where none), per batch element.
     pub extra_jitter: Vec<f64>,
+    /// `None` from [`Svgp::forward`], which checked `K_zz`'s factor. From
+    /// [`Svgp::forward_deferred`], the factor's unread guard `[1 or P]`
+    /// ([`vi_core::linalg::DeferredCholesky::guard`]): finite exactly when `K_zz` factorised at
+    /// the configured jitter.
+    pub guard: Option<Tensor<1>>,
 }
 
 /// One minibatch's ELBO from [`Svgp::elbo`]: the layer's output and the checked terms.
@@ -551,14 +556,33 @@ impl<K: Kernel> Svgp<K> {
         self.output_from(prior, x, kzx, kxx)
     }
 
-    /// As [`Svgp::forward`] with `K_zz` factorised at the configured jitter and not checked:
-    /// the output and the factor's guard ([`vi_core::linalg::DeferredCholesky::guard`]), which
-    /// the caller reads with a later result and, when it is not finite, recomputes through
-    /// [`Svgp::forward`].
-    pub(crate) fn forward_deferred(
-        &self,
-        x: Tensor<2>,
-    ) -> Result<(SvgpOutput, Tensor<1>), GpError> {
+    /// As [`Svgp::forward`] with `K_zz` factorised at the configured jitter and nothing read
+    /// back: [`SvgpOutput::guard`] holds the factor's check, which the caller reads together with
+    /// a later result (one device round trip per step, as [`Svgp::elbo`] does) and, when it is
+    /// not finite, recomputes through [`Svgp::forward`]. Until then the output may hold NaN.
+    ///
+    /// # Errors
+    /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor, Transaction};
+    /// use vi_blocks::gp::SvgpConfig;
+    /// use vi_blocks::gp::kernel::RbfConfig;
+    /// let device = Device::default();
+    /// let gp = SvgpConfig::new(2, 8).init(RbfConfig::new(2).init(&device), &device);
+    /// let out = gp.forward_deferred(Tensor::<2>::ones([5, 2], &device)).unwrap();
+    /// let objective = out.f.mean.clone().sum() - out.kl.clone(); // any result that needs K_zz
+    /// let [value, guard] = Transaction::default()
+    ///     .register(objective)
+    ///     .register(out.guard.unwrap())
+    ///     .execute()
+    ///     .try_into()
+    ///     .unwrap();
+    /// assert!(guard.iter::<f64>().all(f64::is_finite)); // else: recompute with gp.forward
+    /// assert!(value.iter::<f64>().all(f64::is_finite));
+    /// ```
+    pub fn forward_deferred(&self, x: Tensor<2>) -> Result<SvgpOutput, GpError> {
         self.check_inputs(&x)?;
         let x = x.unsqueeze::<3>();
         let (kzz, kzx, kxx) = self
@@ -568,7 +592,11 @@ impl<K: Kernel> Svgp<K> {
         let factor = cholesky_deferred(kzz.clone(), self.base_jitter(kzz.dtype()))
             .map_err(GpError::InducingCovariance)?;
         let prior = self.prior_with(factor.factor, vec![0.0; batch]);
-        Ok((self.output_from(prior, x, kzx, kxx)?, factor.guard))
+        let output = self.output_from(prior, x, kzx, kxx)?;
+        Ok(SvgpOutput {
+            guard: Some(factor.guard),
+            ..output
+        })
     }
 
     fn output_from(
@@ -584,6 +612,7 @@ impl<K: Kernel> Svgp<K> {
             f,
             kl,
             extra_jitter: prior.extra_jitter,
+            guard: None,
         })
     }
 
@@ -626,7 +655,11 @@ impl<K: Kernel> Svgp<K> {
         elbo: &Elbo,
         log_likelihood: impl Fn(&GaussianMarginals) -> Tensor<1>,
     ) -> Result<SvgpElbo, GpError> {
-        let (output, guard) = self.forward_deferred(x.clone())?;
+        let mut output = self.forward_deferred(x.clone())?;
+        let guard = output
+            .guard
+            .take()
+            .expect("a deferred output holds its guard");
         let ell = log_likelihood(&output.f);
         if let Some(terms) = elbo.from_terms_guarded(ell, output.kl.clone(), guard)? {
             return Ok(SvgpElbo { output, terms });

@@ -7,7 +7,7 @@ use crate::data::{CategoricalTable, permutation};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData};
+use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData, Transaction};
 use vi_blocks::gp::kernel::Kernel;
 use vi_blocks::gp::{
     GpError, LatentInputs, LatentInputsConfig, Svgp, SvgpConfig, VariationalFamily,
@@ -238,12 +238,53 @@ impl<K: Kernel> Clgp<K> {
         data: &CategoricalObservations,
         samples: usize,
     ) -> Result<ClgpElbo, GpError> {
+        let (eps_x, eps_f) = self.noise(samples);
+        self.elbo_with_noise(data, eps_x, eps_f)
+    }
+
+    /// Standard-normal draws `ε_x` `[S, N, Q]` and `ε_f` `[S·N, P]` for an ELBO estimate.
+    fn noise(&self, samples: usize) -> (Tensor<3>, Tensor<2>) {
         let s = samples.max(1);
         let [n, q] = self.latent.loc.dims();
         let like = (&self.latent.loc.device(), self.latent.loc.dtype());
         let eps_x = vi_core::random::random([s, n, q], Noise::Normal(0.0, 1.0), like);
         let eps_f = vi_core::random::random([s * n, self.outputs()], Noise::Normal(0.0, 1.0), like);
-        self.elbo_with_noise(data, eps_x, eps_f)
+        (eps_x, eps_f)
+    }
+
+    /// `scale · ELBO` (the training loss) and its value, read back in one device round trip
+    /// together with `K_zz`'s factor check ([`Svgp::forward_deferred`]); when `K_zz` needs more
+    /// than the configured jitter, recomputed from the same draws with the factor checked.
+    ///
+    /// # Errors
+    /// As [`Clgp::elbo`].
+    pub(crate) fn scaled_elbo(
+        &self,
+        data: &CategoricalObservations,
+        samples: usize,
+        scale: f64,
+    ) -> Result<(Tensor<1>, f64), GpError> {
+        let (eps_x, eps_f) = self.noise(samples);
+        let (terms, guard) = self.elbo_from(data, eps_x.clone(), eps_f.clone(), true)?;
+        let loss = terms.elbo().mul_scalar(scale);
+        let guard = guard.expect("a deferred forward holds its guard");
+        let [value, guard] = Transaction::default()
+            .register(loss.clone().detach())
+            .register(guard)
+            .execute()
+            .try_into()
+            .expect("two tensors read");
+        let value = value.iter::<f64>().next().unwrap_or(f64::NAN);
+        if guard.iter::<f64>().all(f64::is_finite) {
+            return Ok((loss, value));
+        }
+        let loss = self
+            .elbo_from(data, eps_x, eps_f, false)?
+            .0
+            .elbo()
+            .mul_scalar(scale);
+        let value = loss.clone().detach().into_scalar::<f64>();
+        Ok((loss, value))
     }
 
     /// The ELBO estimate for given standard-normal draws: `X_s = m + s ⊙ ε_x[s]` (`ε_x`
@@ -257,6 +298,18 @@ impl<K: Kernel> Clgp<K> {
         eps_x: Tensor<3>,
         eps_f: Tensor<2>,
     ) -> Result<ClgpElbo, GpError> {
+        self.elbo_from(data, eps_x, eps_f, false)
+            .map(|(terms, _)| terms)
+    }
+
+    /// [`Clgp::elbo_with_noise`], with `K_zz`'s factor checked or (`deferred`) its guard returned.
+    fn elbo_from(
+        &self,
+        data: &CategoricalObservations,
+        eps_x: Tensor<3>,
+        eps_f: Tensor<2>,
+        deferred: bool,
+    ) -> Result<(ClgpElbo, Option<Tensor<1>>), GpError> {
         let [n, q] = self.latent.loc.dims();
         let [s, nx, qx] = eps_x.dims();
         let d = self.categories.len();
@@ -279,19 +332,25 @@ impl<K: Kernel> Clgp<K> {
             )));
         }
         let x = eps_x * self.latent.scale().unsqueeze() + self.latent.loc.val().unsqueeze();
-        let out = self.gp.forward(x.reshape([s * n, q]))?;
+        let x = x.reshape([s * n, q]);
+        let out = if deferred {
+            self.gp.forward_deferred(x)?
+        } else {
+            self.gp.forward(x)?
+        };
         let f = out.f.mean + out.f.variance.sqrt() * eps_f;
         let log_p = log_probabilities(f, &self.categories, data.targets.clone().repeat_dim(0, s));
         let dtype = self.latent.loc.dtype();
         let observed = data.mask.clone().cast(dtype).unsqueeze::<3>(); // [1, N, D]
         let kl_latent = self.latent.kl_to_prior()? * data.observed_rows.clone().cast(dtype);
-        Ok(ClgpElbo {
+        let terms = ClgpElbo {
             expected_log_likelihood: (log_p.reshape([s, n, d]) * observed)
                 .sum()
                 .mul_scalar(1.0 / s as f64),
             kl_inducing: out.kl.sum(),
             kl_latent: kl_latent.sum(),
-        })
+        };
+        Ok((terms, out.guard))
     }
 
     /// Predictive probabilities of every variable at `rows` (of the training table), averaged

@@ -39,11 +39,8 @@ pub fn train_clgp<K: Kernel>(
     let observed: f64 = data.mask.clone().sum().into_scalar::<f64>().max(1.0);
     let mut optim = FusedAdamConfig::new().init();
     for iteration in 0..training.iterations {
-        let loss = model
-            .elbo(data, training.samples)?
-            .elbo()
-            .mul_scalar(-1.0 / observed);
-        let value = loss.clone().into_scalar::<f64>();
+        // One device round trip: the loss's value and K_zz's factor check together.
+        let (loss, value) = model.scaled_elbo(data, training.samples, -1.0 / observed)?;
         if !value.is_finite() {
             return Err(ModelError::Data(format!(
                 "the CLGP loss became {value} at iteration {iteration}"
