@@ -1936,6 +1936,20 @@ fn svgp_elbo_checks_with_one_read(device: Device) {
             let step = gp.elbo(x.clone(), &elbo, ell).unwrap();
             assert_eq!(step.output.extra_jitter, vec![0.0]);
             let out = gp.forward(x.clone()).unwrap();
+            assert!(out.guard.is_none(), "forward checks its factor");
+            let deferred = gp.forward_deferred(x.clone()).unwrap();
+            let guard = values(deferred.guard.expect("an unread guard"));
+            assert!(
+                guard.len() == 1 && guard[0].is_finite(),
+                "{label}: guard {guard:?}"
+            );
+            for (name, got, want) in [
+                ("mean", &deferred.f.mean, &out.f.mean),
+                ("variance", &deferred.f.variance, &out.f.variance),
+            ] {
+                let (got, want) = (values(got.clone()), values(want.clone()));
+                assert_all_close(&format!("{label} deferred {name}"), &got, &want, tol, tol);
+            }
             let want = elbo.from_terms(ell(&out.f), out.kl.clone()).unwrap();
             let (got_value, want_value) = (step.terms.value.unwrap(), want.value.unwrap());
             assert_all_close(
@@ -1985,6 +1999,10 @@ fn svgp_elbo_checks_with_one_read(device: Device) {
             dtype,
         )
         .with_inducing_points(Tensor::<2>::zeros([3, 2], (&ad, dtype.into())));
+        let deferred = singular.forward_deferred(x.clone()).unwrap();
+        assert_eq!(deferred.extra_jitter, vec![0.0], "nothing retried");
+        assert!(!values(deferred.guard.unwrap())[0].is_finite());
+        assert!(values(deferred.f.mean).iter().any(|m| m.is_nan()));
         let step = singular.elbo(x.clone(), &elbo, ell).unwrap();
         assert!(
             step.output.extra_jitter[0] > 0.0,
@@ -2019,18 +2037,21 @@ fn svgp_elbo_checks_with_one_read(device: Device) {
             Err(GpError::ShapeMismatch { .. })
         ));
 
-        // A deep GP whose second layer has coincident inducing points and no base jitter.
+        // A deep GP whose first layer has coincident inducing points and no base jitter: its
+        // guard, not the last layer's, has to bring the step back to the checked path.
         let mut dgp = with_dtype(
             DeepGpConfig::new(vec![2, 2, 1], 3).init(|d| RbfConfig::new(d).init(&ad), &ad),
             dtype,
         );
-        let last = dgp.layers.pop().unwrap();
-        let last = Svgp {
+        let first = dgp.layers.remove(0);
+        let first = Svgp {
             jitter: Some(0.0),
-            ..last
+            ..first
         };
-        dgp.layers
-            .push(last.with_inducing_points(Tensor::<2>::zeros([3, 2], (&ad, dtype.into()))));
+        dgp.layers.insert(
+            0,
+            first.with_inducing_points(Tensor::<2>::zeros([3, 2], (&ad, dtype.into()))),
+        );
         let samples = 4;
         let ys = y.clone().repeat_dim(0, samples);
         let step = dgp

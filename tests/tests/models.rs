@@ -437,15 +437,24 @@ fn clgp_training_recovers_singular_inducing_points(device: Device) {
     let ad = device.autodiff();
     ad.seed(5);
     let table = tiny_table();
-    let kernel = ScaleKernelConfig::new().init(RbfConfig::new(Q).init(&ad), &ad);
-    let mut model = ClgpConfig::new()
-        .with_num_inducing(M)
-        .init(kernel, &table, &ad);
+    // A unit-variance kernel: K_zz is exactly the all-ones matrix.
+    let mut model =
+        ClgpConfig::new()
+            .with_num_inducing(M)
+            .init(RbfConfig::new(Q).init(&ad), &table, &ad);
     model.gp = Svgp {
         jitter: Some(0.0),
         ..model.gp
     }
     .with_inducing_points(Tensor::<2>::zeros([M, Q], &ad));
+    let deferred = model
+        .gp
+        .forward_deferred(Tensor::zeros([N, Q], &ad))
+        .unwrap();
+    assert!(
+        !values(deferred.guard.unwrap())[0].is_finite(),
+        "K_zz factorised"
+    );
     let data = CategoricalObservations::new(&table, &ad);
     // One step: the retried factor's gradients at coincident points are huge, so later steps
     // would only test the optimiser.

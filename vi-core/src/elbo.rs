@@ -215,17 +215,19 @@ impl Elbo {
         kl: Tensor<1>,
     ) -> Result<ElboTerms, ElboError> {
         let terms = self.combine(log_likelihood, kl)?;
-        self.finish(terms)
+        self.finish(terms, false)
     }
 
-    /// As [`Elbo::from_terms`], reading `guard` in the same device round trip as the ELBO:
-    /// `guard` is finite exactly when the terms were computed from valid intermediates (e.g. the
+    /// As [`Elbo::from_terms`], reading `guard` in the same device round trip as the ELBO
+    /// ([`read_guarded`]): `guard` is finite exactly when the terms were computed from valid
+    /// intermediates (e.g. the
     /// [`DeferredCholesky::guard`](crate::linalg::DeferredCholesky::guard) of a factor the
     /// terms depend on). `Ok(None)` when it is not: the terms are invalid and the caller
     /// recomputes them on a checked path. The guard is read even when `check_finite` is off.
     ///
     /// # Errors
-    /// As [`Elbo::from_terms`], when the guard is finite.
+    /// [`ElboError::Invalid`] for a configuration that cannot work (before anything is read);
+    /// when the guard is finite, [`ElboError::NonFinite`] as [`Elbo::from_terms`].
     ///
     /// # Example
     /// ```
@@ -245,19 +247,13 @@ impl Elbo {
         guard: Tensor<1>,
     ) -> Result<Option<ElboTerms>, ElboError> {
         let terms = self.combine(log_likelihood, kl)?;
-        let mut reads = Transaction::default().register(guard.detach());
-        if self.check_finite {
-            reads = reads.register(terms.elbo.clone().detach());
-        }
-        let data = reads.execute();
-        if !data[0].iter::<f64>().all(f64::is_finite) {
+        let Some(value) = read_guarded(terms.elbo.clone(), guard) else {
             return Ok(None);
-        }
+        };
         if !self.check_finite {
             return Ok(Some(terms));
         }
-        let value = data[1].iter::<f64>().next().unwrap_or(f64::NAN);
-        self.judge(terms, value).map(Some)
+        self.judge(terms, value, false).map(Some)
     }
 
     /// [`Elbo::from_terms`]'s bound, unchecked.
@@ -342,7 +338,7 @@ impl Elbo {
                 }
             }
         };
-        self.finish(terms)
+        self.finish(terms, self.estimator == Estimator::Iwae)
     }
 
     /// `w · kl` (no op at the usual `w = 1`).
@@ -372,21 +368,26 @@ impl Elbo {
 
     /// Reads the ELBO back (when `check_finite`) into [`ElboTerms::value`] and, should it not
     /// be finite, the terms to name the first non-finite one.
-    fn finish(&self, terms: ElboTerms) -> Result<ElboTerms, ElboError> {
+    fn finish(&self, terms: ElboTerms, iwae_bound: bool) -> Result<ElboTerms, ElboError> {
         if !self.check_finite {
             return Ok(terms);
         }
         let value = read_scalar(&terms.elbo);
-        self.judge(terms, value)
+        self.judge(terms, value, iwae_bound)
     }
 
     /// Checks the terms given the ELBO's `value` as read back: `ELBO = E[ln p] − w KL` is finite
     /// exactly when both terms are (a non-finite term makes it ±∞ or NaN, even at w = 0), and
-    /// only otherwise are the terms read to name one. IWAE's bound can stay finite when a
-    /// particle's term is not.
-    fn judge(&self, mut terms: ElboTerms, value: f64) -> Result<ElboTerms, ElboError> {
+    /// only otherwise are the terms read to name one. IWAE's bound (`iwae_bound`) can stay
+    /// finite when a particle's term is not, so its terms are always read.
+    fn judge(
+        &self,
+        mut terms: ElboTerms,
+        value: f64,
+        iwae_bound: bool,
+    ) -> Result<ElboTerms, ElboError> {
         terms.value = Some(value);
-        if self.estimator != Estimator::Iwae && value.is_finite() {
+        if !iwae_bound && value.is_finite() {
             return Ok(terms);
         }
         for (term, tensor) in [
@@ -410,4 +411,32 @@ impl Elbo {
 
 fn read_scalar(t: &Tensor<1>) -> f64 {
     t.clone().detach().into_scalar::<f64>()
+}
+
+/// The first entry of `value` and whether every entry of `guard` is finite, read back in one
+/// device round trip (a [`Transaction`]): `Some(value)` when the guard passes, `None` when it
+/// does not (then `value` was computed from invalid intermediates and means nothing). Both are
+/// read detached.
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let device = Device::default();
+/// let loss = Tensor::<1>::from_data([2.5], &device);
+/// let ok = vi_core::elbo::read_guarded(loss.clone(), Tensor::ones([3], &device));
+/// assert_eq!(ok, Some(2.5));
+/// let guard = Tensor::<1>::from_data([1.0, f32::INFINITY], &device);
+/// assert_eq!(vi_core::elbo::read_guarded(loss, guard), None);
+/// ```
+pub fn read_guarded(value: Tensor<1>, guard: Tensor<1>) -> Option<f64> {
+    let [value, guard]: [_; 2] = Transaction::default()
+        .register(value.detach())
+        .register(guard.detach())
+        .execute()
+        .try_into()
+        .expect("two tensors registered, two read");
+    guard
+        .iter::<f64>()
+        .all(f64::is_finite)
+        .then(|| value.iter::<f64>().next().unwrap_or(f64::NAN))
 }

@@ -323,22 +323,27 @@ impl<K: Kernel> Svgp<K> {
 
     /// [`Svgp::inducing_prior`] from `K_zz` formed by the caller.
     fn inducing_prior_from(&self, kzz: Tensor<3>) -> Result<InducingPrior, GpError> {
-        let jitter = self.base_jitter(kzz.dtype());
+        let jitter = self.base_jitter(self.inducing_points.dtype());
         let retry = JitterConfig {
             base: jitter,
             initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
             ..JitterConfig::default()
         };
         let factor = cholesky_jittered(kzz, &retry).map_err(GpError::InducingCovariance)?;
-        Ok(self.prior_with(factor.factor, factor.jitter))
+        Ok(self.prior_with(factor.factor, jitter, factor.jitter))
     }
 
-    /// The [`InducingPrior`] around `K_zz`'s factor.
-    fn prior_with(&self, cholesky: Tensor<3>, extra_jitter: Vec<f64>) -> InducingPrior {
+    /// The [`InducingPrior`] around `K_zz`'s factor with `jitter` and `extra_jitter` added.
+    fn prior_with(
+        &self,
+        cholesky: Tensor<3>,
+        jitter: f64,
+        extra_jitter: Vec<f64>,
+    ) -> InducingPrior {
         let z = self.inducing_points.val();
         InducingPrior {
             cholesky,
-            jitter: self.base_jitter(z.dtype()),
+            jitter,
             mean: self.mean.evaluate(z),
             extra_jitter,
             q_scale: self.variational_scale(),
@@ -546,14 +551,24 @@ impl<K: Kernel> Svgp<K> {
     /// [`GpError::InducingCovariance`] when `K_zz` cannot be factorised even with jitter;
     /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
     pub fn forward(&self, x: Tensor<2>) -> Result<SvgpOutput, GpError> {
+        let (x, kzz, kzx, kxx) = self.step_matrices(x)?;
+        let prior = self.inducing_prior_from(kzz)?;
+        self.output_from(prior, x, kzx, kxx)
+    }
+
+    /// Checked inputs `[1, N, d]` and the three kernel matrices at once (the hyper-parameters'
+    /// transforms shared): `K_zz`, `K_zx`, `diag K_xx`.
+    #[allow(clippy::type_complexity)]
+    fn step_matrices(
+        &self,
+        x: Tensor<2>,
+    ) -> Result<(Tensor<3>, Tensor<3>, Tensor<3>, Tensor<2>), GpError> {
         self.check_inputs(&x)?;
         let x = x.unsqueeze::<3>();
-        // The three kernel matrices at once: the hyper-parameters' transforms are shared.
         let (kzz, kzx, kxx) = self
             .kernel
             .inducing_matrices(self.inducing_points.val(), x.clone());
-        let prior = self.inducing_prior_from(kzz)?;
-        self.output_from(prior, x, kzx, kxx)
+        Ok((x, kzz, kzx, kxx))
     }
 
     /// As [`Svgp::forward`] with `K_zz` factorised at the configured jitter and nothing read
@@ -562,7 +577,7 @@ impl<K: Kernel> Svgp<K> {
     /// not finite, recomputes through [`Svgp::forward`]. Until then the output may hold NaN.
     ///
     /// # Errors
-    /// [`GpError::ShapeMismatch`] for inputs with the wrong number of columns.
+    /// As [`Svgp::forward`], except that `K_zz`'s factor is not checked.
     ///
     /// # Example
     /// ```
@@ -583,15 +598,11 @@ impl<K: Kernel> Svgp<K> {
     /// assert!(value.iter::<f64>().all(f64::is_finite));
     /// ```
     pub fn forward_deferred(&self, x: Tensor<2>) -> Result<SvgpOutput, GpError> {
-        self.check_inputs(&x)?;
-        let x = x.unsqueeze::<3>();
-        let (kzz, kzx, kxx) = self
-            .kernel
-            .inducing_matrices(self.inducing_points.val(), x.clone());
+        let (x, kzz, kzx, kxx) = self.step_matrices(x)?;
         let batch = kzz.dims()[0];
-        let factor = cholesky_deferred(kzz.clone(), self.base_jitter(kzz.dtype()))
-            .map_err(GpError::InducingCovariance)?;
-        let prior = self.prior_with(factor.factor, vec![0.0; batch]);
+        let jitter = self.base_jitter(self.inducing_points.dtype());
+        let factor = cholesky_deferred(kzz, jitter).map_err(GpError::InducingCovariance)?;
+        let prior = self.prior_with(factor.factor, jitter, vec![0.0; batch]);
         let output = self.output_from(prior, x, kzx, kxx)?;
         Ok(SvgpOutput {
             guard: Some(factor.guard),
@@ -625,7 +636,8 @@ impl<K: Kernel> Svgp<K> {
     /// check travels with the ELBO's finiteness check ([`Elbo::from_terms_guarded`]). Should
     /// `K_zz` need more than the configured jitter, the step is recomputed through
     /// [`Svgp::forward`] (jitter retries, reported in `extra_jitter`, and its typed errors), so the
-    /// result is always that of `forward` followed by `Elbo::from_terms`.
+    /// result is that of `forward` followed by `Elbo::from_terms` (`log_likelihood` then runs
+    /// twice: a Monte Carlo likelihood draws afresh).
     ///
     /// # Errors
     /// As [`Svgp::forward`]; [`GpError::Elbo`] as [`Elbo::from_terms`].

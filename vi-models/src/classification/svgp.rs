@@ -58,7 +58,7 @@ pub struct SvgpClassificationModel {
 ///
 /// # Example
 /// ```
-/// use burn::tensor::{Device, Int, Tensor};
+/// use burn::tensor::Device;
 /// use vi_models::SvgpClassifierConfig;
 /// use vi_models::data::ClassificationTable;
 /// let x: Vec<f64> = (0..60).flat_map(|i| {

@@ -7,11 +7,12 @@ use crate::data::{CategoricalTable, permutation};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData};
 use vi_blocks::gp::kernel::Kernel;
 use vi_blocks::gp::{
     GpError, LatentInputs, LatentInputsConfig, Svgp, SvgpConfig, VariationalFamily,
 };
+use vi_core::elbo::read_guarded;
 use vi_core::special::logsumexp;
 
 /// Configuration of a [`Clgp`].
@@ -268,14 +269,7 @@ impl<K: Kernel> Clgp<K> {
         let (terms, guard) = self.elbo_from(data, eps_x.clone(), eps_f.clone(), true)?;
         let loss = terms.elbo().mul_scalar(scale);
         let guard = guard.expect("a deferred forward holds its guard");
-        let [value, guard] = Transaction::default()
-            .register(loss.clone().detach())
-            .register(guard)
-            .execute()
-            .try_into()
-            .expect("two tensors read");
-        let value = value.iter::<f64>().next().unwrap_or(f64::NAN);
-        if guard.iter::<f64>().all(f64::is_finite) {
+        if let Some(value) = read_guarded(loss.clone(), guard) {
             return Ok((loss, value));
         }
         let loss = self
