@@ -1131,6 +1131,7 @@ fn projected_means(device: Device) {
         ([2, 3], [3, 3, 5], None),
         ([2, 3], [1, 3, 5], Some([2, 4])),
         ([2, 3], [1, 3, 5], Some([3, 1])),
+        ([0, 3], [1, 3, 5], Some([1, 1])),
     ] {
         assert!(
             matches!(

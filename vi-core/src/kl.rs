@@ -20,6 +20,7 @@
 //! Batch shapes broadcast; event shapes must agree (use [`Distribution::expand`] and
 //! [`Normal::to_event`] to shape a prior, as with Pyro's `expand(..).to_event(..)`).
 
+use crate::cast::in_dtype;
 use crate::distributions::shape::{broadcast_or_err, shaped};
 use crate::distributions::{
     Bernoulli, Categorical, Distribution, DistributionError, LowRankMultivariateNormal,
@@ -71,7 +72,7 @@ pub fn kl_to_standard_normal<const D: usize, const D1: usize>(
     Ok(Tensor::from_dispatch(
         <Dispatch as LinalgBackend>::standard_normal_kl(
             loc.into_dispatch(),
-            scale_tril.cast(dtype).into_dispatch(),
+            in_dtype(scale_tril, dtype).into_dispatch(),
         ),
     ))
 }

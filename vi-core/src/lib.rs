@@ -11,6 +11,7 @@
 //! Backends are chosen with Cargo features (`flex` by default, `ndarray`, `wgpu`, `cuda`, `fusion`,
 //! `autotune`) and a [`burn::tensor::Device`] at run time; the same code runs on all of them.
 
+mod cast;
 pub mod device;
 pub mod distributions;
 pub mod elbo;

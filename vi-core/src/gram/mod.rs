@@ -5,6 +5,7 @@
 //! and, on the CPU, calls the scalar `exp` of the C library per entry; [`scaled_rbf_gram`] adds
 //! ARD lengthscales and an output scale to the same op.
 
+use crate::cast::in_dtype;
 use crate::linalg::LinalgError;
 use backend::GramBackend;
 use burn::backend::Dispatch;
@@ -129,8 +130,8 @@ pub fn scaled_rbf_gram(
         <Dispatch as GramBackend>::scaled_rbf_gram(
             a.into_dispatch(),
             b.into_dispatch(),
-            lengthscale.cast(dtype).into_dispatch(),
-            scale.cast(dtype).into_dispatch(),
+            in_dtype(lengthscale, dtype).into_dispatch(),
+            in_dtype(scale, dtype).into_dispatch(),
         ),
     ))
 }
@@ -168,11 +169,7 @@ fn common_batch(
     let batch = if batch == 1 { at_least } else { batch };
     // Each op only where needed: a tensor passed as both inputs stays one autodiff node, which
     // the reverse mode recognises (one gradient for `K(x, x)`).
-    let b = if b.dtype() == a.dtype() {
-        b
-    } else {
-        b.cast(a.dtype())
-    };
+    let b = in_dtype(b, a.dtype());
     let expand = |t: Tensor<3>, rows: usize| {
         if t.dims()[0] == batch {
             t

@@ -2,8 +2,9 @@
 
 use super::LinalgError;
 use super::backend::LinalgBackend;
+use crate::cast::in_dtype;
 use burn::backend::Dispatch;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 
 /// `Y = C + W A` row by row: `Y[p, n] = C[p, n] + Σₖ W[p, k] A[p, k, n]` for the weights `W`
 /// `[P, M]`, a projection `A` `[1 or P, M, N]` (one shared by every row of `W`, or one per row)
@@ -16,7 +17,7 @@ use burn::tensor::{DType, Tensor};
 /// `C̄ = Ȳ` summed over its broadcast dimensions.
 ///
 /// # Errors
-/// [`LinalgError::ShapeMismatch`] when `A`'s middle dimension is not `M`, its batch neither 1
+/// [`LinalgError::ShapeMismatch`] when `W` has no rows, `A`'s middle dimension is not `M`, its batch neither 1
 /// nor `P`, or the offsets do not broadcast to `[P, N]`.
 ///
 /// # Example
@@ -40,12 +41,27 @@ pub fn projected_mean(
         op: "projected_mean",
         reason,
     };
+    if p == 0 {
+        return Err(mismatch(format!(
+            "weights {:?} need at least one row",
+            weights.dims()
+        )));
+    }
     if rows != m || (b != 1 && b != p) {
         return Err(mismatch(format!(
             "projection {:?} must be [1 or {p}, {m}, N] for weights {:?}",
             proj.dims(),
             weights.dims()
         )));
+    }
+    if let Some(offset) = &offset {
+        let [op, on] = offset.dims();
+        if (op != 1 && op != p) || (on != 1 && on != n) {
+            return Err(mismatch(format!(
+                "offsets {:?} do not broadcast to [{p}, {n}]",
+                offset.dims()
+            )));
+        }
     }
     // A cast or an expand only where one is needed: each would be one more tracked op.
     let dtype = weights.dtype();
@@ -59,12 +75,6 @@ pub fn projected_mean(
         return Ok(product);
     };
     let [op, on] = offset.dims();
-    if (op != 1 && op != p) || (on != 1 && on != n) {
-        return Err(mismatch(format!(
-            "offsets {:?} do not broadcast to [{p}, {n}]",
-            offset.dims()
-        )));
-    }
     let offset = in_dtype(offset, dtype);
     let offset = if op == p {
         offset
@@ -78,9 +88,4 @@ pub fn projected_mean(
             offset.into_dispatch(),
         ),
     ))
-}
-
-/// `t` in `dtype`, cast only when it differs.
-fn in_dtype<const D: usize>(t: Tensor<D>, dtype: DType) -> Tensor<D> {
-    if t.dtype() == dtype { t } else { t.cast(dtype) }
 }

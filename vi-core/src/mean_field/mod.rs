@@ -4,6 +4,7 @@
 //! each one fused op forward and one backward on every backend ([`backend::MeanFieldBackend`]),
 //! where their composition from Burn's primitives would track three to a dozen ops.
 
+use crate::cast::in_dtype;
 use crate::distributions::DistributionError;
 use backend::MeanFieldBackend;
 use burn::backend::Dispatch;
@@ -47,7 +48,7 @@ pub fn sample<const D: usize>(
             ),
         });
     }
-    let noise = noise.cast(loc.dtype());
+    let noise = in_dtype(noise, loc.dtype());
     Ok(Tensor::from_dispatch(
         <Dispatch as MeanFieldBackend>::sample(
             loc.into_dispatch(),
@@ -134,7 +135,7 @@ pub fn sampled_linear<const D: usize>(
         )));
     }
     let Some(bias) = bias else {
-        let weight = sample(weight.loc, weight.rho, weight.noise)?.cast(x.dtype());
+        let weight = in_dtype(sample(weight.loc, weight.rho, weight.noise)?, x.dtype());
         return Ok(linear(x, weight, None));
     };
     bias.check("bias")?;
@@ -145,8 +146,8 @@ pub fn sampled_linear<const D: usize>(
         )));
     }
     let dtype = x.dtype();
-    let dispatch = |t: Tensor<2>| t.cast(dtype).into_dispatch();
-    let dispatch_bias = |t: Tensor<1>| t.cast(dtype).into_dispatch();
+    let dispatch = |t: Tensor<2>| in_dtype(t, dtype).into_dispatch();
+    let dispatch_bias = |t: Tensor<1>| in_dtype(t, dtype).into_dispatch();
     Ok(Tensor::from_dispatch(
         <Dispatch as MeanFieldBackend>::sampled_linear(
             x.into_dispatch(),
@@ -187,7 +188,7 @@ pub fn kl_to_normal<const D: usize>(
     scale: Tensor<1>,
 ) -> Result<Tensor<1>, DistributionError> {
     check_kl(&loc, &rho, &scale)?;
-    let scale = scale.cast(loc.dtype());
+    let scale = in_dtype(scale, loc.dtype());
     Ok(Tensor::from_dispatch(
         <Dispatch as MeanFieldBackend>::kl_to_normal(
             loc.into_dispatch(),
@@ -229,9 +230,9 @@ pub fn kl_to_normal_pair<const D: usize, const E: usize>(
         <Dispatch as MeanFieldBackend>::kl_to_normal_pair(
             loc_a.into_dispatch(),
             rho_a.into_dispatch(),
-            loc_b.cast(dtype).into_dispatch(),
-            rho_b.cast(dtype).into_dispatch(),
-            scale.cast(dtype).into_dispatch(),
+            in_dtype(loc_b, dtype).into_dispatch(),
+            in_dtype(rho_b, dtype).into_dispatch(),
+            in_dtype(scale, dtype).into_dispatch(),
         ),
     ))
 }

@@ -4,7 +4,7 @@
 
 use crate::linalg::backend::cube::{
     SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
-    launch_dims,
+    sum_or_elementwise_dims,
 };
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -263,14 +263,7 @@ fn launch(
         return out;
     }
     let shared = log_scale.meta.shape().num_elements() == 1;
-    let (count, cube_dim) = if summed {
-        (
-            CubeCount::Static(1, 1, 1),
-            CubeDim::new_1d(SUM_UNITS as u32),
-        )
-    } else {
-        launch_dims(&y, len)
-    };
+    let (count, cube_dim) = sum_or_elementwise_dims(summed, &y, len);
     let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad, &out]);
     gaussian_kernel::launch(
         &out.client,
@@ -366,14 +359,7 @@ pub(crate) fn expected_log_likelihood_backward(
         empty_like(&y)
     };
     if len > 0 {
-        let (count, cube_dim) = if summed {
-            (
-                CubeCount::Static(1, 1, 1),
-                CubeDim::new_1d(SUM_UNITS as u32),
-            )
-        } else {
-            launch_dims(&y, len)
-        };
+        let (count, cube_dim) = sum_or_elementwise_dims(summed, &y, len);
         let address_type = address_type(&[&y, &mean, &variance, &log_scale, &grad]);
         gaussian_backward_kernel::launch(
             &y.client,

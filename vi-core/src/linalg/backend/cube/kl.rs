@@ -5,7 +5,7 @@
 
 use super::{
     SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
-    launch_dims,
+    sum_or_elementwise_dims,
 };
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -119,17 +119,12 @@ fn launch(
     let shape = l.meta.shape();
     let n = shape[shape.num_dims() - 1];
     let len = shape.num_elements();
-    let (out, (count, cube_dim)) = if summed {
-        (
-            empty_shaped_like(&l, Shape::new([1])),
-            (
-                CubeCount::Static(1, 1, 1),
-                CubeDim::new_1d(SUM_UNITS as u32),
-            ),
-        )
+    let out = if summed {
+        empty_shaped_like(&l, Shape::new([1]))
     } else {
-        (empty_like(&l), launch_dims(&l, len))
+        empty_like(&l)
     };
+    let (count, cube_dim) = sum_or_elementwise_dims(summed, &l, len);
     let address_type = address_type(&[&loc, &l, &grad, &out]);
     standard_normal_kl_kernel::launch(
         &out.client,

@@ -135,6 +135,23 @@ pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount,
     (count, cube_dim)
 }
 
+/// One cube of [`SUM_UNITS`] units when `summed` (a kernel that sums in shared memory with
+/// [`cube_sum`]), else [`launch_dims`]: one unit per work item.
+pub(crate) fn sum_or_elementwise_dims(
+    summed: bool,
+    tensor: &CubeTensor,
+    work_items: usize,
+) -> (CubeCount, CubeDim) {
+    if summed {
+        (
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(SUM_UNITS as u32),
+        )
+    } else {
+        launch_dims(tensor, work_items)
+    }
+}
+
 /// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): the [`tile`] kernel when a tile
 /// of order `n` fits, else the [`blocked`] factorisation over tile-sized diagonal blocks.
 pub(crate) fn cholesky(a: FloatTensor<CubeBackend>, shift: f64) -> FloatTensor<CubeBackend> {

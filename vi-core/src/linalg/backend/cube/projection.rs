@@ -175,9 +175,7 @@ pub(crate) fn projected_mean_backward(
     let grad_weights = empty_like(&weights);
     let grad_proj = empty_like(&proj);
     let row_sums = empty_shaped_like(&weights, Shape::new([p, 1]));
-    if p == 0 {
-        return (grad_weights, grad_proj, row_sums);
-    }
+    // Launched even for P = 0: a shared `Ā` is then a sum over no rows, written as zeros.
     let address_type = address_type(&[&weights, &proj, &grad, &grad_proj]);
     projected_mean_backward_kernel::launch(
         &weights.client,
