@@ -9,8 +9,8 @@
 #   bash benches/gpu.sh OUT_DIR [SHARED_DIR]
 #
 # SHARED_DIR (default ../shared) holds peers/data/svgp_train.csv. Environment: VI_BENCH and
-# VI_BENCH_FUSION (the two binaries, defaults as built above; a missing fusion build is
-# skipped), PYTHON (default python3, with jax on CUDA, numpyro, torch and gpytorch),
+# VI_BENCH_FUSION (the two binaries, defaults as built above, or built elsewhere and copied to a
+# GPU machine without Rust, stripped; a missing fusion build is skipped), PYTHON (default python3, with jax on CUDA, numpyro, torch and gpytorch),
 # ROUNDS (default 2). Writes OUT_DIR/{ours-wgpu,ours-wgpu-fusion,jax-cuda}-ROUND.jsonl,
 # gpytorch-cuda.jsonl, peers.jsonl (the last JAX round and GPyTorch) and compare.md.
 set -euo pipefail
