@@ -49,6 +49,12 @@ pub fn dtypes(device: &Device) -> Vec<FloatDType> {
     out
 }
 
+/// `f64`'s value (a tolerance, a step) for `f64` tensors, `f32`'s otherwise: single precision
+/// needs the looser one.
+pub fn by_dtype<T>(dtype: FloatDType, f64: T, f32: T) -> T {
+    if dtype == FloatDType::F64 { f64 } else { f32 }
+}
+
 /// Whether the device is a wgpu device.
 pub fn is_wgpu(device: &Device) -> bool {
     {
@@ -280,11 +286,11 @@ pub fn tensor<const D: usize>(
 
 /// `f64` gradcheck settings where the device computes in `f64`, else `f32`'s.
 pub fn gradcheck_config(device: &Device) -> GradcheckConfig {
-    if dtypes(device)[0] == FloatDType::F64 {
-        GradcheckConfig::default()
-    } else {
-        GradcheckConfig::f32()
-    }
+    by_dtype(
+        dtypes(device)[0],
+        GradcheckConfig::default(),
+        GradcheckConfig::f32(),
+    )
 }
 
 /// Standard normal draws (Box–Muller on the shared uniform stream).

@@ -18,7 +18,9 @@ use vi_core::distributions::Distribution;
 use vi_core::gradcheck::gradcheck;
 use vi_core::optim::FusedAdamConfig;
 use vi_core::special::softplus_f64 as softplus;
-use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
+use vi_tests::{
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, tensor, values,
+};
 
 device_tests!(
     families_initial_scales,
@@ -113,11 +115,7 @@ fn families_initial_scales(device: Device) {
 /// `BayesianLinear::kl` equals the closed form computed on the host from its parameters.
 fn layer_kl_closed_form(device: Device) {
     for dtype in dtypes(&device) {
-        let (rtol, atol) = if dtype == FloatDType::F64 {
-            (1e-12, 1e-12)
-        } else {
-            (1e-5, 1e-5)
-        };
+        let (rtol, atol) = by_dtype(dtype, (1e-12, 1e-12), (1e-5, 1e-5));
         for scale in [1.0, 0.3] {
             let l = layer(&device, dtype, (5, 3), 10, Prior::Normal { scale });
             let mut want = 0.0;
@@ -333,11 +331,7 @@ fn nested_model_total_kl(device: Device) {
         + model.heads[0].kl()
         + model.heads[1].kl()
         + model.extra.as_ref().unwrap().kl();
-    let tol = if dtype == FloatDType::F64 {
-        1e-12
-    } else {
-        1e-5
-    };
+    let tol = by_dtype(dtype, 1e-12, 1e-5);
     let want = values(by_hand);
     assert_all_close(
         "total_kl",
@@ -786,11 +780,7 @@ fn fused_adam_matches_burn_adam(device: Device) {
                     *model = optim.step(lr, model.clone(), grads);
                     params.push([values(model.weight.val()), values(model.bias.val())].concat());
                 }
-                let tol = if dtype == FloatDType::F64 {
-                    1e-12
-                } else {
-                    1e-6
-                };
+                let tol = by_dtype(dtype, 1e-12, 1e-6);
                 assert_all_close(
                     &format!("FusedAdam vs Adam, step {step}, decay {decay:?} [{dtype:?}]"),
                     &params[1],

@@ -24,8 +24,8 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::gram::{rbf_gram, scaled_rbf_gram, squared_distance};
 use vi_core::linalg::{LinalgError, cholesky};
 use vi_tests::{
-    Case, Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, is_wgpu,
-    noise, tensor, tolerance, values,
+    Case, Golden, assert_all_close, assert_close, by_dtype, device_tests, dtypes, gradcheck_config,
+    is_wgpu, noise, tensor, tolerance, values,
 };
 
 device_tests!(
@@ -118,11 +118,7 @@ fn golden_svgp(device: Device) {
             let check = |label: &str, got: Vec<f64>, gradient: bool| {
                 let want = case.output(label);
                 let (rtol, atol) = tolerance(&case, &want, dtype, gradient);
-                let (rtol, atol) = if dtype == FloatDType::F64 {
-                    (rtol, atol)
-                } else {
-                    (rtol * 10.0, atol * 10.0)
-                };
+                let (rtol, atol) = by_dtype(dtype, (rtol, atol), (rtol * 10.0, atol * 10.0));
                 assert_close(&format!("{name} {label}"), &got, &want, rtol, atol);
             };
             let whiten = case.name().contains("_whitened");
@@ -614,11 +610,7 @@ fn scaled_rbf_gram_op(device: Device) {
 fn kernels_match_closed_forms(device: Device) {
     let (n, m, d) = (6, 5, 3);
     for dtype in dtypes(&device) {
-        let (rtol, atol) = if dtype == FloatDType::F64 {
-            (1e-12, 1e-12)
-        } else {
-            (1e-4, 1e-5)
-        };
+        let (rtol, atol) = by_dtype(dtype, (1e-12, 1e-12), (1e-4, 1e-5));
         let (a, b, ta, tb) = inputs(&device, dtype, n, m, d);
         let ls = [0.7, 1.3, 2.1];
         let r2 =
@@ -853,7 +845,7 @@ impl<K: Kernel> Kernel_ for K {
 /// its diagonal equals `diagonal()`, and `K + ε·I` has a Cholesky factor.
 fn kernel_matrices_are_psd(device: Device) {
     let dtype = dtypes(&device)[0];
-    let eps = if dtype == FloatDType::F64 { 1e-9 } else { 1e-3 };
+    let eps = by_dtype(dtype, 1e-9, 1e-3);
     let cases = if is_wgpu(&device) { 6 } else { 24 };
     let mut runner = TestRunner::new(ProptestConfig {
         cases,
@@ -1191,11 +1183,7 @@ fn gradcheck_svgp_layer(device: Device) {
 /// diagonal equals the marginals.
 fn svgp_families_and_strategies_agree(device: Device) {
     for dtype in dtypes(&device) {
-        let (rtol, atol) = if dtype == FloatDType::F64 {
-            (1e-9, 1e-10)
-        } else {
-            (2e-3, 2e-4)
-        };
+        let (rtol, atol) = by_dtype(dtype, (1e-9, 1e-10), (2e-3, 2e-4));
         let (n, m, d, p) = (7, 4, 2, 2);
         let x = tensor(noise(41, n * d), [n, d], &device, dtype);
         let mut diag_chol = vec![0.0; p * m * m];
@@ -1398,8 +1386,7 @@ fn singular_inducing_points(device: Device) {
 /// zero variance and against host Monte Carlo.
 fn likelihoods(device: Device) {
     let dtype = dtypes(&device)[0];
-    let f64_ = dtype == FloatDType::F64;
-    let (rtol, atol) = if f64_ { (1e-9, 1e-10) } else { (1e-4, 1e-5) };
+    let (rtol, atol) = by_dtype(dtype, (1e-9, 1e-10), (1e-4, 1e-5));
     // Gauss–Hermite: E[f^k] for f ~ N(μ, σ²), k ≤ 6, exactly.
     let gh = GaussHermite::new(20);
     let (mu, sd) = (0.7, 1.3);
@@ -1492,11 +1479,7 @@ fn likelihoods(device: Device) {
             std_normal.cdf(*z).ln()
         };
         // statrs' erf is good to ~1e-10 relative.
-        let tol = if f64_ {
-            1e-9 * want.abs() + 1e-15
-        } else {
-            2e-5 * want.abs() + 1e-6
-        };
+        let tol = by_dtype(dtype, 1e-9 * want.abs() + 1e-15, 2e-5 * want.abs() + 1e-6);
         assert!((g - want).abs() <= tol, "ln Φ({z}) = {g}, want {want}");
     }
     // Probit predictive and expected log-likelihood.
@@ -1811,11 +1794,7 @@ fn inducing_matrices_match_separate_calls(device: Device) {
     let ad = device.clone().autodiff();
     let (m, n, d) = (5, 7, 3);
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            1e-5
-        };
+        let tol = by_dtype(dtype, 1e-12, 1e-5);
         let (_, _, z, x) = inputs(&ad, dtype, m, n, d);
         let rbf = with_dtype(RbfConfig::new(d).with_lengthscale(0.8).init(&ad), dtype);
         let matern = with_dtype(MaternConfig::new(d).init(&ad), dtype);
@@ -1909,11 +1888,7 @@ fn svgp_elbo_checks_with_one_read(device: Device) {
     use vi_blocks::gp::likelihood::GaussianLikelihoodConfig;
     let ad = device.clone().autodiff();
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-10
-        } else {
-            2e-5
-        };
+        let tol = by_dtype(dtype, 1e-10, 2e-5);
         let x = tensor(noise(62, 20), [10, 2], &ad, dtype);
         let y = tensor(noise(63, 10), [10, 1], &ad, dtype);
         let lik = with_dtype(GaussianLikelihoodConfig::new().init(&ad), dtype);

@@ -10,8 +10,8 @@ use vi_core::linalg::{
     whitened_variance,
 };
 use vi_tests::{
-    Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
-    random_spd, tensor, tolerance, values,
+    Golden, assert_all_close, assert_close, by_dtype, device_tests, dtypes, gradcheck_config,
+    noise, random_spd, tensor, tolerance, values,
 };
 
 device_tests!(
@@ -276,11 +276,7 @@ fn gradcheck_logdet_inverse(device: Device) {
 /// the triangle that must not be read, a broadcast batch, and sizes across faer's blocking.
 fn triangular_matmul_products(device: Device) {
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            1e-4
-        };
+        let tol = by_dtype(dtype, 1e-12, 1e-4);
         for (n, k) in [(1, 1), (5, 3), (33, 7), (70, 40), (20, 45)] {
             let batch = 3;
             let t_full = noise(20 + n as u64, n * n);
@@ -423,11 +419,7 @@ fn wide_solves_and_gradients(device: Device) {
     }
     let (b, w) = (noise(41, n * k), noise(42, n * k));
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-10
-        } else {
-            1e-4
-        };
+        let tol = by_dtype(dtype, 1e-10, 1e-4);
         for triangle in [Triangle::Lower, Triangle::Upper] {
             let keep = |i: usize, j: usize| match triangle {
                 Triangle::Lower => i >= j,
@@ -505,7 +497,7 @@ fn properties_random_spd(device: Device) {
         ..ProptestConfig::default()
     });
     let dtype = *dtypes(&device).first().unwrap();
-    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-3 };
+    let tol = by_dtype(dtype, 1e-9, 2e-3);
     runner
         .run(
             &(1usize..4, 1usize..20, any::<u64>(), 0.05f64..2.0),
@@ -569,11 +561,7 @@ fn properties_random_spd(device: Device) {
 /// Sizes that exercise every kernel path (single element, odd, > 32, > 64, batch of 4-D).
 fn sizes_across_kernels(device: Device) {
     let dtype = *dtypes(&device).first().unwrap();
-    let tol = if dtype == FloatDType::F64 {
-        1e-10
-    } else {
-        1e-3
-    };
+    let tol = by_dtype(dtype, 1e-10, 1e-3);
     for (batch, n) in [(1, 1), (5, 2), (3, 33), (2, 70), (9, 70), (1, 130)] {
         let a = random_spd(n as u64, batch, n, 1.0);
         let at = tensor(a.clone(), [batch, 1, n, n], &device, dtype);
@@ -653,7 +641,7 @@ fn large_gradients_match_host(device: Device) {
         };
         let (got_a, got_r) = gradients(&device, dtype);
         let (want_a, want_r) = gradients(&host, FloatDType::F64);
-        let rtol = if dtype == FloatDType::F64 { 1e-9 } else { 1e-3 };
+        let rtol = by_dtype(dtype, 1e-9, 1e-3);
         for (label, got, want) in [("Ā", got_a, want_a), ("R̄", got_r, want_r)] {
             let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert_all_close(&format!("n={n} {label}"), &got, &want, rtol, rtol * scale);
@@ -805,7 +793,7 @@ fn jitter_recovers_singular(device: Device) {
     for i in 0..n {
         want[n * n + i * n + i] += out.jitter[1];
     }
-    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 1e-4 };
+    let tol = by_dtype(dtype, 1e-9, 1e-4);
     assert_all_close("jittered L Lᵀ = A + εI", &llt, &want, tol, tol);
     // The unjittered elements are bit-identical to the plain factor.
     let plain = values(cholesky(tensor(a[..n * n].to_vec(), [1, n, n], &device, dtype)).unwrap());
@@ -828,11 +816,7 @@ fn jitter_recovers_singular(device: Device) {
 /// gradient with respect to `A` by finite differences.
 fn base_jitter_shifts_the_diagonal(device: Device) {
     for dtype in dtypes(&device) {
-        let (rtol, atol) = if dtype == FloatDType::F64 {
-            (1e-9, 1e-9)
-        } else {
-            (2e-4, 2e-4)
-        };
+        let (rtol, atol) = by_dtype(dtype, (1e-9, 1e-9), (2e-4, 2e-4));
         for n in [4, 70, 130] {
             let (batch, c) = (2, 0.75);
             // `X Xᵀ / n` with no ridge: ill-conditioned, the shift lifts its small eigenvalues.
@@ -963,7 +947,7 @@ fn signed_lower_factors(device: Device) {
                 .collect();
             let got = values(l);
             // Exact up to the input's rounding to the dtype.
-            let tol = if dtype == FloatDType::F64 { 0.0 } else { 1e-7 };
+            let tol = by_dtype(dtype, 0.0, 1e-7);
             assert_all_close(
                 &format!("signed lower n={n} {dtype:?}"),
                 &got,
@@ -1016,11 +1000,7 @@ fn projected_means(device: Device) {
         (2, 1, 3, 5, None),
     ];
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            2e-5
-        };
+        let tol = by_dtype(dtype, 1e-12, 2e-5);
         for (case, &(p, b, m, n, offset_dims)) in cases.iter().enumerate() {
             let seed = 500 + 10 * case as u64;
             let (w, a, v) = (
@@ -1219,11 +1199,7 @@ fn whitened_variances(device: Device) {
                 .sum()
                 .backward();
             let case = format!("n={n} k={k} {dtype:?}");
-            let tol = if dtype == FloatDType::F64 {
-                1e-10
-            } else {
-                1e-4
-            };
+            let tol = by_dtype(dtype, 1e-10, 1e-4);
             let scale_of = |x: &[f64]| x.iter().fold(1.0f64, |m, v| m.max(v.abs()));
             let check = |what: &str, got: Vec<f64>, want: &[f64]| {
                 assert_all_close(
@@ -1292,11 +1268,7 @@ fn whitened_variances(device: Device) {
 /// minor, NaN input, across the tile and blocked paths), read in one go.
 fn deferred_cholesky_guards(device: Device) {
     for dtype in dtypes(&device) {
-        let (rtol, atol) = if dtype == FloatDType::F64 {
-            (1e-10, 1e-10)
-        } else {
-            (1e-4, 1e-4)
-        };
+        let (rtol, atol) = by_dtype(dtype, (1e-10, 1e-10), (1e-4, 1e-4));
         for n in [3, 70, 130] {
             let batch = 4;
             let mut a = random_spd(500 + n as u64, batch, n, 1.0);

@@ -18,8 +18,8 @@ use vi_models::{
     SvgpClassifierConfig,
 };
 use vi_tests::{
-    assert_all_close, device_tests, dtypes, gaussian, gradcheck_config, noise, tensor, three_blobs,
-    values,
+    assert_all_close, by_dtype, device_tests, dtypes, gaussian, gradcheck_config, noise, tensor,
+    three_blobs, values,
 };
 
 device_tests!(
@@ -232,7 +232,7 @@ fn dense_elbo(v: &[Vec<f64>], table: &CategoricalTable, eps_x: &[f64], eps_f: &[
 /// missing removes exactly its log-probability, and the all-missing row adds no KL(q(x)).
 fn clgp_elbo_matches_dense_computation(device: Device) {
     for dtype in dtypes(&device) {
-        let rtol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-4 };
+        let rtol = by_dtype(dtype, 1e-9, 2e-4);
         let table = tiny_table();
         let data = CategoricalObservations::new(&table, &device);
         let params = parameters(&device, dtype);

@@ -21,8 +21,8 @@ use vi_core::special::{
     digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus, softplus_log_scale,
 };
 use vi_tests::{
-    Golden, assert_all_close, assert_close, device_tests, dtypes, gradcheck_config, noise,
-    random_spd, tensor, tolerance, values,
+    Golden, assert_all_close, assert_close, by_dtype, device_tests, dtypes, gradcheck_config,
+    noise, random_spd, tensor, tolerance, values,
 };
 
 device_tests!(
@@ -289,11 +289,7 @@ fn golden_kl(device: Device) {
 /// against digamma, and the stable functions at extreme arguments against host formulas.
 fn special_functions(device: Device) {
     let dtype = dtypes(&device)[0];
-    let (rtol, atol) = if dtype == FloatDType::F64 {
-        (1e-13, 1e-13)
-    } else {
-        (2e-5, 2e-5)
-    };
+    let (rtol, atol) = by_dtype(dtype, (1e-13, 1e-13), (2e-5, 2e-5));
     let xs: Vec<f64> = (0..60).map(|i| 0.05 * 1.2f64.powi(i)).collect(); // 0.05 … ~2.5e3
     for &x in &xs {
         let (lg, dg) = (
@@ -487,11 +483,7 @@ fn rand_tril(seed: u64, batch: usize, n: usize, device: &Device, dtype: FloatDTy
 /// through the dense covariance (MVN ‖ Normal), and Bernoulli/Categorical against host formulas.
 fn kl_closed_forms_without_golden(device: Device) {
     let dtype = dtypes(&device)[0];
-    let (rtol, atol) = if dtype == FloatDType::F64 {
-        (1e-10, 1e-10)
-    } else {
-        (1e-4, 1e-4)
-    };
+    let (rtol, atol) = by_dtype(dtype, (1e-10, 1e-10), (1e-4, 1e-4));
     let (b, n, k) = (3, 5, 2);
     let loc = rand(1, [b, n], &device, dtype, 1.0, 0.0);
     let w = rand(2, [b, n, k], &device, dtype, 0.7, 0.0);
@@ -656,7 +648,7 @@ fn assert_within_se(label: &str, samples: &[f64], want: f64, slack: f64) {
 fn monte_carlo_moments_entropy_kl(device: Device) {
     device.seed(20261125);
     let dtype = dtypes(&device)[0];
-    let slack = if dtype == FloatDType::F64 { 1e-9 } else { 1e-3 };
+    let slack = by_dtype(dtype, 1e-9, 1e-3);
     let s = 4000;
     let (b, n, k) = (2, 3, 2);
     let loc = rand(11, [b, n], &device, dtype, 1.0, 0.0);
@@ -784,11 +776,7 @@ fn monte_carlo_moments_entropy_kl(device: Device) {
 /// KL ≥ 0, and KL(q ‖ q) = 0, over random parameters of every closed-form pair.
 fn kl_properties(device: Device) {
     let dtype = dtypes(&device)[0];
-    let zero_tol = if dtype == FloatDType::F64 {
-        1e-10
-    } else {
-        2e-4
-    };
+    let zero_tol = by_dtype(dtype, 1e-10, 2e-4);
     for seed in 0..6u64 {
         let s = 100 * seed;
         let (b, n) = (3, 4);
@@ -1050,7 +1038,7 @@ impl Conjugate {
 fn elbo_estimators_agree(device: Device) {
     device.seed(7);
     let dtype = dtypes(&device)[0];
-    let tol = if dtype == FloatDType::F64 { 1e-9 } else { 2e-3 };
+    let tol = by_dtype(dtype, 1e-9, 2e-3);
     let model = Conjugate::new();
     let (mean, cov) = model.posterior();
     let evidence = model.log_evidence();
@@ -1307,11 +1295,7 @@ fn sticking_the_landing(device: Device) {
         Estimator::StickingTheLanding,
     );
     let plain = probe(optimum.0, optimum.1, Estimator::MonteCarloKl);
-    let tiny: f64 = if dtype == FloatDType::F64 {
-        1e-16
-    } else {
-        1e-6
-    };
+    let tiny: f64 = by_dtype(dtype, 1e-16, 1e-6);
     for (s, p) in stl.iter().zip(&plain) {
         assert!(
             p.variance > 1e-3,
@@ -1367,11 +1351,7 @@ fn mean_field_sample_op(device: Device) {
             .collect();
         let t = |v: &[f64]| tensor(v.to_vec(), [8, 8], &device, dtype);
         let got = values(mean_field_sample(t(&loc), t(&rho), t(&eps)).unwrap());
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            2e-6
-        };
+        let tol = by_dtype(dtype, 1e-12, 2e-6);
         assert_all_close(
             &format!("mean-field sample [{dtype:?}]"),
             &got,
@@ -1479,11 +1459,7 @@ fn mean_field_sampled_linear_op(device: Device) {
             noise: vector(&bias_eps),
         };
         let xs = tensor(x.clone(), [2, rows / 2, i], &device, dtype);
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            1e-5
-        };
+        let tol = by_dtype(dtype, 1e-12, 1e-5);
         let got = sampled_linear(xs.clone(), weight.clone(), Some(bias)).unwrap();
         assert_eq!(got.dims(), [2, rows / 2, o]);
         assert_all_close(
@@ -1583,11 +1559,7 @@ fn gaussian_log_likelihood_op(device: Device) {
     };
     for dtype in dtypes(&device) {
         let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &device, dtype);
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            2e-5
-        };
+        let tol = by_dtype(dtype, 1e-12, 2e-5);
         let shared = tensor(vec![-0.4], [1], &device, dtype);
         let got = values(gaussian_log_likelihood(t(&y), t(&mean), shared).unwrap());
         assert_all_close(
@@ -1720,11 +1692,7 @@ fn expected_log_likelihood_values(device: &Device, n: usize) {
     let ad = device.clone().autodiff();
     for dtype in dtypes(device) {
         let t = |v: &[f64]| tensor(v.to_vec(), [n / 2, 2], &ad, dtype).require_grad();
-        let (tol, grad_tol) = if dtype == FloatDType::F64 {
-            (1e-12, 1e-12)
-        } else {
-            (2e-5, 1e-5)
-        };
+        let (tol, grad_tol) = by_dtype(dtype, (1e-12, 1e-12), (2e-5, 1e-5));
         for shared in [true, false] {
             let s = |i: usize| if shared { -0.4 } else { per_element[i] };
             let label = |what: &str| {
@@ -1825,11 +1793,7 @@ fn kl_to_standard_normal_op(device: Device) {
         .sum();
     let want = 0.5 * (squares - (p * n) as f64) - log_diagonal;
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-12
-        } else {
-            2e-5
-        };
+        let tol = by_dtype(dtype, 1e-12, 2e-5);
         let m = tensor(loc.clone(), [p, n], &device, dtype);
         let l = tensor(factor.clone(), [p, n, n], &device, dtype);
         let got = values(kl_to_standard_normal(m.clone(), l.clone()).unwrap());
@@ -1883,11 +1847,7 @@ fn kl_to_standard_normal_op(device: Device) {
         })
         .collect();
     for dtype in dtypes(&device) {
-        let tol = if dtype == FloatDType::F64 {
-            1e-10
-        } else {
-            1e-4
-        };
+        let tol = by_dtype(dtype, 1e-10, 1e-4);
         let m = tensor(loc2.clone(), [p2, n2], &device, dtype);
         let l = tensor(factor2.clone(), [p2, n2, n2], &device, dtype);
         let zero = tensor(vec![0.0; p2 * n2], [p2, n2], &device, dtype);
