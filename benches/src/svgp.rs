@@ -17,9 +17,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
-use vi_blocks::gp::SvgpConfig;
+use vi_blocks::family::FullRankGaussian;
 use vi_blocks::gp::kernel::{RbfConfig, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
+use vi_blocks::gp::{InducingDistribution, SvgpConfig, Whitened};
 use vi_core::elbo::Elbo;
 use vi_core::optim::FusedAdamConfig;
 use vi_models::SvgpRegressionModel;
@@ -82,7 +83,12 @@ fn fresh(x: &[f32], d: usize, m: usize, device: &Device) -> (SvgpRegressionModel
     let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
     let model = SvgpRegressionModel {
         gp: SvgpConfig::new(d, m)
-            .init(kernel, device)
+            .init_with(
+                kernel,
+                FullRankGaussian::standard(1, m, device),
+                Whitened.into(),
+                device,
+            )
             .with_inducing_points(z),
         likelihood: GaussianLikelihoodConfig::new().init(device),
     };

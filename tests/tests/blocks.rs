@@ -36,7 +36,18 @@ device_tests!(
     concrete_dropout_learns_noise_dependent_rate,
     bnn_toy_regression,
     fused_adam_matches_burn_adam,
+    lookalike_contributes_nothing,
+    layers_count_once_anywhere,
+    bayesianized_kl_by_hand,
+    bayesianize_keeps_variational_weights,
 );
+
+#[path = "blocks/kl_by_type.rs"]
+mod kl_by_type;
+use kl_by_type::{
+    bayesianize_keeps_variational_weights, bayesianized_kl_by_hand, layers_count_once_anywhere,
+    lookalike_contributes_nothing,
+};
 
 /// A parameter wrapping a tensor as it is (a tracked input of `gradcheck` stays in the graph).
 fn param<const D: usize>(t: burn::tensor::Tensor<D>) -> Param<burn::tensor::Tensor<D>> {
@@ -52,31 +63,24 @@ fn layer(
     prior: Prior,
 ) -> BayesianLinear {
     let (i, o) = d;
-    let mut l = BayesianLinearConfig::new(i, o)
-        .with_prior(prior)
-        .init(device);
     let t = |s: u64, n: usize, scale: f64, shift: f64| {
         noise(s, n)
             .into_iter()
             .map(|v| v * scale + shift)
             .collect::<Vec<_>>()
     };
-    l.weight_loc = Param::from_tensor(tensor(t(seed, i * o, 0.8, 0.0), [i, o], device, dtype));
-    l.weight_rho = Param::from_tensor(tensor(t(seed + 1, i * o, 1.0, -1.0), [i, o], device, dtype));
-    l.bias_loc = Some(Param::from_tensor(tensor(
-        t(seed + 2, o, 0.5, 0.0),
-        [o],
-        device,
-        dtype,
-    )));
-    l.bias_rho = Some(Param::from_tensor(tensor(
-        t(seed + 3, o, 1.0, -1.5),
-        [o],
-        device,
-        dtype,
-    )));
-    l.prior = Param::from_tensor(prior.encode(device, dtype)).set_require_grad(false);
-    l
+    BayesianLinear::new(
+        (
+            tensor(t(seed, i * o, 0.8, 0.0), [i, o], device, dtype),
+            tensor(t(seed + 1, i * o, 1.0, -1.0), [i, o], device, dtype),
+        ),
+        Some((
+            tensor(t(seed + 2, o, 0.5, 0.0), [o], device, dtype),
+            tensor(t(seed + 3, o, 1.0, -1.5), [o], device, dtype),
+        )),
+        prior,
+        BayesianLinearConfig::new(i, o).estimator,
+    )
 }
 
 /// The families start at their documented scales and give distributions of the right size.
@@ -95,7 +99,7 @@ fn families_initial_scales(device: Device) {
     let fr = FullRankGaussianConfig::new(n)
         .with_init_scale(0.2)
         .init(&device);
-    let cov = values(fr.distribution().unwrap().covariance::<2>());
+    let cov = values(fr.distribution().unwrap().covariance::<3>());
     let want: Vec<f64> = (0..n * n)
         .map(|k| if k % (n + 1) == 0 { 0.04 } else { 0.0 })
         .collect();
@@ -120,14 +124,8 @@ fn layer_kl_closed_form(device: Device) {
             let l = layer(&device, dtype, (5, 3), 10, Prior::Normal { scale });
             let mut want = 0.0;
             for (loc, rho) in [
-                (
-                    l.weight_loc.val().reshape([-1]),
-                    l.weight_rho.val().reshape([-1]),
-                ),
-                (
-                    l.bias_loc.as_ref().unwrap().val(),
-                    l.bias_rho.as_ref().unwrap().val(),
-                ),
+                (l.weight_loc().reshape([-1]), l.weight_rho().reshape([-1])),
+                (l.bias_loc().unwrap(), l.bias_rho().unwrap()),
             ] {
                 for (m, r) in values(loc).into_iter().zip(values(rho)) {
                     let s = softplus(r);
@@ -160,14 +158,8 @@ fn scale_mixture_kl_against_quadrature(device: Device) {
         |x: f64, s: f64| (-0.5 * (x / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
     let mut want = 0.0;
     for (loc, rho) in [
-        (
-            l.weight_loc.val().reshape([-1]),
-            l.weight_rho.val().reshape([-1]),
-        ),
-        (
-            l.bias_loc.as_ref().unwrap().val(),
-            l.bias_rho.as_ref().unwrap().val(),
-        ),
+        (l.weight_loc().reshape([-1]), l.weight_rho().reshape([-1])),
+        (l.bias_loc().unwrap(), l.bias_rho().unwrap()),
     ] {
         for (m, r) in values(loc).into_iter().zip(values(rho)) {
             let s = softplus(r);
@@ -205,13 +197,13 @@ fn estimators_match_weight_sampling_moments(device: Device) {
     let (i, o) = (4, 3);
     let base = layer(&device, dtype, (i, o), 30, Prior::Normal { scale: 1.0 });
     let x_row = vec![0.7, -1.2, 0.3, 2.0];
-    let mu = values(base.weight_loc.val());
-    let sigma: Vec<f64> = values(base.weight_rho.val())
+    let mu = values(base.weight_loc());
+    let sigma: Vec<f64> = values(base.weight_rho())
         .into_iter()
         .map(softplus)
         .collect();
-    let b_mu = values(base.bias_loc.as_ref().unwrap().val());
-    let b_sigma: Vec<f64> = values(base.bias_rho.as_ref().unwrap().val())
+    let b_mu = values(base.bias_loc().unwrap());
+    let b_sigma: Vec<f64> = values(base.bias_rho().unwrap())
         .into_iter()
         .map(softplus)
         .collect();
@@ -355,10 +347,16 @@ fn gradcheck_blocks(device: Device) {
     let x = tensor(noise(80, 4 * i), [4, i], &ad, dtype);
     let report = gradcheck(
         |v| {
-            let mut l = layer(&ad, dtype, (i, o), 90, Prior::Normal { scale: 0.7 })
-                .with_estimator(LinearEstimator::Mean);
-            l.weight_loc = param(v[0].clone());
-            l.weight_rho = param(v[1].clone());
+            let base = layer(&ad, dtype, (i, o), 90, Prior::Normal { scale: 0.7 });
+            let l = BayesianLinear::from_params(
+                (param(v[0].clone()), param(v[1].clone())),
+                Some((
+                    param(base.bias_loc().unwrap()),
+                    param(base.bias_rho().unwrap()),
+                )),
+                base.prior(),
+                LinearEstimator::Mean,
+            );
             (l.forward(v[2].clone()).sum() + l.kl()).reshape([1])
         },
         &[
@@ -377,8 +375,8 @@ fn gradcheck_blocks(device: Device) {
             mf.loc = param(v[0].clone().reshape([n]));
             mf.rho = param(v[1].clone().reshape([n]));
             let mut fr = FullRankGaussianConfig::new(n).init(&ad);
-            fr.loc = param(v[0].clone().reshape([n]));
-            fr.scale_raw = param(v[2].clone());
+            fr.loc = param(v[0].clone().reshape([1, n]));
+            fr.scale_raw = param(v[2].clone().reshape([1, n, n]));
             let mut lr = LowRankGaussianConfig::new(n, 2).init(&ad);
             lr.loc = param(v[0].clone().reshape([n]));
             lr.rho = param(v[1].clone().reshape([n]));
@@ -470,12 +468,12 @@ fn save_load_round_trip(device: Device) {
     );
     let loaded = fresh.load_file(&path);
     assert_eq!(
-        values(loaded.inner.hidden.weight_rho.val()),
-        values(model.inner.hidden.weight_rho.val())
+        values(loaded.inner.hidden.weight_rho()),
+        values(model.inner.hidden.weight_rho())
     );
     assert_eq!(
-        values(loaded.heads[0].weight_loc.val()),
-        values(model.heads[0].weight_loc.val())
+        values(loaded.heads[0].weight_loc()),
+        values(model.heads[0].weight_loc())
     );
     assert_eq!(
         predict(&loaded),

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use statrs::distribution::{ContinuousCDF, Discrete, Normal as StatNormal, Poisson};
 use vi_blocks::dtype::with_dtype;
+use vi_blocks::family::{FullRankGaussian, MeanFieldGaussian, ScaleTransform, TrilTransform};
 use vi_blocks::gp::kernel::{
     Kernel, Linear, LinearConfig, Matern, MaternConfig, Periodic, PeriodicConfig, ProductKernel,
     Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig, Smoothness, SumKernel,
@@ -17,7 +18,8 @@ use vi_blocks::gp::likelihood::{
     PoissonLikelihood, SoftmaxLikelihoodConfig,
 };
 use vi_blocks::gp::{
-    DeepGpConfig, GaussianMarginals, GpError, MeanFunction, Svgp, SvgpConfig, VariationalFamily,
+    AnyStrategy, DeepGpConfig, GaussianMarginals, GpError, InducingDistribution, InducingFamily,
+    MeanFunction, Svgp, SvgpConfig, Unwhitened, VariationalFamily, Whitened,
 };
 use vi_core::elbo::{Elbo, ElboError};
 use vi_core::gradcheck::gradcheck;
@@ -62,7 +64,7 @@ fn golden_model(
     dtype: FloatDType,
     whiten: bool,
     track: bool,
-) -> Svgp<ScaleKernel<Rbf>> {
+) -> Svgp<ScaleKernel<Rbf>, FullRankGaussian, AnyStrategy> {
     let vec1 = |g: vi_tests::GoldenTensor| tensor(g.data.clone(), [g.data.len()], device, dtype);
     let t1 = |k: &str| vec1(case.input(k));
     let raw = |k: &str| vec1(case.output(k));
@@ -86,20 +88,22 @@ fn golden_model(
                 .to_tensor::<2>(device, dtype)
                 .reshape([1, m, d]),
         ),
-        variational_mean: tracked(
-            track,
-            case.input("variational_mean")
-                .to_tensor::<1>(device, dtype)
-                .reshape([1, m]),
-        ),
-        variational_scale_tril: Some(tracked(
-            track,
-            case.input("chol_variational_covar")
-                .to_tensor::<2>(device, dtype)
-                .reshape([1, m, m]),
-        )),
-        variational_stddev: None,
-        whiten,
+        variational: FullRankGaussian {
+            loc: tracked(
+                track,
+                case.input("variational_mean")
+                    .to_tensor::<1>(device, dtype)
+                    .reshape([1, m]),
+            ),
+            scale_raw: tracked(
+                track,
+                case.input("chol_variational_covar")
+                    .to_tensor::<2>(device, dtype)
+                    .reshape([1, m, m]),
+            ),
+            transform: TrilTransform::SignFlip,
+        },
+        strategy: strategy(whiten),
         jitter: Some(case.input("jitter").data[0]),
     }
 }
@@ -169,12 +173,12 @@ fn golden_svgp(device: Device) {
             check("grad_inducing_points", g(&model.inducing_points), true);
             check(
                 "grad_variational_mean",
-                values(model.variational_mean.grad(&grads).unwrap()),
+                values(model.variational.loc.grad(&grads).unwrap()),
                 true,
             );
             check(
                 "grad_chol_variational_covar",
-                g(model.variational_scale_tril.as_ref().unwrap()),
+                g(&model.variational.scale_raw),
                 true,
             );
             check(
@@ -1086,7 +1090,10 @@ fn gradcheck_kernels(device: Device) {
 }
 
 /// A small layer built from raw tensors (for finite differences).
-fn layer_from(v: &[Tensor<3>], whiten: bool, family: VariationalFamily) -> Svgp<ScaleKernel<Rbf>> {
+/// A layer whose family and strategy are chosen at run time.
+type DynSvgp = Svgp<ScaleKernel<Rbf>, InducingFamily, AnyStrategy>;
+
+fn layer_from(v: &[Tensor<3>], whiten: bool, family: VariationalFamily) -> DynSvgp {
     let [_, p, m] = v[1].dims();
     Svgp {
         kernel: ScaleKernel {
@@ -1101,21 +1108,36 @@ fn layer_from(v: &[Tensor<3>], whiten: bool, family: VariationalFamily) -> Svgp<
             outputs: p,
         },
         inducing_points: param(v[0].clone()),
-        variational_mean: param(v[1].clone().reshape([p, m])),
-        variational_scale_tril: (family == VariationalFamily::FullRank)
-            .then(|| param(v[2].clone())),
-        variational_stddev: (family == VariationalFamily::MeanField).then(|| {
-            param(
-                (v[2].clone()
-                    * Tensor::<2>::eye(m, &v[2].device())
-                        .cast(v[2].dtype())
-                        .unsqueeze::<3>())
-                .sum_dim(2)
-                .reshape([p, m]),
-            )
-        }),
-        whiten,
+        variational: match family {
+            VariationalFamily::FullRank => InducingFamily::FullRank(FullRankGaussian {
+                loc: param(v[1].clone().reshape([p, m])),
+                scale_raw: param(v[2].clone()),
+                transform: TrilTransform::SignFlip,
+            }),
+            VariationalFamily::MeanField => InducingFamily::MeanField(MeanFieldGaussian {
+                loc: param(v[1].clone().reshape([p, m])),
+                rho: param(
+                    (v[2].clone()
+                        * Tensor::<2>::eye(m, &v[2].device())
+                            .cast(v[2].dtype())
+                            .unsqueeze::<3>())
+                    .sum_dim(2)
+                    .reshape([p, m]),
+                ),
+                transform: ScaleTransform::Absolute,
+            }),
+        },
+        strategy: strategy(whiten),
         jitter: Some(1e-6),
+    }
+}
+
+/// The strategy `whiten` names.
+fn strategy(whiten: bool) -> AnyStrategy {
+    if whiten {
+        Whitened.into()
+    } else {
+        Unwhitened.into()
     }
 }
 
@@ -1255,7 +1277,9 @@ fn svgp_families_and_strategies_agree(device: Device) {
             let with = |factor: &[f64]| {
                 let mut layer = layer_from(&v, whiten, VariationalFamily::FullRank);
                 let factor = tensor(factor.to_vec(), [p, m, m], &device, dtype);
-                layer.variational_scale_tril = Some(param(factor));
+                if let InducingFamily::FullRank(q) = &mut layer.variational {
+                    q.scale_raw = param(factor);
+                }
                 let out = layer.forward(x.clone()).unwrap();
                 [values(out.f.mean), values(out.f.variance), values(out.kl)].concat()
             };
@@ -1273,12 +1297,14 @@ fn svgp_families_and_strategies_agree(device: Device) {
         let lz = prior.cholesky.clone().expand([p, m, m]);
         let m_u = prior.mean.clone()
             + lz.clone()
-                .matmul(whitened.variational_mean.val().reshape([p, m, 1]))
+                .matmul(whitened.variational.loc().reshape([p, m, 1]))
                 .reshape([p, m]);
         let l_u = lz.matmul(v[2].clone());
         let mut unwhitened = layer_from(&v, false, VariationalFamily::FullRank);
-        unwhitened.variational_mean = param(m_u);
-        unwhitened.variational_scale_tril = Some(param(l_u));
+        if let InducingFamily::FullRank(q) = &mut unwhitened.variational {
+            q.loc = param(m_u);
+            q.scale_raw = param(l_u);
+        }
         let f_u = unwhitened.forward(x.clone()).unwrap();
         assert_all_close(
             "unwhitened = whitened (mean)",
@@ -1901,10 +1927,12 @@ fn svgp_elbo_checks_with_one_read(device: Device) {
             let label = format!("whiten={whiten} {family:?} [{dtype:?}]");
             let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&ad), &ad);
             let gp = with_dtype(
-                SvgpConfig::new(2, 6)
-                    .with_whiten(whiten)
-                    .with_family(family)
-                    .init(kernel, &ad),
+                SvgpConfig::new(2, 6).init_with(
+                    kernel,
+                    family.standard(1, 6, &ad),
+                    strategy(whiten),
+                    &ad,
+                ),
                 dtype,
             )
             .with_inducing_points(tensor(noise(61, 12), [6, 2], &ad, dtype));

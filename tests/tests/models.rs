@@ -5,8 +5,9 @@
 
 use burn::module::{Param, ParamId};
 use burn::tensor::{Device, FloatDType, Tensor};
+use vi_blocks::family::{FullRankGaussian, ScaleTransform, TrilTransform};
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
-use vi_blocks::gp::{LatentInputs, MeanFunction, Svgp};
+use vi_blocks::gp::{InducingFamily, LatentInputs, MeanFunction, Svgp, Whitened};
 use vi_core::gradcheck::gradcheck;
 use vi_models::clgp::{
     CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, Imputer,
@@ -94,6 +95,7 @@ fn model_from(v: &[Tensor<3>]) -> Clgp<ScaleKernel<Rbf>> {
         latent: LatentInputs {
             loc: param(v[0].clone().reshape([N, Q])),
             rho: param(v[1].clone().reshape([N, Q])),
+            transform: ScaleTransform::Softplus,
         },
         gp: Svgp {
             kernel: ScaleKernel {
@@ -108,10 +110,12 @@ fn model_from(v: &[Tensor<3>]) -> Clgp<ScaleKernel<Rbf>> {
                 outputs: P,
             },
             inducing_points: param(v[2].clone()),
-            variational_mean: param(v[3].clone().reshape([P, M])),
-            variational_scale_tril: Some(param(v[4].clone())),
-            variational_stddev: None,
-            whiten: true,
+            variational: InducingFamily::FullRank(FullRankGaussian {
+                loc: param(v[3].clone().reshape([P, M])),
+                scale_raw: param(v[4].clone()),
+                transform: TrilTransform::SignFlip,
+            }),
+            strategy: Whitened,
             jitter: Some(1e-6),
         },
         categories: CATEGORIES.to_vec(),

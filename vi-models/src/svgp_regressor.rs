@@ -10,9 +10,12 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use std::path::Path;
 use thiserror::Error;
+use vi_blocks::family::FullRankGaussian;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Likelihood};
-use vi_blocks::gp::{GpError, Svgp, SvgpConfig};
+use vi_blocks::gp::{
+    AnyStrategy, GpError, InducingDistribution, Svgp, SvgpConfig, Unwhitened, Whitened,
+};
 use vi_core::elbo::{Elbo, ElboError};
 
 /// Why fitting or predicting failed.
@@ -75,7 +78,7 @@ pub struct SvgpRegressorConfig {
 #[derive(Module, Debug)]
 pub struct SvgpRegressionModel {
     /// `q(f)`: `ScaleKernel(RBF-ARD)`, constant mean, full-rank `q(u)`.
-    pub gp: Svgp<ScaleKernel<Rbf>>,
+    pub gp: Svgp<ScaleKernel<Rbf>, FullRankGaussian, AnyStrategy>,
     /// Learned Gaussian noise.
     pub likelihood: GaussianLikelihood,
 }
@@ -145,9 +148,16 @@ impl SvgpRegressorConfig {
     pub fn init(&self, d: usize, m: usize, device: &Device) -> SvgpRegressionModel {
         let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
         SvgpRegressionModel {
-            gp: SvgpConfig::new(d, m)
-                .with_whiten(self.whiten)
-                .init(kernel, device),
+            gp: SvgpConfig::new(d, m).init_with(
+                kernel,
+                FullRankGaussian::standard(1, m, device),
+                if self.whiten {
+                    AnyStrategy::from(Whitened)
+                } else {
+                    AnyStrategy::from(Unwhitened)
+                },
+                device,
+            ),
             likelihood: GaussianLikelihoodConfig::new().init(device),
         }
     }

@@ -1,22 +1,28 @@
+use super::transform::TrilTransform;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use vi_core::distributions::{DistributionError, MultivariateNormal};
-use vi_core::special::inverse_softplus_f64;
-use vi_core::special::softplus;
 
 /// Configuration of a [`FullRankGaussian`].
 #[derive(Config, Debug)]
 pub struct FullRankGaussianConfig {
     /// Dimension `n`.
     pub size: usize,
+    /// Independent distributions `B` (batch).
+    #[config(default = 1)]
+    pub batch: usize,
     /// Initial standard deviation (the initial `L` is `init_scale · I`).
     #[config(default = 0.1)]
     pub init_scale: f64,
+    /// How the raw square becomes `L`.
+    #[config(default = "TrilTransform::SoftplusDiagonal")]
+    pub transform: TrilTransform,
 }
 
-/// `q(ω) = N(μ, L Lᵀ)` with `L = tril(R, −1) + diag(softplus(diag R))`: any lower-triangular
-/// factor with a positive diagonal, reached by unconstrained `R`.
+/// `q(ω_b) = N(μ_b, L_b L_bᵀ)` for `b < B`, with `L_b` from an unconstrained square `R_b` by the
+/// [`TrilTransform`] (by default `L = tril(R, −1) + diag(softplus(diag R))`): any
+/// lower-triangular factor with a positive diagonal.
 ///
 /// # Example
 /// ```
@@ -29,35 +35,49 @@ pub struct FullRankGaussianConfig {
 /// ```
 #[derive(Module, Debug)]
 pub struct FullRankGaussian {
-    /// Mean `μ`.
-    pub loc: Param<Tensor<1>>,
-    /// Unconstrained `R`; only its lower triangle is used.
-    pub scale_raw: Param<Tensor<2>>,
+    /// Means `μ`, `[B, n]`.
+    pub loc: Param<Tensor<2>>,
+    /// Unconstrained `R`, `[B, n, n]`; only its lower triangle is used.
+    pub scale_raw: Param<Tensor<3>>,
+    /// How `R` becomes `L`.
+    #[module(skip)]
+    pub transform: TrilTransform,
 }
 
 impl FullRankGaussianConfig {
-    /// Zero mean, `L = init_scale · I`.
+    /// Zero means, `L = init_scale · I`.
     pub fn init(&self, device: &Device) -> FullRankGaussian {
-        let n = self.size;
-        let diag = Tensor::<2>::eye(n, device).mul_scalar(inverse_softplus_f64(self.init_scale));
+        let (b, n) = (self.batch, self.size);
+        let diagonal = self.transform.inverse_diagonal(self.init_scale);
+        let raw = Tensor::<2>::eye(n, device)
+            .mul_scalar(diagonal)
+            .unsqueeze::<3>()
+            .repeat_dim(0, b);
         FullRankGaussian {
-            loc: Param::from_tensor(Tensor::zeros([n], device)),
-            scale_raw: Param::from_tensor(diag),
+            loc: Param::from_tensor(Tensor::zeros([b, n], device)),
+            scale_raw: Param::from_tensor(raw),
+            transform: self.transform,
         }
     }
 }
 
 impl FullRankGaussian {
-    /// The Cholesky factor `L`.
-    pub fn scale_tril(&self) -> Tensor<2> {
-        let raw = self.scale_raw.val();
-        let n = raw.dims()[0];
-        let eye = Tensor::<2>::eye(n, &raw.device()).cast(raw.dtype());
-        let diag = softplus((raw.clone() * eye.clone()).sum_dim(1)).reshape([1, n]);
-        raw.tril(-1) + eye * diag
+    /// The factors `L`, `[B, n, n]`.
+    pub fn scale_tril(&self) -> Tensor<3> {
+        self.transform.forward(self.scale_raw.val())
     }
 
-    /// The posterior as a [`MultivariateNormal`].
+    /// `Σ_b KL(N(μ_b, L_b L_bᵀ) ‖ N(0, I))`, `[1]`, in closed form:
+    /// `½ (‖L_b‖²_F + ‖μ_b‖² − n) − Σᵢ ln (L_b)ᵢᵢ` per batch element, one fused op.
+    ///
+    /// # Errors
+    /// [`DistributionError`] when the parameters disagree in shape (not reachable through
+    /// [`FullRankGaussianConfig::init`]).
+    pub fn kl_to_standard_normal(&self) -> Result<Tensor<1>, DistributionError> {
+        vi_core::kl::kl_to_standard_normal(self.loc.val(), self.scale_tril())
+    }
+
+    /// The distributions as one [`MultivariateNormal`] with batch `[B]` and event `[n]`.
     ///
     /// # Errors
     /// None in practice (the shapes are consistent by construction).

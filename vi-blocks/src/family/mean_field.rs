@@ -1,11 +1,10 @@
+use super::transform::ScaleTransform;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use vi_core::distributions::{DistributionError, Normal};
-use vi_core::special::inverse_softplus_f64;
-use vi_core::special::softplus;
 
-/// Configuration of a [`MeanFieldGaussian`].
+/// Configuration of a [`MeanFieldGaussian`] over a vector.
 #[derive(Config, Debug)]
 pub struct MeanFieldGaussianConfig {
     /// Dimension `n`.
@@ -13,9 +12,15 @@ pub struct MeanFieldGaussianConfig {
     /// Initial standard deviation of every coordinate.
     #[config(default = 0.1)]
     pub init_scale: f64,
+    /// How the raw scales become standard deviations.
+    #[config(default = "ScaleTransform::Softplus")]
+    pub transform: ScaleTransform,
 }
 
-/// `q(ω) = Π N(ωᵢ; μᵢ, softplus(ρᵢ)²)` over a vector of `n` coordinates.
+/// `q(ω) = Π N(ωᵢ; μᵢ, σᵢ²)` with `σ` from raw scales `ρ` by the [`ScaleTransform`] (by default
+/// `softplus`), over a tensor of rank `D`: the last dimension is the event, the others are batch
+/// dimensions (a vector of `n` coordinates for `D = 1`; `N` latent points of dimension `Q` for
+/// [`crate::gp::LatentInputs`]; `P` outputs of `M` inducing values for an SVGP's `q(u)`).
 ///
 /// # Example
 /// ```
@@ -28,34 +33,62 @@ pub struct MeanFieldGaussianConfig {
 /// assert!(lp.len() == 4 && lp.iter().all(|v| v.is_finite()));
 /// ```
 #[derive(Module, Debug)]
-pub struct MeanFieldGaussian {
+pub struct MeanFieldGaussian<const D: usize = 1> {
     /// Means `μ`.
-    pub loc: Param<Tensor<1>>,
-    /// Raw scales `ρ`, `σ = softplus(ρ)`.
-    pub rho: Param<Tensor<1>>,
+    pub loc: Param<Tensor<D>>,
+    /// Raw scales `ρ`.
+    pub rho: Param<Tensor<D>>,
+    /// How `ρ` becomes `σ`.
+    #[module(skip)]
+    pub transform: ScaleTransform,
 }
 
 impl MeanFieldGaussianConfig {
     /// Zero means and standard deviation `init_scale`.
-    pub fn init(&self, device: &Device) -> MeanFieldGaussian {
-        MeanFieldGaussian {
-            loc: Param::from_tensor(Tensor::zeros([self.size], device)),
-            rho: Param::from_tensor(Tensor::full(
-                [self.size],
-                inverse_softplus_f64(self.init_scale),
-                device,
-            )),
-        }
+    pub fn init(&self, device: &Device) -> MeanFieldGaussian<1> {
+        MeanFieldGaussian::new(
+            Tensor::zeros([self.size], device),
+            Tensor::full([self.size], self.transform.inverse(self.init_scale), device),
+            self.transform,
+        )
     }
 }
 
-impl MeanFieldGaussian {
-    /// Standard deviations `softplus(ρ)`.
-    pub fn scale(&self) -> Tensor<1> {
-        softplus(self.rho.val())
+impl<const D: usize> MeanFieldGaussian<D> {
+    /// The family at means `loc` and raw scales `rho` (same shape).
+    ///
+    /// # Panics
+    /// When `loc` and `rho` differ in shape.
+    pub fn new(loc: Tensor<D>, rho: Tensor<D>, transform: ScaleTransform) -> Self {
+        assert_eq!(
+            loc.shape(),
+            rho.shape(),
+            "MeanFieldGaussian: ρ must have μ's shape"
+        );
+        Self {
+            loc: Param::from_tensor(loc),
+            rho: Param::from_tensor(rho),
+            transform,
+        }
     }
 
-    /// The posterior as a [`Normal`] with event `[n]`.
+    /// Standard deviations `σ`.
+    pub fn scale(&self) -> Tensor<D> {
+        self.transform.forward(self.rho.val())
+    }
+
+    /// `KL(q ‖ N(0, I))` summed over every coordinate, `[1]`, in closed form:
+    /// `Σ ½ (σ² + μ² − 1) − ln σ`.
+    pub fn kl_to_standard_normal(&self) -> Tensor<1> {
+        let (mu, sigma) = (self.loc.val(), self.scale());
+        let kl = (sigma.clone().square() + mu.square())
+            .sub_scalar(1.0)
+            .mul_scalar(0.5)
+            - sigma.log();
+        kl.sum()
+    }
+
+    /// The posterior as a [`Normal`] with event the last dimension.
     ///
     /// # Errors
     /// None in practice (the shapes are consistent by construction); typed for uniformity.

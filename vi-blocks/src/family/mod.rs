@@ -3,9 +3,13 @@
 //!
 //! | family | parameters | distribution | initial scale |
 //! |---|---|---|---|
-//! | [`MeanFieldGaussian`] | `loc [n]`, `rho [n]`, `σ = softplus(ρ)` | `Normal` (event `[n]`) | `init_scale` (0.1) |
-//! | [`FullRankGaussian`] | `loc [n]`, `scale_raw [n, n]`: `L = tril(raw, −1) + diag(softplus(diag raw))` | `MultivariateNormal` | `init_scale · I` |
+//! | [`MeanFieldGaussian`] | `loc [.., n]`, `rho [.., n]`, `σ = softplus(ρ)` or `|ρ|` ([`ScaleTransform`]) | `Normal` (event `[n]`) | `init_scale` (0.1) |
+//! | [`FullRankGaussian`] | `loc [B, n]`, `scale_raw [B, n, n]`: `L = tril(raw, −1) + diag(softplus(diag raw))` or sign-flipped columns ([`TrilTransform`]) | `MultivariateNormal` (batch `[B]`) | `init_scale · I` |
 //! | [`LowRankGaussian`] | `loc [n]`, `factor [n, k]`, `rho [n]`: `Σ = W Wᵀ + diag(softplus(ρ)²)` | `LowRankMultivariateNormal` | total sd `init_scale`, a quarter of the variance in the factor |
+//!
+//! The same families are `q(u)` of [`crate::gp::Svgp`] (batch: one distribution per output) and
+//! `q(X)` of [`crate::gp::LatentInputs`]; a Bayesian layer's weights carry the mean-field
+//! [`crate::nn::VariationalParam`].
 //!
 //! The default `init_scale = 0.1` is Pyro's `AutoNormal`/`AutoMultivariateNormal` default: small
 //! enough that the initial samples stay near the initial location.
@@ -13,7 +17,9 @@
 mod full_rank;
 mod low_rank;
 mod mean_field;
+mod transform;
 
 pub use full_rank::{FullRankGaussian, FullRankGaussianConfig};
 pub use low_rank::{LowRankGaussian, LowRankGaussianConfig};
 pub use mean_field::{MeanFieldGaussian, MeanFieldGaussianConfig};
+pub use transform::{ScaleTransform, TrilTransform};

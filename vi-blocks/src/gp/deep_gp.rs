@@ -3,8 +3,10 @@
 
 use super::error::GpError;
 use super::kernel::Kernel;
+use super::marginals::GaussianMarginals;
 use super::mean::MeanKind;
-use super::svgp::{GaussianMarginals, Svgp, SvgpConfig, SvgpOutput};
+use super::svgp::{Svgp, SvgpConfig, SvgpOutput};
+use crate::family::FullRankGaussian;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
@@ -120,7 +122,10 @@ impl DeepGpConfig {
                         .unsqueeze::<3>()
                         .repeat_dim(0, d_out);
                     Svgp {
-                        variational_scale_tril: Some(Param::from_tensor(scale)),
+                        variational: FullRankGaussian {
+                            scale_raw: Param::from_tensor(scale),
+                            ..layer.variational
+                        },
                         ..layer
                     }
                 }

@@ -1,11 +1,12 @@
 //! Latent inputs `q(X)` for GP latent-variable models (the Bayesian GPLVM, the CLGP).
 
+use crate::family::{MeanFieldGaussian, ScaleTransform};
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::tensor::{Device, Distribution as Noise, Tensor};
 use vi_core::distributions::{DistributionError, Normal};
 use vi_core::kl::KlDivergence;
-use vi_core::special::{inverse_softplus_f64, softplus};
+use vi_core::special::inverse_softplus_f64;
 
 /// Configuration of [`LatentInputs`].
 #[derive(Config, Debug)]
@@ -19,8 +20,9 @@ pub struct LatentInputsConfig {
     pub init_scale: f64,
 }
 
-/// `q(X) = Πₙ N(xₙ; mₙ, diag(sₙ²))` over `N` latent points of dimension `Q`, with the prior
-/// `p(X) = Πₙ N(xₙ; 0, I)`. Pass [`LatentInputs::distribution`] to
+/// `q(X) = Πₙ N(xₙ; mₙ, diag(sₙ²))` over `N` latent points of dimension `Q` (means `[N, Q]`,
+/// `s = softplus(ρ)`), with the prior `p(X) = Πₙ N(xₙ; 0, I)`: the mean-field family with one
+/// batch dimension. Pass [`MeanFieldGaussian::distribution`] to
 /// [`Svgp::forward_sampled`](super::Svgp::forward_sampled) to propagate the uncertainty.
 ///
 /// # Example
@@ -32,35 +34,22 @@ pub struct LatentInputsConfig {
 /// // KL(N(m, 0.1²) ‖ N(0, 1)) per row, m ~ N(0, 0.1²) initially.
 /// assert!(kl.len() == 5 && kl.iter().all(|&v| v > 0.0));
 /// ```
-#[derive(Module, Debug)]
-pub struct LatentInputs {
-    /// Means `m`, `[N, Q]`.
-    pub loc: Param<Tensor<2>>,
-    /// Raw scales `ρ`, `s = softplus(ρ)`, `[N, Q]`.
-    pub rho: Param<Tensor<2>>,
-}
+pub type LatentInputs = MeanFieldGaussian<2>;
 
 impl LatentInputsConfig {
     /// Means drawn from `N(0, init_scale²)` (set them, e.g. from PCA, with
-    /// [`LatentInputs::with_means`]) and standard deviations `init_scale`.
+    /// [`MeanFieldGaussian::with_means`]) and standard deviations `init_scale`.
     pub fn init(&self, device: &Device) -> LatentInputs {
         let shape = [self.rows, self.dim];
-        LatentInputs {
-            loc: Param::from_tensor(Tensor::random(
-                shape,
-                Noise::Normal(0.0, self.init_scale),
-                device,
-            )),
-            rho: Param::from_tensor(Tensor::full(
-                shape,
-                inverse_softplus_f64(self.init_scale),
-                device,
-            )),
-        }
+        MeanFieldGaussian::new(
+            Tensor::random(shape, Noise::Normal(0.0, self.init_scale), device),
+            Tensor::full(shape, inverse_softplus_f64(self.init_scale), device),
+            ScaleTransform::Softplus,
+        )
     }
 }
 
-impl LatentInputs {
+impl MeanFieldGaussian<2> {
     /// Replaces the means (shape `[N, Q]`, as before).
     ///
     /// # Panics
@@ -83,23 +72,10 @@ impl LatentInputs {
         self.loc.dims()[0]
     }
 
-    /// Standard deviations `s`, `[N, Q]`.
-    pub fn scale(&self) -> Tensor<2> {
-        softplus(self.rho.val())
-    }
-
-    /// `q(X)` as a [`Normal`] with batch `[N]` and event `[Q]`.
-    ///
-    /// # Errors
-    /// None in practice (the shapes agree by construction); typed for uniformity.
-    pub fn distribution(&self) -> Result<Normal, DistributionError> {
-        Normal::new_unchecked(self.loc.val(), self.scale())?.to_event(1)
-    }
-
     /// The rows of `q(X)` at `rows`, as a [`Normal`] with batch `[rows.len()]`.
     ///
     /// # Errors
-    /// As [`LatentInputs::distribution`].
+    /// As [`MeanFieldGaussian::distribution`].
     pub fn select(&self, rows: &[usize]) -> Result<Normal, DistributionError> {
         let device = self.loc.device();
         let index = Tensor::<1, burn::tensor::Int>::from_data(
@@ -119,7 +95,7 @@ impl LatentInputs {
     /// `KL(q(xₙ) ‖ N(0, I))` per row, `[N]` (closed form).
     ///
     /// # Errors
-    /// As [`LatentInputs::distribution`].
+    /// As [`MeanFieldGaussian::distribution`].
     pub fn kl_to_prior(&self) -> Result<Tensor<1>, DistributionError> {
         let q = self.distribution()?;
         let zero = self.loc.val().zeros_like();

@@ -20,23 +20,28 @@
 //! let ell = likelihood.expected_log_likelihood_sum(&out.f, y);
 //! let terms = Elbo::new(1000).with_batch_size(32).from_terms(ell, out.kl).unwrap();
 //! let grads = terms.loss().backward();
-//! let g: Vec<f32> = gp.variational_mean.grad(&grads).unwrap().into_data().to_vec().unwrap();
+//! let g: Vec<f32> = gp.variational.loc.grad(&grads).unwrap().into_data().to_vec().unwrap();
 //! assert_eq!(g.len(), 16);
 //! ```
 
+mod conditional;
 mod deep_gp;
 mod error;
 pub mod kernel;
 mod latent;
 pub mod likelihood;
+mod marginals;
 mod mean;
 mod svgp;
 
+pub use conditional::Conditional;
 pub use deep_gp::{DeepGp, DeepGpConfig, DeepGpElbo, DeepGpOutput};
 pub use error::GpError;
 pub use latent::{LatentInputs, LatentInputsConfig};
+pub use marginals::GaussianMarginals;
 pub use mean::{MeanConfig, MeanFunction, MeanKind};
 pub use svgp::{
-    GaussianMarginals, InducingPrior, JointPredictive, Svgp, SvgpConfig, SvgpElbo, SvgpOutput,
-    VariationalFamily, VariationalScale,
+    AnyStrategy, InducingDistribution, InducingFamily, InducingPrior, JointPredictive, Svgp,
+    SvgpConfig, SvgpElbo, SvgpOutput, Unwhitened, VariationalFamily, VariationalScale,
+    VariationalStrategy, Whitened,
 };

@@ -1,8 +1,9 @@
 use super::prior::{Prior, mean_field_kl, mean_field_kl_pair};
+use super::variational_param::VariationalParam;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::module::linear;
-use burn::tensor::{Device, Distribution as Noise, Tensor};
+use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor};
 use vi_core::mean_field::{self, MeanFieldDraw, sampled_linear};
 use vi_core::random::random_like;
 use vi_core::special::softplus;
@@ -47,10 +48,8 @@ pub struct BayesianLinearConfig {
 
 /// A linear layer with a mean-field Gaussian posterior over its weights and bias:
 /// `W ~ N(μ_W, softplus(ρ_W)²)`, `y = x W + b` (weights stored `[d_input, d_output]` as
-/// `burn::nn::Linear`'s default layout).
-///
-/// Its [`BayesianLinear::kl`] is picked up by [`crate::kl::total_kl`] wherever the layer sits in
-/// a model.
+/// `burn::nn::Linear`'s default layout). Each weight carries a [`VariationalParam`] (its `ρ` and
+/// prior), so [`crate::kl::total_kl`] counts the layer wherever it sits in a model.
 ///
 /// # Example
 /// ```
@@ -67,16 +66,10 @@ pub struct BayesianLinearConfig {
 /// ```
 #[derive(Module, Debug)]
 pub struct BayesianLinear {
-    /// Weight means `[d_input, d_output]`.
-    pub weight_loc: Param<Tensor<2>>,
-    /// Weight raw scales, `σ = softplus(ρ)`.
-    pub weight_rho: Param<Tensor<2>>,
-    /// Bias means.
-    pub bias_loc: Option<Param<Tensor<1>>>,
-    /// Bias raw scales.
-    pub bias_rho: Option<Param<Tensor<1>>>,
-    /// The prior, encoded by [`Prior::encode`] (constant: no gradient).
-    pub prior: Param<Tensor<1>>,
+    /// Weights `[d_input, d_output]`: the base is `μ_W`, the [`VariationalParam`] holds `ρ_W`.
+    weight: Param<Tensor<2>>,
+    /// Bias `[d_output]`, as the weights.
+    bias: Option<Param<Tensor<1>>>,
     /// The output estimator (configuration: not saved in records).
     #[module(skip)]
     pub estimator: LinearEstimator,
@@ -90,23 +83,56 @@ impl BayesianLinearConfig {
         let uniform = Noise::Uniform(-bound, bound);
         let (i, o) = (self.d_input, self.d_output);
         let weight_loc = Tensor::<2>::random([i, o], uniform, device);
-        let dtype = weight_loc.dtype().into();
-        BayesianLinear {
-            weight_loc: Param::from_tensor(weight_loc),
-            weight_rho: Param::from_tensor(Tensor::full([i, o], self.init_rho, device)),
-            bias_loc: self
-                .bias
-                .then(|| Param::from_tensor(Tensor::random([o], uniform, device))),
-            bias_rho: self
-                .bias
-                .then(|| Param::from_tensor(Tensor::full([o], self.init_rho, device))),
-            prior: Param::from_tensor(self.prior.encode(device, dtype)).set_require_grad(false),
-            estimator: self.estimator,
-        }
+        let weight_rho = Tensor::full([i, o], self.init_rho, device);
+        let bias = self.bias.then(|| {
+            (
+                Tensor::random([o], uniform, device),
+                Tensor::full([o], self.init_rho, device),
+            )
+        });
+        BayesianLinear::new((weight_loc, weight_rho), bias, self.prior, self.estimator)
     }
 }
 
 impl BayesianLinear {
+    /// The layer with posterior means and raw scales `(μ_W, ρ_W)` `[d_input, d_output]`, an
+    /// optional bias `(μ_b, ρ_b)` `[d_output]`, and one prior for all of them.
+    ///
+    /// # Panics
+    /// When a mean and its `ρ` differ in shape.
+    pub fn new(
+        weight: (Tensor<2>, Tensor<2>),
+        bias: Option<(Tensor<1>, Tensor<1>)>,
+        prior: Prior,
+        estimator: LinearEstimator,
+    ) -> Self {
+        let param = Param::from_tensor;
+        Self::from_params(
+            (param(weight.0), param(weight.1)),
+            bias.map(|(loc, rho)| (Param::from_tensor(loc), Param::from_tensor(rho))),
+            prior,
+            estimator,
+        )
+    }
+
+    /// As [`BayesianLinear::new`] from parameters as they are (ids and tracking kept).
+    ///
+    /// # Panics
+    /// When a mean and its `ρ` differ in shape.
+    #[allow(clippy::type_complexity)]
+    pub fn from_params(
+        weight: (Param<Tensor<2>>, Param<Tensor<2>>),
+        bias: Option<(Param<Tensor<1>>, Param<Tensor<1>>)>,
+        prior: Prior,
+        estimator: LinearEstimator,
+    ) -> Self {
+        BayesianLinear {
+            weight: VariationalParam::attach_params(weight.0, weight.1, prior),
+            bias: bias.map(|(loc, rho)| VariationalParam::attach_params(loc, rho, prior)),
+            estimator,
+        }
+    }
+
     /// The same layer with another estimator (e.g. [`LinearEstimator::Mean`] for a
     /// deterministic prediction).
     pub fn with_estimator(mut self, estimator: LinearEstimator) -> Self {
@@ -119,16 +145,52 @@ impl BayesianLinear {
         self.estimator
     }
 
+    /// The weights' parameter (reading it draws a sample; its base is `μ_W`).
+    pub fn weight(&self) -> &Param<Tensor<2>> {
+        &self.weight
+    }
+
+    /// The bias's parameter, if any.
+    pub fn bias(&self) -> Option<&Param<Tensor<1>>> {
+        self.bias.as_ref()
+    }
+
+    /// The prior of every weight and bias.
+    pub fn prior(&self) -> Prior {
+        variational(&self.weight).prior
+    }
+
+    /// Weight means `μ_W`, `[d_input, d_output]`.
+    pub fn weight_loc(&self) -> Tensor<2> {
+        self.weight.base()
+    }
+
+    /// Weight raw scales `ρ_W`, `[d_input, d_output]`.
+    pub fn weight_rho(&self) -> Tensor<2> {
+        variational(&self.weight).rho(self.weight.lazy_shape())
+    }
+
+    /// Bias means `μ_b`, `[d_output]`.
+    pub fn bias_loc(&self) -> Option<Tensor<1>> {
+        self.bias.as_ref().map(Param::base)
+    }
+
+    /// Bias raw scales `ρ_b`, `[d_output]`.
+    pub fn bias_rho(&self) -> Option<Tensor<1>> {
+        let bias = self.bias.as_ref()?;
+        Some(variational(bias).rho(bias.lazy_shape()))
+    }
+
     /// Weight standard deviations `softplus(ρ)`.
     pub fn weight_scale(&self) -> Tensor<2> {
-        softplus(self.weight_rho.val())
+        softplus(self.weight_rho())
     }
 
     /// Applies the layer to `x [.., d_input]`, giving `[.., d_output]`, with the configured
     /// estimator.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let mu = self.weight_loc.val();
-        let bias_loc = || self.bias_loc.as_ref().map(Param::val);
+        let mu = self.weight_loc();
+        let bias_loc = || self.bias_loc();
         match self.estimator {
             LinearEstimator::Mean => linear(x, mu, bias_loc()),
             LinearEstimator::WeightSampling => {
@@ -137,13 +199,13 @@ impl BayesianLinear {
                 let weight = MeanFieldDraw {
                     noise: noise(&mu),
                     loc: mu,
-                    rho: self.weight_rho.val(),
+                    rho: self.weight_rho(),
                 };
-                let bias = match (&self.bias_loc, &self.bias_rho) {
+                let bias = match (self.bias_loc(), self.bias_rho()) {
                     (Some(loc), Some(rho)) => Some(MeanFieldDraw {
-                        noise: random_like(&loc.val(), Noise::Normal(0.0, 1.0)),
-                        loc: loc.val(),
-                        rho: rho.val(),
+                        noise: random_like(&loc, Noise::Normal(0.0, 1.0)),
+                        loc,
+                        rho,
                     }),
                     _ => None,
                 };
@@ -151,10 +213,7 @@ impl BayesianLinear {
             }
             LinearEstimator::LocalReparameterization => {
                 let mean = linear(x.clone(), mu, bias_loc());
-                let bias_variance = self
-                    .bias_rho
-                    .as_ref()
-                    .map(|rho| softplus(rho.val()).square());
+                let bias_variance = self.bias_rho().map(|rho| softplus(rho).square());
                 let variance = linear(x.square(), self.weight_scale().square(), bias_variance);
                 let eps = random_like(&mean, Noise::Normal(0.0, 1.0));
                 mean + variance.sqrt() * eps
@@ -177,22 +236,27 @@ impl BayesianLinear {
 
     /// One bias sample `μ_b + σ_b ε`, shared by the batch.
     fn sampled_bias(&self) -> Option<Tensor<1>> {
-        Some(sample_parameter(
-            self.bias_loc.as_ref()?.val(),
-            self.bias_rho.as_ref()?.val(),
-        ))
+        Some(sample_parameter(self.bias_loc()?, self.bias_rho()?))
     }
 
     /// `KL(q(W, b) ‖ p(W, b))` summed over all weights and biases, `[1]` (closed form for a
     /// normal prior; a one-sample estimate for the scale mixture).
     pub fn kl(&self) -> Tensor<1> {
-        let prior = self.prior.val();
-        let weights = (self.weight_loc.val(), self.weight_rho.val());
-        match (&self.bias_loc, &self.bias_rho) {
-            (Some(loc), Some(rho)) => mean_field_kl_pair(weights, (loc.val(), rho.val()), prior),
+        let mu = self.weight_loc();
+        let prior = self
+            .prior()
+            .encode(&mu.device(), FloatDType::from(mu.dtype()));
+        let weights = (mu, self.weight_rho());
+        match (self.bias_loc(), self.bias_rho()) {
+            (Some(loc), Some(rho)) => mean_field_kl_pair(weights, (loc, rho), prior),
             _ => mean_field_kl(weights.0, weights.1, prior),
         }
     }
+}
+
+/// The [`VariationalParam`] every weight of a [`BayesianLinear`] carries by construction.
+fn variational<const D: usize>(weight: &Param<Tensor<D>>) -> &VariationalParam {
+    VariationalParam::of(weight).expect("a BayesianLinear's weights carry their VariationalParam")
 }
 
 /// `μ + softplus(ρ) ⊙ ε` with fresh standard normal `ε`, as one fused op.

@@ -2,15 +2,15 @@
 //! Burn's parameter reparameterization: every selected weight `w` keeps its stored value as the
 //! posterior mean and gains a trainable `ρ`, and each read of the parameter (`Param::val`, hence
 //! every forward pass of `burn::nn::Linear`, `Conv2d`, …) returns a fresh sample
-//! `w + softplus(ρ) ⊙ ε`. The model's code does not change.
+//! `w + softplus(ρ) ⊙ ε`. The model's code does not change. Each selected weight carries a
+//! [`VariationalParam`], the type [`crate::kl::total_kl`] finds.
 
 use super::prior::Prior;
+use super::variational_param::{Attach, RawScale, VariationalParam};
 use burn::config::Config;
-use burn::module::{Module, Param, Reparameterization, Reparameterizer};
-use burn::tensor::{Distribution as Noise, FloatDType, Tensor, TensorData};
-use vi_core::random::random_like;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::{FloatDType, Tensor, TensorData};
 use vi_core::special::inverse_softplus_f64;
-use vi_core::special::softplus;
 
 /// Options of [`bayesianize`].
 #[derive(Config, Debug)]
@@ -31,80 +31,75 @@ pub struct BayesianizeConfig {
     pub include: Vec<String>,
 }
 
-/// The reparameterization attached to a weight: `w ↦ w + softplus(ρ) ⊙ ε`.
-///
-/// Its fields follow the crate's KL naming convention (the base weight is the `loc`), so
-/// [`crate::kl::total_kl`] counts it.
-#[derive(Module, Debug)]
-pub struct MeanFieldWeight {
-    /// Raw scales, flattened.
-    pub rho: Param<Tensor<1>>,
-    /// The prior, [`Prior::encode`]d (constant).
-    pub prior: Param<Tensor<1>>,
-}
-
-impl Reparameterization for MeanFieldWeight {
-    const NAME: &'static str = "mean_field";
-
-    fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
-        let sigma = softplus(self.rho.val()).reshape(base.shape());
-        let eps = random_like(&base, Noise::Normal(0.0, 1.0));
-        base + sigma * eps
-    }
-}
-
+/// Attaches a [`VariationalParam`] to every selected float parameter. Parameters inside a
+/// reparameterization (e.g. a [`super::BayesianLinear`]'s `ρ`) are never selected, and a weight
+/// that already carries one keeps it (Burn restores a parameter's own reparameterization after
+/// mapping its base).
 struct Bayesianizer<'a> {
     config: &'a BayesianizeConfig,
+    path: Vec<String>,
+    /// How many reparameterizations the walk is inside.
+    reparameterizations: usize,
 }
 
-impl Reparameterizer for Bayesianizer<'_> {
-    type Reparam = MeanFieldWeight;
+/// The container type Burn gives a parameter's reparameterization when it walks into it.
+const REPARAMETERIZATION: &str = "Reparameterization";
 
-    fn reparameterize<const D: usize>(
-        &mut self,
-        path: &str,
-        param: Param<Tensor<D>>,
-    ) -> (Param<Tensor<D>>, Option<MeanFieldWeight>) {
+impl ModuleMapper for Bayesianizer<'_> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.push(name.to_string());
+        if container_type == REPARAMETERIZATION {
+            self.reparameterizations += 1;
+        }
+    }
+
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        self.path.pop();
+        if container_type == REPARAMETERIZATION {
+            self.reparameterizations -= 1;
+        }
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
         let selected = self.config.include.is_empty()
             || self
                 .config
                 .include
                 .iter()
                 .any(|p| path.contains(p.as_str()));
-        // Already-variational parameters (a BayesianLinear's ρ and prior) are left alone.
-        let variational =
-            path.ends_with("prior") || path.ends_with("rho") || path.ends_with("_loc");
-        if !selected || variational {
-            return (param, None);
+        if !selected || self.reparameterizations > 0 {
+            return param;
         }
-        let base = param.val();
+        let rho = self.initial_rho(&param.val());
+        let variational = VariationalParam {
+            rho: RawScale::new(rho),
+            prior: self.config.prior,
+        };
+        param.apply_reparameterization(Attach(Some(variational)))
+    }
+}
+
+impl Bayesianizer<'_> {
+    /// `ρ` for a weight `w`: `softplus⁻¹(δ|w|)` with MOPED (computed once, on the host, in f64,
+    /// floored so zero weights still get a small positive σ), else `init_rho`.
+    fn initial_rho<const D: usize>(&self, base: &Tensor<D>) -> Tensor<D> {
+        let base = base.clone().detach();
+        let Some(delta) = self.config.moped_delta else {
+            return base.full_like(self.config.init_rho);
+        };
         let dtype = FloatDType::from(base.dtype());
-        let device = base.device();
-        let flat = base.detach().reshape([-1]);
-        let rho = match self.config.moped_delta {
-            // ρ = softplus⁻¹(δ|w|) (computed once, on the host, in f64), floored so zero weights
-            // still get a small positive σ.
-            Some(delta) => {
-                let weights: Vec<f64> = flat
-                    .into_data()
-                    .convert::<f64>()
-                    .try_into_vec::<f64>()
-                    .expect("float weights");
-                let n = weights.len();
-                let rho: Vec<f64> = weights
-                    .into_iter()
-                    .map(|w| inverse_softplus_f64((delta * w.abs()).max(1e-6)))
-                    .collect();
-                Tensor::from_data(TensorData::new(rho, [n]), (&device, dtype.into()))
-            }
-            None => flat.full_like(self.config.init_rho),
-        };
-        let reparameterization = MeanFieldWeight {
-            rho: Param::from_tensor(rho),
-            prior: Param::from_tensor(self.config.prior.encode(&device, dtype))
-                .set_require_grad(false),
-        };
-        (param, Some(reparameterization))
+        let (device, shape) = (base.device(), base.shape());
+        let weights: Vec<f64> = base
+            .into_data()
+            .convert::<f64>()
+            .try_into_vec::<f64>()
+            .expect("float weights");
+        let rho: Vec<f64> = weights
+            .into_iter()
+            .map(|w| inverse_softplus_f64((delta * w.abs()).max(1e-6)))
+            .collect();
+        Tensor::from_data(TensorData::new(rho, shape), (&device, dtype.into()))
     }
 }
 
@@ -131,5 +126,9 @@ impl Reparameterizer for Bayesianizer<'_> {
 /// assert!(total_kl(&bnn).unwrap().into_scalar::<f32>() > 0.0);
 /// ```
 pub fn bayesianize<M: Module>(model: M, config: &BayesianizeConfig) -> M {
-    model.apply_reparameterization(Bayesianizer { config })
+    model.map(&mut Bayesianizer {
+        config,
+        path: Vec::new(),
+        reparameterizations: 0,
+    })
 }

@@ -1,5 +1,6 @@
+use crate::kl::{module_found_by_type, offer_regularizer};
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor, TensorData};
 use vi_core::random::random_like;
@@ -29,7 +30,7 @@ pub struct ConcreteLinearConfig {
 /// `z = σ((ln p − ln(1 − p) + ln u − ln(1 − u)) / t)`, `y = Linear(x ⊙ (1 − z) / (1 − p))`,
 /// with the regulariser
 /// `R = weight_regularizer · ‖W‖² / (1 − p) + dropout_regularizer · d_input · (p ln p + (1 − p) ln(1 − p))`
-/// (found by [`crate::kl::total_regularizer`]). Like [`super::McDropout`], the mask stays on at
+/// (found by its type by [`crate::kl::total_regularizer`]). Like [`super::McDropout`], the mask stays on at
 /// prediction time.
 ///
 /// # Example
@@ -43,7 +44,7 @@ pub struct ConcreteLinearConfig {
 /// assert!((p - 0.1).abs() < 1e-5 && y.dims() == [3, 2]);
 /// assert!(layer.regularizer().into_scalar::<f32>().is_finite());
 /// ```
-#[derive(Module, Debug)]
+#[derive(Debug, Clone)]
 pub struct ConcreteLinear {
     /// The wrapped layer.
     pub linear: Linear,
@@ -54,6 +55,10 @@ pub struct ConcreteLinear {
     /// Temperature of the relaxation.
     pub temperature: f64,
 }
+
+module_found_by_type!(ConcreteLinear { linear, p_logit, concrete_regularization } skip { temperature } offer(this) {
+    offer_regularizer(|| this.regularizer());
+});
 
 impl ConcreteLinearConfig {
     /// The layer (its `Linear` initialised as `burn::nn::LinearConfig`'s default).

@@ -8,18 +8,19 @@
 //! | [`ConcreteLinear`] | concrete dropout (Gal, Hron & Kendall 2017) with a learned rate, in front of a linear layer, and its regulariser |
 //! | [`McDropout`] | dropout that stays on at prediction time (Gal & Ghahramani 2016) |
 //!
-//! Any layer's weights are found by [`crate::kl::total_kl`] through the naming convention
-//! `<name>_loc`, `<name>_rho` and `prior` (see there).
+//! Every Bayesian weight carries a [`VariationalParam`] (its posterior scale and prior), the type
+//! [`crate::kl::total_kl`] finds wherever it sits in a model.
 
 mod bayesian_linear;
 mod bayesianize;
 mod concrete_dropout;
 mod mc_dropout;
 mod prior;
+mod variational_param;
 
 pub use bayesian_linear::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
-pub use bayesianize::{BayesianizeConfig, MeanFieldWeight, bayesianize};
-pub(crate) use concrete_dropout::concrete_regularizer;
+pub use bayesianize::{BayesianizeConfig, bayesianize};
 pub use concrete_dropout::{ConcreteLinear, ConcreteLinearConfig};
 pub use mc_dropout::{McDropout, McDropoutConfig};
 pub use prior::{Prior, mean_field_kl, mean_field_kl_pair};
+pub use variational_param::{RawScale, VariationalParam};

@@ -29,8 +29,7 @@ pub enum Prior {
 }
 
 impl Prior {
-    /// The prior as a constant tensor stored with the layer (`[s]` or `[π, s₁, s₂]`), so it is
-    /// saved with the model and visible to [`crate::kl::total_kl`].
+    /// The prior as the constant tensor the KL ops read (`[s]` or `[π, s₁, s₂]`).
     pub fn encode(&self, device: &Device, dtype: FloatDType) -> Tensor<1> {
         let values = match *self {
             Prior::Normal { scale } => vec![scale],

@@ -6,14 +6,14 @@ use super::init::{category_log_frequencies, latent_means_by_pca};
 use crate::data::{CategoricalTable, permutation};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData};
 use vi_blocks::gp::kernel::Kernel;
+use vi_blocks::gp::likelihood::CategoricalColumns;
 use vi_blocks::gp::{
-    GpError, LatentInputs, LatentInputsConfig, Svgp, SvgpConfig, VariationalFamily,
+    GpError, InducingFamily, LatentInputs, LatentInputsConfig, Svgp, SvgpConfig, VariationalFamily,
+    Whitened,
 };
 use vi_core::elbo::read_guarded;
-use vi_core::special::logsumexp;
 
 /// Configuration of a [`Clgp`].
 #[derive(Config, Debug)]
@@ -67,7 +67,7 @@ pub struct Clgp<K> {
     /// `q(X)`.
     pub latent: LatentInputs,
     /// The GP from the latent space to the `P = Σ_d K_d` logits.
-    pub gp: Svgp<K>,
+    pub gp: Svgp<K, InducingFamily>,
     /// `K_d` per variable.
     pub categories: Vec<usize>,
 }
@@ -121,22 +121,11 @@ impl CategoricalPredictive {
     }
 }
 
-fn offsets(categories: &[usize]) -> Vec<usize> {
-    categories
-        .iter()
-        .scan(0, |acc, &k| {
-            let o = *acc;
-            *acc += k;
-            Some(o)
-        })
-        .collect()
-}
-
 impl CategoricalObservations {
     /// The tensors of `table` on `device`.
     pub fn new(table: &CategoricalTable, device: &Device) -> Self {
         let (n, d) = (table.rows(), table.variables());
-        let offset = offsets(&table.categories());
+        let offset = CategoricalColumns::new(table.categories()).offsets();
         let targets: Vec<i64> = table
             .codes
             .iter()
@@ -183,10 +172,10 @@ impl ClgpConfig {
         }
         let z = Tensor::<2>::from_data(TensorData::new(z, [m, q]).convert::<f32>(), device)
             + Tensor::random([m, q], Noise::Normal(0.0, 0.05), device);
+        let family = self.family.standard(p, m, device);
         let mut gp = SvgpConfig::new(q, m)
             .with_outputs(p)
-            .with_family(self.family)
-            .init(kernel, device)
+            .init_with(kernel, family, Whitened, device)
             .with_inducing_points(z);
         let constant = category_log_frequencies(table);
         gp.mean.constant = Some(Param::from_tensor(Tensor::from_data(
@@ -206,22 +195,6 @@ impl ClgpConfig {
             categories,
         }
     }
-}
-
-/// `log softmax(logits over variable d's columns)` at each target column: `[R, D]` from logits
-/// `[R, P]` and targets `[R, D]` (columns `offset_d + y`).
-fn log_probabilities(
-    logits: Tensor<2>,
-    categories: &[usize],
-    targets: Tensor<2, Int>,
-) -> Tensor<2> {
-    let [rows, _] = logits.dims();
-    let normalisers: Vec<Tensor<2>> = offsets(categories)
-        .iter()
-        .zip(categories)
-        .map(|(&o, &k)| logsumexp(logits.clone().slice([0..rows, o..o + k]), 1))
-        .collect();
-    logits.gather(1, targets) - Tensor::cat(normalisers, 1)
 }
 
 impl<K: Kernel> Clgp<K> {
@@ -333,7 +306,8 @@ impl<K: Kernel> Clgp<K> {
             self.gp.forward(x)?
         };
         let f = out.f.mean + out.f.variance.sqrt() * eps_f;
-        let log_p = log_probabilities(f, &self.categories, data.targets.clone().repeat_dim(0, s));
+        let columns = CategoricalColumns::new(self.categories.clone());
+        let log_p = columns.log_prob(f, data.targets.clone().repeat_dim(0, s));
         let dtype = self.latent.loc.dtype();
         let observed = data.mask.clone().cast(dtype).unsqueeze::<3>(); // [1, N, D]
         let kl_latent = self.latent.kl_to_prior()? * data.observed_rows.clone().cast(dtype);
@@ -360,6 +334,7 @@ impl<K: Kernel> Clgp<K> {
         let (r, p, q) = (rows.len(), self.outputs(), self.latent.loc.dims()[1]);
         let prior = self.gp.inducing_prior()?;
         let q_x = self.latent.select(rows)?;
+        let columns = CategoricalColumns::new(self.categories.clone());
         let mut total = vec![0.0f64; r * p];
         let chunk = (65_536 / r.max(1)).clamp(1, 256);
         let mut done = 0;
@@ -368,12 +343,7 @@ impl<K: Kernel> Clgp<K> {
             let x = vi_core::distributions::Reparameterized::rsample::<3>(&q_x, s);
             let f = self.gp.marginals(&prior, x.reshape([s * r, q]))?.sample(1);
             let f = f.reshape([s * r, p]);
-            let probs: Vec<Tensor<2>> = offsets(&self.categories)
-                .iter()
-                .zip(&self.categories)
-                .map(|(&o, &k)| log_softmax(f.clone().slice([0..s * r, o..o + k]), 1).exp())
-                .collect();
-            let mean = Tensor::cat(probs, 1).reshape([s, r, p]).sum_dim(0);
+            let mean = columns.probabilities(f).reshape([s, r, p]).sum_dim(0);
             let values = mean
                 .into_data()
                 .convert::<f64>()

@@ -1,5 +1,5 @@
 use super::{GaussHermite, Likelihood, log_normal_cdf};
-use crate::gp::svgp::GaussianMarginals;
+use crate::gp::GaussianMarginals;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Distribution as Noise, Tensor};

@@ -1,5 +1,5 @@
 use super::Likelihood;
-use crate::gp::svgp::GaussianMarginals;
+use crate::gp::GaussianMarginals;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};

@@ -1,5 +1,5 @@
 use super::{GaussHermite, Likelihood};
-use crate::gp::svgp::GaussianMarginals;
+use crate::gp::GaussianMarginals;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use vi_core::special::lgamma;

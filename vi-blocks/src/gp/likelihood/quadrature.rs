@@ -1,6 +1,6 @@
 //! Gauss–Hermite quadrature for one-dimensional Gaussian expectations, and a stable `ln Φ`.
 
-use crate::gp::svgp::GaussianMarginals;
+use crate::gp::GaussianMarginals;
 use burn::tensor::{Tensor, TensorData};
 use std::f64::consts::PI;
 

@@ -1,30 +1,29 @@
 //! The inducing-point layer (SVGP; Hensman, Matthews & Ghahramani 2015), with the variational
 //! distribution over `U` separate from the strategy that links it to `f`, as in GPyTorch.
 
+mod inducing;
+mod output;
+mod strategy;
+
+pub use inducing::{InducingDistribution, InducingFamily, VariationalFamily};
+pub use output::{InducingPrior, JointPredictive, SvgpElbo, SvgpOutput, VariationalScale};
+pub use strategy::{AnyStrategy, Unwhitened, VariationalStrategy, Whitened};
+
 use super::error::GpError;
 use super::kernel::Kernel;
+use super::marginals::GaussianMarginals;
 use super::mean::{MeanConfig, MeanFunction, MeanKind};
+use crate::family::FullRankGaussian;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Device, Distribution as Noise, Tensor};
-use serde::{Deserialize, Serialize};
-use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
-use vi_core::elbo::{Elbo, ElboTerms};
-use vi_core::kl::{KlDivergence, kl_to_standard_normal};
+use output::per_output;
+use vi_core::distributions::{Normal, Reparameterized};
+use vi_core::elbo::Elbo;
 use vi_core::linalg::{
     JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, projected_mean,
-    solve_triangular, triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
+    solve_triangular,
 };
-
-/// The family of `q(U)` (per output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VariationalFamily {
-    /// `q(u) = N(m, L Lᵀ)` with a full lower-triangular `L` (GPyTorch's
-    /// `CholeskyVariationalDistribution`).
-    FullRank,
-    /// `q(u) = N(m, diag(s²))` (GPyTorch's `MeanFieldVariationalDistribution`).
-    MeanField,
-}
 
 /// Configuration of an [`Svgp`] layer.
 #[derive(Config, Debug)]
@@ -36,13 +35,6 @@ pub struct SvgpConfig {
     /// Number of independent outputs `P` (latent functions).
     #[config(default = 1)]
     pub outputs: usize,
-    /// Whitened strategy `u = chol(K_zz) v`, `p(v) = N(0, I)` (GPyTorch's `VariationalStrategy`);
-    /// otherwise `q(u)` directly with `p(u) = N(m(Z), K_zz)` (`UnwhitenedVariationalStrategy`).
-    #[config(default = true)]
-    pub whiten: bool,
-    /// The family of `q`.
-    #[config(default = "VariationalFamily::FullRank")]
-    pub family: VariationalFamily,
     /// One set of inducing points for all outputs (`[1, M, d]`) or one per output (`[P, M, d]`).
     #[config(default = true)]
     pub shared_inducing: bool,
@@ -60,6 +52,10 @@ pub struct SvgpConfig {
 
 /// A sparse variational GP layer with `P` independent outputs:
 /// `q(f(x)) = ∫ p(f(x) | u) q(u) du` per output, with `q(u) = N(m, S)` on `M` inducing points `Z`.
+/// Generic, as GPyTorch separates them, over the variational distribution `Q` of `q(u)`
+/// ([`FullRankGaussian`] by default, [`crate::family::MeanFieldGaussian`], or
+/// [`InducingFamily`] chosen at run time) and the strategy `S` ([`Whitened`] by default,
+/// [`Unwhitened`], or [`AnyStrategy`]).
 ///
 /// Whitened (`u = L_zz v`, `A = L_zz⁻¹ K_zx`): `μ = m(x) + Aᵀ m`,
 /// `σ² = k(x,x) − diag(AᵀA) + diag(Aᵀ S A)`, `KL = KL(N(m, S) ‖ N(0, I))`.
@@ -82,52 +78,59 @@ pub struct SvgpConfig {
 /// assert!(kl.abs() < 1e-4); // q(v) starts at the prior N(0, I)
 /// ```
 #[derive(Module, Debug)]
-pub struct Svgp<K> {
+pub struct Svgp<K, Q = FullRankGaussian, S = Whitened> {
     /// The prior covariance.
     pub kernel: K,
     /// The prior mean.
     pub mean: MeanFunction,
     /// `Z`, `[1 or P, M, d]`.
     pub inducing_points: Param<Tensor<3>>,
-    /// `m`, `[P, M]`.
-    pub variational_mean: Param<Tensor<2>>,
-    /// Full rank: `S = L Lᵀ` with `L = tril(R)`, `R` `[P, M, M]` unconstrained (a column whose
-    /// diagonal entry is negative is flipped, which leaves `S` unchanged).
-    pub variational_scale_tril: Option<Param<Tensor<3>>>,
-    /// Mean field: `S = diag(s²)`, `s` `[P, M]`.
-    pub variational_stddev: Option<Param<Tensor<2>>>,
-    /// Whitened strategy.
+    /// `q(u)`, `[P, M]`.
+    pub variational: Q,
+    /// How `q(u)` links to `f`.
     #[module(skip)]
-    pub whiten: bool,
+    pub strategy: S,
     /// Jitter added to `K_zz` (`None`: by dtype).
     #[module(skip)]
     pub jitter: Option<f64>,
 }
 
 impl SvgpConfig {
-    /// The layer with inducing points drawn from `N(0, I)` (set them from data with
-    /// [`Svgp::with_inducing_points`]), `m = 0`, and `S = I` (whitened) or `S = K_zz`
-    /// (unwhitened): `q(u)` starts at the prior.
+    /// The layer with the default `q(u)` (full rank) and strategy (whitened): see
+    /// [`SvgpConfig::init_with`].
     pub fn init<K: Kernel>(&self, kernel: K, device: &Device) -> Svgp<K> {
+        let q = FullRankGaussian::standard(self.outputs, self.num_inducing, device);
+        self.init_with(kernel, q, Whitened, device)
+    }
+
+    /// The layer with inducing points drawn from `N(0, I)` (set them from data with
+    /// [`Svgp::with_inducing_points`]), `m = 0`, and `q(u)` started at the prior by the strategy
+    /// (`S = I` whitened, `S = K_zz` unwhitened). `variational` is `Q::standard(outputs,
+    /// num_inducing, device)` or any `q(u)` of that shape.
+    ///
+    /// # Panics
+    /// When `variational` is not `[outputs, num_inducing]`.
+    pub fn init_with<K: Kernel, Q: InducingDistribution, S: VariationalStrategy>(
+        &self,
+        kernel: K,
+        variational: Q,
+        strategy: S,
+        device: &Device,
+    ) -> Svgp<K, Q, S> {
         let (p, m, d) = (self.outputs, self.num_inducing, self.input_dim);
+        assert_eq!(
+            variational.loc().dims(),
+            [p, m],
+            "SvgpConfig::init_with: q(u) must be [outputs, num_inducing]"
+        );
         let z_batch = if self.shared_inducing { 1 } else { p };
         let z = Tensor::<3>::random([z_batch, m, d], Noise::Normal(0.0, 1.0), device);
-        let full_rank = self.family == VariationalFamily::FullRank;
         let layer = Svgp {
             kernel,
             mean: MeanConfig::new(d, p).with_kind(self.mean).init(device),
             inducing_points: Param::from_tensor(z),
-            variational_mean: Param::from_tensor(Tensor::zeros([p, m], device)),
-            variational_scale_tril: full_rank.then(|| {
-                Param::from_tensor(
-                    Tensor::<2>::eye(m, device)
-                        .unsqueeze::<3>()
-                        .repeat_dim(0, p),
-                )
-            }),
-            variational_stddev: (!full_rank)
-                .then(|| Param::from_tensor(Tensor::ones([p, m], device))),
-            whiten: self.whiten,
+            variational,
+            strategy,
             jitter: self.jitter,
         };
         let z = layer.inducing_points.val();
@@ -144,129 +147,20 @@ impl SvgpConfig {
     }
 }
 
-/// `K_zz`'s factor and the prior mean at `Z`, computed once per step.
-#[derive(Debug, Clone)]
-pub struct InducingPrior {
-    /// `L_zz` with `L_zz L_zzᵀ = K_zz + jitter·I`, `[1 or P, M, M]`.
-    pub cholesky: Tensor<3>,
-    /// `m(Z)`, `[P, M]`.
-    pub mean: Tensor<2>,
-    /// The jitter added to every `K_zz`.
-    pub jitter: f64,
-    /// Further jitter each `K_zz` needed (0 where none), one per batch element.
-    pub extra_jitter: Vec<f64>,
-    /// `q(u)`'s scale, built once per step and shared by the predictive and the KL.
-    pub q_scale: VariationalScale,
-}
-
-/// The scale of `q(u)`: a lower-triangular factor with a positive diagonal (full rank) or the
-/// standard deviations (mean field).
-#[derive(Debug, Clone)]
-pub enum VariationalScale {
-    /// `L`, `[P, M, M]`, `S = L Lᵀ`.
-    Tril(Tensor<3>),
-    /// `s`, `[P, M]`, `S = diag(s²)`.
-    Diagonal(Tensor<2>),
-}
-
-/// Independent Gaussian marginals `q(f_{n,p}) = N(mean, variance)`, each `[N, P]`.
-#[derive(Debug, Clone)]
-pub struct GaussianMarginals {
-    /// Means, `[N, P]`.
-    pub mean: Tensor<2>,
-    /// Variances, `[N, P]`.
-    pub variance: Tensor<2>,
-}
-
-impl GaussianMarginals {
-    /// A point mass at `mean` (zero variance), e.g. one sampled output of a Bayesian network, so
-    /// that a likelihood's expected log-likelihood is its log-density at `mean`.
-    pub fn point(mean: Tensor<2>) -> Self {
-        Self {
-            variance: mean.zeros_like(),
-            mean,
-        }
-    }
-
-    /// `S` reparameterized draws `mean + √variance · ε`, `[S, N, P]`.
-    pub fn sample(&self, samples: usize) -> Tensor<3> {
-        let [n, p] = self.mean.dims();
-        let eps = vi_core::random::random(
-            [samples, n, p],
-            Noise::Normal(0.0, 1.0),
-            (&self.mean.device(), self.mean.dtype()),
-        );
-        eps * self.variance.clone().sqrt().unsqueeze::<3>() + self.mean.clone().unsqueeze::<3>()
-    }
-}
-
-/// A layer's output for one step.
-#[derive(Debug, Clone)]
-pub struct SvgpOutput {
-    /// `q(f(x))`, `[N, P]`.
-    pub f: GaussianMarginals,
-    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`.
-    pub kl: Tensor<1>,
-    /// Jitter beyond the configured one that `K_zz` needed (0 where none), per batch element.
-    pub extra_jitter: Vec<f64>,
-    /// `None` from [`Svgp::forward`], which checked `K_zz`'s factor. From
-    /// [`Svgp::forward_deferred`], the factor's unread guard `[1 or P]`
-    /// ([`vi_core::linalg::DeferredCholesky::guard`]): finite exactly when `K_zz` factorised at
-    /// the configured jitter.
-    pub guard: Option<Tensor<1>>,
-}
-
-/// One minibatch's ELBO from [`Svgp::elbo`]: the layer's output and the checked terms.
-#[derive(Debug, Clone)]
-pub struct SvgpElbo {
-    /// The marginals, KL and jitter report, as [`Svgp::forward`] returns them.
-    pub output: SvgpOutput,
-    /// The ELBO's terms, checked and read as [`Elbo::from_terms`] does.
-    pub terms: ElboTerms,
-}
-
-/// A joint predictive over a (small) batch: per output `N(mean, covariance)`.
-#[derive(Debug, Clone)]
-pub struct JointPredictive {
-    /// `[P, N]`.
-    pub mean: Tensor<2>,
-    /// `[P, N, N]`.
-    pub covariance: Tensor<3>,
-}
-
-impl JointPredictive {
-    /// The predictive as a [`MultivariateNormal`] (batch `[P]`, event `[N]`) through the
-    /// jittered Cholesky.
-    ///
-    /// # Errors
-    /// When the covariance is not positive definite even with jitter.
-    pub fn distribution(&self) -> Result<MultivariateNormal, GpError> {
-        Ok(MultivariateNormal::from_covariance(
-            self.mean.clone(),
-            self.covariance.clone(),
-        )?)
-    }
-}
-
-/// `t` `[b, r, c]` broadcast to `p` along the batch.
-fn per_output(t: Tensor<3>, p: usize) -> Tensor<3> {
-    let [b, r, c] = t.dims();
-    if b == p { t } else { t.expand([p, r, c]) }
-}
-
-impl<K: Kernel> Svgp<K> {
+impl<K: Kernel, Q: InducingDistribution, S: VariationalStrategy> Svgp<K, Q, S> {
     /// Number of outputs `P`.
     pub fn outputs(&self) -> usize {
-        self.variational_mean.dims()[0]
+        self.variational.outputs()
     }
 
     /// Number of inducing points `M`.
     pub fn num_inducing(&self) -> usize {
-        self.variational_mean.dims()[1]
+        self.inducing_points.dims()[1]
     }
 
-    /// Replaces the inducing points (`[M, d]` is shared, `[1 or P, M, d]` as stored); an
-    /// unwhitened `q(u)` is reset to the prior `N(m(Z), K_zz)` at the new points.
+    /// Replaces the inducing points (`[M, d]` is shared, `[1 or P, M, d]` as stored); `q(u)` is
+    /// restarted as the strategy requires (an unwhitened `q(u)` at the prior `N(m(Z), K_zz)` of
+    /// the new points).
     ///
     /// # Panics
     /// When `z` is not `[M, d]` or `[1 or P, M, d]` for this layer's `M`, `d` and `P`.
@@ -287,21 +181,8 @@ impl<K: Kernel> Svgp<K> {
             inducing_points: Param::from_tensor(z).set_require_grad(require_grad),
             ..self
         };
-        if !layer.whiten
-            && let Ok(prior) = layer.inducing_prior()
-        {
-            let p = layer.outputs();
-            layer.variational_mean = Param::from_tensor(prior.mean.clone().detach());
-            let l = per_output(prior.cholesky.detach(), p);
-            if layer.variational_scale_tril.is_some() {
-                layer.variational_scale_tril = Some(Param::from_tensor(l));
-            } else {
-                let diag = (l.clone()
-                    * Tensor::<2>::eye(m, &l.device()).cast(l.dtype()).unsqueeze())
-                .sum_dim(2)
-                .reshape([p, m]);
-                layer.variational_stddev = Some(Param::from_tensor(diag));
-            }
+        if let Ok(prior) = layer.inducing_prior() {
+            layer.variational = layer.strategy.restart(layer.variational, &prior);
         }
         layer
     }
@@ -346,22 +227,7 @@ impl<K: Kernel> Svgp<K> {
             jitter,
             mean: self.mean.evaluate(z),
             extra_jitter,
-            q_scale: self.variational_scale(),
-        }
-    }
-
-    /// `L` of `S = L Lᵀ` for the full-rank family, `[P, M, M]`, diagonal made positive.
-    /// `q(u)`'s scale from the raw parameters: `tril(R)` with negative-diagonal columns flipped,
-    /// or `|s|`.
-    fn variational_scale(&self) -> VariationalScale {
-        if let Some(raw) = &self.variational_scale_tril {
-            VariationalScale::Tril(
-                tril_nonnegative_diagonal(raw.val()).expect("a [P, M, M] parameter is square"),
-            )
-        } else if let Some(s) = &self.variational_stddev {
-            VariationalScale::Diagonal(s.val().abs())
-        } else {
-            unreachable!("an Svgp holds one variational family")
+            q_scale: self.variational.scale(),
         }
     }
 
@@ -379,8 +245,7 @@ impl<K: Kernel> Svgp<K> {
         Ok(())
     }
 
-    /// `(A = L_zz⁻¹ K_zx, P)` with the projection `P = A` (whitened) or `K_zz⁻¹ K_zx`, both
-    /// `[b, M, N]`.
+    /// `(A = L_zz⁻¹ K_zx, P)` with the strategy's projection `P`, both `[b, M, N]`.
     fn projections(
         &self,
         prior: &InducingPrior,
@@ -389,44 +254,19 @@ impl<K: Kernel> Svgp<K> {
         let b = kzx.dims()[0];
         let chol = per_output(prior.cholesky.clone(), b);
         let a = solve_triangular(chol.clone(), kzx, Triangle::Lower, false, Side::Left)?;
-        let proj = if self.whiten {
-            a.clone()
-        } else {
-            solve_triangular(chol, a.clone(), Triangle::Lower, true, Side::Left)?
-        };
+        let proj = self.strategy.projection(chol, a.clone())?;
         Ok((a, proj))
     }
 
-    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`: one op (`linalg::projected_mean`).
+    /// `m(x) + Pᵀ m̃`, `[P, N]`: one op (`linalg::projected_mean`).
     fn predictive_mean(
         &self,
         prior: &InducingPrior,
         proj: &Tensor<3>,
         x: Tensor<3>,
     ) -> Result<Tensor<2>, GpError> {
-        let mut m = self.variational_mean.val();
-        if !self.whiten {
-            m = m - prior.mean.clone();
-        }
+        let m = self.strategy.centred_mean(self.variational.loc(), prior);
         Ok(projected_mean(m, proj.clone(), self.mean.compact(x))?)
-    }
-
-    /// `Lᵀ proj` (full rank, a triangular matmul) or `s ⊙ proj` (mean field), `[P, M, N]`.
-    fn scaled_projection(
-        &self,
-        prior: &InducingPrior,
-        proj: Tensor<3>,
-    ) -> Result<Tensor<3>, GpError> {
-        Ok(match &prior.q_scale {
-            VariationalScale::Tril(l) => triangular_matmul(
-                l.clone(),
-                per_output(proj, self.outputs()),
-                Triangle::Lower,
-                true,
-                Side::Left,
-            )?,
-            VariationalScale::Diagonal(s) => proj * s.clone().unsqueeze_dim::<3>(2),
-        })
     }
 
     /// Marginals `q(f(x))` `[N, P]` at inputs `[N, d]`, given this step's [`InducingPrior`].
@@ -452,28 +292,14 @@ impl<K: Kernel> Svgp<K> {
         prior: &InducingPrior,
         x: Tensor<3>,
         kzx: Tensor<3>,
-        mut kxx: Tensor<2>,
+        kxx: Tensor<2>,
     ) -> Result<GaussianMarginals, GpError> {
         let p = self.outputs();
         let (a, proj) = self.projections(prior, kzx)?;
         let n = a.dims()[2];
         let mean = self.predictive_mean(prior, &proj, x)?;
-        if self.whiten {
-            kxx = kxx.add_scalar(prior.jitter);
-        }
-        let variance = match (&prior.q_scale, self.whiten) {
-            // k(x, x) − diag(Aᵀ A) + diag(Aᵀ S A) = k(x, x) + ‖Lᵀ aₙ‖² − ‖aₙ‖², one op.
-            (VariationalScale::Tril(l), true) => whitened_variance(l.clone(), a, kxx)?,
-            _ => {
-                let explained = a.square().sum_dim(1).reshape([0, n]);
-                let added = self
-                    .scaled_projection(prior, proj)?
-                    .square()
-                    .sum_dim(1)
-                    .reshape([p, n]);
-                (kxx + added - explained).clamp_min(0.0)
-            }
-        };
+        let kxx = kxx.add_scalar(self.strategy.prior_jitter(prior.jitter));
+        let variance = self.strategy.variance(&prior.q_scale, a, proj, kxx, p)?;
         Ok(GaussianMarginals {
             mean: mean.swap_dims(0, 1),
             variance: variance.expand([p, n]).swap_dims(0, 1),
@@ -481,7 +307,7 @@ impl<K: Kernel> Svgp<K> {
     }
 
     /// The joint predictive over a small batch `[N, d]`: per output mean `[P, N]` and covariance
-    /// `[P, N, N]` (`K_xx − AᵀA + projᵀ S proj`, plus the jitter when whitened).
+    /// `[P, N, N]` (`K_xx − AᵀA + Pᵀ S P`, plus the strategy's jitter).
     ///
     /// # Errors
     /// As [`Svgp::forward`].
@@ -494,14 +320,11 @@ impl<K: Kernel> Svgp<K> {
         let (a, proj) = self.projections(&prior, kzx)?;
         let mean = self.predictive_mean(&prior, &proj, x.clone())?;
         let n = a.dims()[2];
-        let mut kxx = self.kernel.gram(x);
-        if self.whiten {
-            let eye = Tensor::<2>::eye(n, &a.device())
-                .cast(a.dtype())
-                .unsqueeze::<3>();
-            kxx = kxx + eye.mul_scalar(prior.jitter);
-        }
-        let scaled = self.scaled_projection(&prior, proj)?;
+        let eye = Tensor::<2>::eye(n, &a.device())
+            .cast(a.dtype())
+            .unsqueeze::<3>();
+        let kxx = self.kernel.gram(x) + eye.mul_scalar(self.strategy.prior_jitter(prior.jitter));
+        let scaled = prior.q_scale.scaled_projection(proj)?;
         let cov = kxx - a.clone().swap_dims(1, 2).matmul(a)
             + scaled.clone().swap_dims(1, 2).matmul(scaled);
         Ok(JointPredictive {
@@ -510,39 +333,15 @@ impl<K: Kernel> Svgp<K> {
         })
     }
 
-    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`: whitened, `½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ` per output
-    /// (full rank, vi-core's fused [`kl_to_standard_normal`]) or vi-core's Normal ‖ Normal (mean
-    /// field); unwhitened, vi-core's MVN ‖ MVN sharing `L_zz`.
+    /// `Σ_p KL(q(u_p) ‖ p(u_p))`, `[1]`, by the strategy: whitened,
+    /// `½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ` per output (full rank, one fused op) or Normal ‖ Normal
+    /// (mean field); unwhitened, vi-core's MVN ‖ MVN sharing `L_zz`.
     ///
     /// # Errors
     /// [`GpError::Distribution`] when `m` and `q(u)`'s scale disagree in shape.
     pub fn kl(&self, prior: &InducingPrior) -> Result<Tensor<1>, GpError> {
-        let (p, m) = (self.outputs(), self.num_inducing());
-        let loc = self.variational_mean.val();
-        let scale = match prior.q_scale.clone() {
-            VariationalScale::Tril(l) => l,
-            VariationalScale::Diagonal(s) => {
-                if self.whiten {
-                    let q = Normal::new_unchecked(loc.clone(), s)?.to_event(1)?;
-                    let zero = loc.zeros_like();
-                    let prior =
-                        Normal::new_unchecked(zero.clone(), zero.ones_like())?.to_event(1)?;
-                    return Ok(q.kl_sum(&prior)?);
-                }
-                let eye = Tensor::<2>::eye(m, &s.device())
-                    .cast(s.dtype())
-                    .unsqueeze::<3>();
-                eye * s.unsqueeze_dim::<3>(1)
-            }
-        };
-        if self.whiten {
-            // ½ (‖L‖²_F + ‖m‖² − M) − Σᵢ ln Lᵢᵢ per output, one fused op.
-            return Ok(kl_to_standard_normal(loc, scale)?);
-        }
-        let q = MultivariateNormal::new_unchecked(loc, scale)?;
-        let chol = per_output(prior.cholesky.clone(), p);
-        let prior = MultivariateNormal::new_unchecked(prior.mean.clone(), chol)?;
-        Ok(q.kl_sum(&prior)?)
+        self.strategy
+            .kl(self.variational.loc(), prior.q_scale.clone(), prior)
     }
 
     /// One step's marginals `q(f(x))` at inputs `[N, d]` and the KL, with one Cholesky of `K_zz`.

@@ -1,0 +1,85 @@
+//! The conditional `p(f(x) | u)` of a GP given its values at inducing points, whitened: the
+//! projection every sparse GP is built from, for models that sample `u` themselves.
+
+use super::error::GpError;
+use super::kernel::Kernel;
+use burn::tensor::{Distribution as Noise, Tensor};
+use vi_core::linalg::{JitterConfig, Side, Triangle, cholesky_jittered, solve_triangular};
+use vi_core::random::random_like;
+
+/// `p(f(x) | u = L_zz v) = N(Aᵀ v, k(x, x) − diag(AᵀA))` with `A = L_zz⁻¹ K_zx` and
+/// `L_zz L_zzᵀ = K_zz + jitter·I` (Titsias 2009; Hensman et al. 2015 whiten `u` through `L_zz`).
+///
+/// # Example
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use vi_blocks::gp::Conditional;
+/// use vi_blocks::gp::kernel::RbfConfig;
+/// let device = Device::default();
+/// let kernel = RbfConfig::new(2).init(&device);
+/// let z = Tensor::<3>::random([1, 6, 2], Distribution::Normal(0.0, 1.0), &device);
+/// let x = Tensor::<2>::random([5, 2], Distribution::Normal(0.0, 1.0), &device);
+/// let f = Conditional::new(&kernel, z, x, 1e-4).unwrap();
+/// let v = Tensor::<2>::zeros([3, 6], &device);          // P = 3 outputs
+/// assert_eq!(f.mean(v.clone()).dims(), [5, 3]);
+/// assert_eq!(f.sample(v).dims(), [5, 3]);
+/// let var: Vec<f32> = f.variance.into_data().to_vec().unwrap();
+/// assert!(var.iter().all(|&s| (0.0..=1.0 + 1e-4).contains(&s)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Conditional {
+    /// `A = L_zz⁻¹ K_zx`, `[M, N]`.
+    pub a: Tensor<2>,
+    /// `k(x, x) − ‖aₙ‖²` (clamped at 0), `[N]`.
+    pub variance: Tensor<1>,
+}
+
+impl Conditional {
+    /// The conditional at inputs `x` `[N, d]` given inducing points `z` `[1, M, d]`, with
+    /// `jitter` added to `K_zz` (retried with 10×, 100×, … that jitter should it fail).
+    ///
+    /// # Errors
+    /// [`GpError::InducingCovariance`] when `K_zz` cannot be factorised even with jitter;
+    /// [`GpError::ShapeMismatch`] when `z` is not `[1, M, d]` with `x`'s `d`.
+    pub fn new<K: Kernel>(
+        kernel: &K,
+        z: Tensor<3>,
+        x: Tensor<2>,
+        jitter: f64,
+    ) -> Result<Self, GpError> {
+        let ([b, m, d], [n, dx]) = (z.dims(), x.dims());
+        if b != 1 || d != dx {
+            return Err(GpError::ShapeMismatch {
+                block: "Conditional",
+                reason: format!("inducing points {:?} for inputs {:?}", [b, m, d], [n, dx]),
+            });
+        }
+        let retry = JitterConfig {
+            base: jitter,
+            initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
+            ..JitterConfig::default()
+        };
+        let x = x.unsqueeze::<3>();
+        let factor = cholesky_jittered(kernel.gram(z.clone()), &retry)
+            .map_err(GpError::InducingCovariance)?;
+        let kzx = kernel.matrix(z, x.clone());
+        let a = solve_triangular(factor.factor, kzx, Triangle::Lower, false, Side::Left)?;
+        let variance = kernel.diagonal(x).reshape([n]) - a.clone().square().sum_dim(1).reshape([n]);
+        Ok(Self {
+            a: a.reshape([m, n]),
+            variance: variance.clamp_min(0.0),
+        })
+    }
+
+    /// `E[f(x) | v] = Aᵀ vᵀ` for whitened inducing values `v` `[P, M]`: `[N, P]`.
+    pub fn mean(&self, v: Tensor<2>) -> Tensor<2> {
+        self.a.clone().transpose().matmul(v.transpose())
+    }
+
+    /// One draw of `f(x) | v`, `[N, P]`, independent across inputs and outputs.
+    pub fn sample(&self, v: Tensor<2>) -> Tensor<2> {
+        let mean = self.mean(v);
+        let eps = random_like(&mean, Noise::Normal(0.0, 1.0));
+        mean + eps * self.variance.clone().sqrt().unsqueeze_dim(1)
+    }
+}
