@@ -12,9 +12,10 @@ use vi_core::distributions::{MultivariateNormal, Normal, Reparameterized};
 use vi_core::elbo::{Elbo, ElboTerms};
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, projected_mean,
-    solve_triangular, triangular_matmul, tril_nonnegative_diagonal, whitened_variance,
+    JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, solve_triangular,
+    triangular_matmul,
 };
+use vi_core::sparse_gp::{projected_mean, tril_nonnegative_diagonal, whitened_variance};
 
 /// The family of `q(U)` (per output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,7 +398,7 @@ impl<K: Kernel> Svgp<K> {
         Ok((a, proj))
     }
 
-    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`: one op (`linalg::projected_mean`).
+    /// `m(x) + projᵀ (m or m − m(Z))`, `[P, N]`: one op (`sparse_gp::projected_mean`).
     fn predictive_mean(
         &self,
         prior: &InducingPrior,
