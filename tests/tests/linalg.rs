@@ -6,9 +6,9 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
     JitterConfig, LinalgError, Side, Triangle, cholesky, cholesky_deferred, cholesky_inverse,
     cholesky_jittered, cholesky_solve, column_norm_change, inverse, logdet, logdet_from_cholesky,
-    projected_mean, solve_triangular, triangular_matmul, tril_nonnegative_diagonal,
-    whitened_variance,
+    solve_triangular, triangular_matmul,
 };
+use vi_core::sparse_gp::{projected_mean, tril_nonnegative_diagonal, whitened_variance};
 use vi_tests::{
     Golden, assert_all_close, assert_close, by_dtype, device_tests, dtypes, gradcheck_config,
     noise, random_spd, tensor, tolerance, values,
@@ -920,7 +920,7 @@ fn base_jitter_shifts_the_diagonal(device: Device) {
     assert!(report.passed(), "cholesky with a base jitter:\n{report}");
 }
 
-/// `linalg::tril_nonnegative_diagonal` against `L_ij = R_ij sgn(R_jj)` below the diagonal by
+/// `sparse_gp::tril_nonnegative_diagonal` against `L_ij = R_ij sgn(R_jj)` below the diagonal by
 /// hand (negative, zero and positive diagonal entries, a batch of three with a rank-4 shape and
 /// an order past one cube), `L Lᵀ = tril(R) tril(R)ᵀ`, finite differences, and a non-square
 /// input's error.

@@ -26,8 +26,8 @@ use crate::distributions::{
     Bernoulli, Categorical, Distribution, DistributionError, LowRankMultivariateNormal,
     MultivariateNormal, Normal, Reparameterized,
 };
-use crate::linalg::backend::LinalgBackend;
 use crate::linalg::{Side, Triangle, identity_like, solve_triangular};
+use crate::sparse_gp::backend::SparseGpBackend;
 use crate::special::{log_sigmoid, sigmoid};
 use burn::backend::Dispatch;
 use burn::tensor::Tensor;
@@ -36,7 +36,7 @@ use burn::tensor::Tensor;
 /// `loc` `[.., n]` and lower-triangular factors `scale_tril` `[.., n, n]` with the same leading
 /// dimensions (only the lower triangle is read), output `[1]`: the KL of a whitened variational
 /// GP or of any full-rank Gaussian posterior against a standard normal prior. One op forward and
-/// one backward ([`LinalgBackend::standard_normal_kl`]) where the composition from Burn's
+/// one backward ([`SparseGpBackend::standard_normal_kl`]) where the composition from Burn's
 /// primitives tracks about a dozen; `m̄ = ḡ m` and `L̄ = ḡ (L − diag(1/Lᵢᵢ))` below the diagonal.
 ///
 /// # Errors
@@ -70,7 +70,7 @@ pub fn kl_to_standard_normal<const D: usize, const D1: usize>(
     }
     let dtype = loc.dtype();
     Ok(Tensor::from_dispatch(
-        <Dispatch as LinalgBackend>::standard_normal_kl(
+        <Dispatch as SparseGpBackend>::standard_normal_kl(
             loc.into_dispatch(),
             in_dtype(scale_tril, dtype).into_dispatch(),
         ),

@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use vi_core::linalg::tril_nonnegative_diagonal;
+use vi_core::sparse_gp::tril_nonnegative_diagonal;
 use vi_core::special::{inverse_softplus_f64, softplus};
 
 /// From raw values `ρ` to standard deviations `σ`.

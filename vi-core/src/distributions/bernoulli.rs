@@ -1,8 +1,9 @@
 //! The Bernoulli distribution, parameterized by logits.
 
+use super::distribution::Distribution;
+use super::error::DistributionError;
 use super::shape::{numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{Distribution, DistributionError};
 use crate::special::{log_sigmoid, sigmoid, softplus};
 use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 

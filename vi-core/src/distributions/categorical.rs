@@ -1,8 +1,9 @@
 //! The categorical distribution, parameterized by logits.
 
+use super::distribution::Distribution;
+use super::error::DistributionError;
 use super::shape::{numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{Distribution, DistributionError};
 use burn::tensor::{DType, Device, Int, Tensor, activation::log_softmax};
 
 /// `Categorical(softmax(ℓ))` over the indices `0 … c−1`; values are indices stored as floats.

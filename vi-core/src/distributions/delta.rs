@@ -1,7 +1,8 @@
 //! The point mass, the variational family of MAP estimation.
 
+use super::distribution::{Distribution, Reparameterized};
+use super::error::DistributionError;
 use super::shape::{numel, shaped};
-use super::{Distribution, DistributionError, Reparameterized};
 use burn::tensor::{DType, Device, Int, Tensor};
 
 /// `δ(x − v)`: all mass at `value`. `log p(x) = 0` at `x = v` and `−∞` elsewhere; entropy 0;

@@ -1,10 +1,9 @@
 //! The multivariate normal with a low-rank-plus-diagonal covariance.
 
+use super::distribution::{Distribution, HALF_LN_2PI, Reparameterized, flat_param, sample_columns};
+use super::error::DistributionError;
 use super::shape::{broadcast_or_err, numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{
-    Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param, sample_columns,
-};
 use crate::linalg::{Side, Triangle, cholesky, diagonals, identity_like, solve_triangular};
 use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 

@@ -1,10 +1,9 @@
 //! The multivariate normal with a full covariance, parameterized by its Cholesky factor.
 
+use super::distribution::{Distribution, HALF_LN_2PI, Reparameterized, flat_param, sample_columns};
+use super::error::DistributionError;
 use super::shape::{broadcast_or_err, numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{
-    Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param, sample_columns,
-};
 use crate::linalg::{
     JitterConfig, Side, Triangle, cholesky, cholesky_inverse, cholesky_jittered, diagonals,
     solve_triangular,

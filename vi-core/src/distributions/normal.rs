@@ -1,10 +1,9 @@
 //! The normal distribution with a diagonal scale.
 
-use super::shape::{broadcast_or_err, numel};
+use super::distribution::{Distribution, HALF_LN_2PI, Reparameterized, flat_param};
+use super::error::DistributionError;
+use super::shape::{broadcast_or_err, numel, shaped};
 use super::validate::{Constraint, check, validate};
-use super::{
-    Distribution, DistributionError, HALF_LN_2PI, Reparameterized, flat_param, shape::shaped,
-};
 use burn::tensor::{DType, Device, Distribution as Noise, Int, Tensor};
 
 /// Independent normals `N(loc, scale²)` elementwise; [`Normal::to_event`] turns trailing batch

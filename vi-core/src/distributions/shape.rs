@@ -4,7 +4,7 @@
 //! one leading axis `b`, event dimensions folded into the last `e`. These helpers move between that
 //! layout and the user's shapes, broadcasting batch dimensions the way NumPy and torch do.
 
-use super::DistributionError;
+use super::error::DistributionError;
 use burn::tensor::{Device, Int, Tensor};
 
 /// Number of elements of a shape (1 for `[]`).

@@ -3,7 +3,7 @@
 //! NaN or infinite; `any(x ≤ 0)` counts violations of positivity); all scalars are read together.
 //! Only when one fails are the offending entries counted, for the message.
 
-use super::DistributionError;
+use super::error::DistributionError;
 use burn::tensor::{FloatDType, Tensor};
 
 /// What a parameter must satisfy.

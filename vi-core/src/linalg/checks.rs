@@ -1,6 +1,6 @@
 //! Shape checks and the single read-back that turns kernel flags into typed errors.
 
-use super::LinalgError;
+use super::error::LinalgError;
 use super::matrix::diagonals;
 use burn::tensor::{Int, Tensor};
 

@@ -1,8 +1,8 @@
 //! Batched Cholesky factorisation, plain and with GPyTorch-style jitter retries.
 
-use super::LinalgError;
 use super::backend::LinalgBackend;
 use super::checks::{FactorStatus, last_pivots, square};
+use super::error::LinalgError;
 use burn::backend::Dispatch;
 use burn::tensor::{Bool, DType, IndexingUpdateOp, Int, Tensor, TensorData};
 

@@ -1,8 +1,10 @@
 //! Log-determinants and inverses of symmetric positive-definite matrices.
 
 use super::checks::square;
+use super::cholesky::cholesky;
+use super::error::LinalgError;
 use super::matrix::diagonals;
-use super::{LinalgError, cholesky, cholesky_inverse};
+use super::triangular::cholesky_inverse;
 use burn::tensor::Tensor;
 
 /// `log det A = 2 Σᵢ log Lᵢᵢ` from the lower Cholesky factor `L` `[.., n, n]`, one value per batch

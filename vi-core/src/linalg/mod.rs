@@ -11,12 +11,13 @@
 //! | [`solve_triangular`] | `op(T)⁻¹ B` or `B op(T)⁻¹` | adjoint solve |
 //! | [`triangular_matmul`] | `op(T) B` or `B op(T)`, half the flops on the CPU | both adjoints |
 //! | [`column_norm_change`] | `‖op(T) bⱼ‖² − ‖bⱼ‖²` per column (a whitened GP's variance correction) | through the triangular primitives |
-//! | [`whitened_variance`] | `max(σ₀² + ‖Lᵀ bⱼ‖² − ‖bⱼ‖², 0)` per column (a whitened GP's marginal variance) | one backend op each way |
-//! | [`projected_mean`] | `C + W A` row by row (a sparse GP's predictive mean) | one backend op each way |
 //! | [`cholesky_solve`] | `A⁻¹ B` from `L` | through the solves |
 //! | [`cholesky_inverse`] | `A⁻¹` from `L` | through the solves |
 //! | [`logdet_from_cholesky`] | `2 Σ log Lᵢᵢ` | elementwise |
 //! | [`logdet`], [`inverse`] | from `A` | through `cholesky` |
+//!
+//! The sparse-GP fused ops built on these (a whitened marginal variance, the predictive mean,
+//! the factor with a non-negative diagonal) are in [`crate::sparse_gp`].
 
 pub mod backend;
 mod checks;
@@ -24,19 +25,19 @@ mod cholesky;
 mod error;
 mod logdet;
 mod matrix;
-mod projection;
 mod triangular;
 
+pub(crate) use checks::square;
 pub use cholesky::{
     DeferredCholesky, JitterConfig, JitteredCholesky, cholesky, cholesky_deferred,
     cholesky_jittered,
 };
 pub use error::LinalgError;
 pub use logdet::{inverse, logdet, logdet_from_cholesky};
+pub use matrix::diagonals;
 pub(crate) use matrix::identity_like;
-pub use matrix::{diagonals, tril_nonnegative_diagonal};
-pub use projection::projected_mean;
 pub use triangular::{
     Side, Triangle, cholesky_inverse, cholesky_solve, column_norm_change, solve_triangular,
-    triangular_matmul, whitened_variance,
+    triangular_matmul,
 };
+pub(crate) use triangular::{broadcast_batch, check_operands};

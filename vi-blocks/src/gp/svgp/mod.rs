@@ -21,9 +21,9 @@ use output::per_output;
 use vi_core::distributions::{Normal, Reparameterized};
 use vi_core::elbo::Elbo;
 use vi_core::linalg::{
-    JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, projected_mean,
-    solve_triangular,
+    JitterConfig, Side, Triangle, cholesky_deferred, cholesky_jittered, solve_triangular,
 };
+use vi_core::sparse_gp::projected_mean;
 
 /// Configuration of an [`Svgp`] layer.
 #[derive(Config, Debug)]
@@ -258,7 +258,7 @@ impl<K: Kernel, Q: InducingDistribution, S: VariationalStrategy> Svgp<K, Q, S> {
         Ok((a, proj))
     }
 
-    /// `m(x) + Pᵀ m̃`, `[P, N]`: one op (`linalg::projected_mean`).
+    /// `m(x) + Pᵀ m̃`, `[P, N]`: one op (`sparse_gp::projected_mean`).
     fn predictive_mean(
         &self,
         prior: &InducingPrior,

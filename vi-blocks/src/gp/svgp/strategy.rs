@@ -6,7 +6,8 @@ use super::output::{InducingPrior, VariationalScale, composed_variance, per_outp
 use crate::gp::GpError;
 use burn::tensor::Tensor;
 use std::fmt::Debug;
-use vi_core::linalg::{Side, Triangle, solve_triangular, whitened_variance};
+use vi_core::linalg::{Side, Triangle, solve_triangular};
+use vi_core::sparse_gp::whitened_variance;
 
 /// A variational strategy of [`super::Svgp`]: what `q(u)` is a distribution over, hence the
 /// projection of the inducing values onto `f(x)`, the KL, and where `q(u)` starts.

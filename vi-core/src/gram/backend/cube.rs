@@ -8,7 +8,7 @@
 //! documentation) the composed form is used instead.
 
 use super::compose;
-use crate::linalg::backend::cube::{
+use crate::cube::{
     address_type, batch_and_matrix, cube_count, empty_like, empty_shaped_like, float_elem_type,
     launch_dims,
 };

@@ -2,9 +2,7 @@
 //! batch, direct distance sums vectorised over the columns (AVX2 where the CPU has it), a
 //! vectorised exponential, and both gradients read from `K` and `K̄` in place.
 
-use crate::linalg::backend::host::{
-    HostFloat, HostKernel, on_host, slice, slice_mut, use_pool, vectorised,
-};
+use crate::host::{HostFloat, HostKernel, on_host, slice, slice_mut, use_pool, vectorised};
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
 use faer::linalg::matmul::matmul;

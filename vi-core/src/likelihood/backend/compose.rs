@@ -12,7 +12,7 @@ pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 // The `[1]` shape of a summed log-likelihood (the Fusion backend's output description).
 #[cfg(feature = "fusion")]
-pub(crate) use crate::linalg::backend::compose::scalar_shape;
+pub(crate) use crate::shapes::scalar_shape;
 
 /// `log_scale` at the rank of `like` (a shared scale as `[1, …, 1]`), so that it broadcasts.
 fn broadcastable<B: Backend>(log_scale: FloatTensor<B>, like: &Shape) -> FloatTensor<B> {

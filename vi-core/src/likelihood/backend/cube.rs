@@ -2,7 +2,7 @@
 //! element's term or gradient, or, for a sum (the log-likelihood, a shared scale's gradient), one
 //! cube adds them all ([`cube_sum`]) — one launch where the composed forms take about ten.
 
-use crate::linalg::backend::cube::{
+use crate::cube::{
     SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
     sum_or_elementwise_dims,
 };

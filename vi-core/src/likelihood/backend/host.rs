@@ -1,9 +1,7 @@
 //! CPU loops for the likelihood extension, used by the flex and ndarray backends.
 
 use super::compose::HALF_LN_2PI;
-use crate::linalg::backend::host::{
-    HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised,
-};
+use crate::host::{HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 

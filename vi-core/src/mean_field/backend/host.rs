@@ -1,8 +1,6 @@
 //! CPU loops for the mean-field extension, used by the flex and ndarray backends.
 
-use crate::linalg::backend::host::{
-    HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised,
-};
+use crate::host::{HostFloat, HostKernel, on_host, slice_mut, sum_in_f64, vectorised};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 

@@ -2,7 +2,7 @@
 //! instead of the dozen element-wise ops of the composed update.
 
 use super::AdamScalars;
-use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
+use crate::cube::{address_type, empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;

@@ -1,7 +1,7 @@
 //! The CPU loop of the optimizer extension, used by the flex and ndarray backends.
 
 use super::AdamScalars;
-use crate::linalg::backend::host::{HostFloat, HostKernels, on_host_many, slice_mut};
+use crate::host::{HostFloat, HostKernels, on_host_many, slice_mut};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 

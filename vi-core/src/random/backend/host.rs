@@ -1,7 +1,7 @@
 //! The CPU sampler: a 64-bit key from the backend's own stream, then xoshiro256++ per chunk of
 //! [`CHUNK`] values (keyed by the chunk index), rayon over the chunks.
 
-use crate::linalg::backend::host::{HostFloat, use_pool};
+use crate::host::{HostFloat, use_pool};
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{DType, Distribution, FloatDType, Shape, TensorData};
 use rand::rngs::SmallRng;

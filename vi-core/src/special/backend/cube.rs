@@ -1,6 +1,6 @@
 //! CubeCL kernels (wgpu, cuda) for the special-function extension: one unit per element.
 
-use crate::linalg::backend::cube::{address_type, empty_like, float_elem_type, launch_dims};
+use crate::cube::{address_type, empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;

@@ -1,6 +1,6 @@
 //! CPU kernels for the special-function extension, used by the flex and ndarray backends.
 
-use crate::linalg::backend::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
+use crate::host::{HostFloat, HostKernel, on_host, slice_mut, vectorised};
 use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::TensorData;
 

@@ -2,7 +2,9 @@
 //! one unit per column sums down its rows (neighbouring units read neighbouring columns), one
 //! launch in place of two products, two reductions and a difference.
 
-use super::{address_type, batch_and_matrix, empty_shaped_like, float_elem_type, launch_dims};
+use crate::cube::{
+    address_type, batch_and_matrix, empty_shaped_like, float_elem_type, launch_dims,
+};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;

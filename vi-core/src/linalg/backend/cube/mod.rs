@@ -17,140 +17,19 @@
 //! read as a flat buffer of row-major `r × c` matrices. The element type is chosen at launch
 //! from the tensor's dtype.
 
-use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
-use burn_cubecl::tensor::CubeTensor;
-use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::{blocked, compose};
+use crate::cube::batch_and_matrix;
 
 mod columns;
-mod kl;
-mod projection;
-mod signed;
 mod tile;
 mod triangle_product;
-mod whitened;
 
 pub(crate) use columns::column_squares_change;
-pub(crate) use kl::{
-    standard_normal_kl, standard_normal_kl_backward, standard_normal_kl_grad_factor,
-};
-pub(crate) use projection::{projected_mean, projected_mean_backward};
-pub(crate) use signed::column_signed_lower;
-pub(crate) use triangle_product::solve_triangular_grad_t;
-pub(crate) use whitened::{whitened_variance, whitened_variance_backward};
-
-/// Units per cube of the element-wise kernels; the cube count covers the work items with one
-/// unit each.
-const CUBE_SIZE: u32 = 64;
-
-/// Units of the one-cube reductions ([`cube_sum`]).
-pub(crate) const SUM_UNITS: usize = 256;
-
-/// Most elements a one-cube reduction takes (a unit's loop stays far below Lavapipe's cap);
-/// larger inputs go through Burn's device-wide sum.
-pub(crate) const SUM_MAX_LEN: usize = 1 << 20;
-
-/// `Σ value` over the units of the cube (a power of two of them), by a tree in the shared
-/// scratch `partial` (one slot per unit); the total is returned to every unit. Every unit must
-/// call it (it holds barriers).
-#[cube]
-pub(crate) fn cube_sum<F: Float>(value: F, partial: &mut Shared<[F]>) -> F {
-    let unit = UNIT_POS as usize;
-    partial[unit] = value;
-    sync_cube();
-    // A runtime counter (`CUBE_DIM` units) for the halving loop.
-    let mut half = CUBE_DIM as usize / 2;
-    while half > 0 {
-        if unit < half {
-            partial[unit] = partial[unit] + partial[unit + half];
-        }
-        sync_cube();
-        half /= 2;
-    }
-    partial[0]
-}
-
-/// Whether `x` is positive and finite; false for NaN as well.
-#[cube]
-fn positive_finite<F: Float>(x: F) -> bool {
-    x > F::new(0.0) && x <= F::max_value()
-}
-
-/// The kernel element type for a float tensor.
-pub(crate) fn float_elem_type(tensor: &CubeTensor) -> ElemType {
-    assert!(
-        tensor.dtype.is_float(),
-        "linalg kernels need a float tensor, got {:?}",
-        tensor.dtype
-    );
-    dtype_to_storage_type(tensor.dtype)
-}
-
-/// Splits a `[.., r, c]` shape into its batch size and `(r, c)`.
-pub(crate) fn batch_and_matrix(tensor: &CubeTensor) -> (usize, usize, usize) {
-    let shape = tensor.meta.shape();
-    let rank = shape.num_dims();
-    assert!(rank >= 2, "linalg kernels need a [.., rows, cols] tensor");
-    let (rows, cols) = (shape[rank - 2], shape[rank - 1]);
-    let batch: usize = shape.iter().take(rank - 2).product();
-    (batch, rows, cols)
-}
-
-/// A contiguous output tensor with `like`'s shape, dtype, client and device.
-pub(crate) fn empty_like(like: &CubeTensor) -> CubeTensor {
-    empty_shaped_like(like, like.meta.shape().clone())
-}
-
-/// A contiguous output tensor of `shape` with `like`'s dtype, client and device.
-pub(crate) fn empty_shaped_like(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
-}
-
-/// The address type a launch over `tensors` needs: the widest any of them requires.
-pub(crate) fn address_type(tensors: &[&CubeTensor]) -> AddressType {
-    tensors
-        .iter()
-        .map(|t| t.required_address_type())
-        .max()
-        .expect("a launch has tensors")
-}
-
-/// A cube count of `cubes` cubes, spread over two dimensions past the per-dimension limit.
-pub(crate) fn cube_count(tensor: &CubeTensor, cubes: usize) -> CubeCount {
-    let max = tensor.client.properties().hardware.max_cube_count.0 as usize;
-    let x = cubes.min(max).max(1);
-    CubeCount::Static(x as u32, cubes.div_ceil(x) as u32, 1)
-}
-
-/// One unit per work item, [`CUBE_SIZE`] units per cube.
-pub(crate) fn launch_dims(tensor: &CubeTensor, work_items: usize) -> (CubeCount, CubeDim) {
-    let cube_dim = CubeDim::new_1d(CUBE_SIZE);
-    let count = calculate_cube_count_elemwise(&tensor.client, work_items, cube_dim);
-    (count, cube_dim)
-}
-
-/// One cube of [`SUM_UNITS`] units when `summed` (a kernel that sums in shared memory with
-/// [`cube_sum`]), else [`launch_dims`]: one unit per work item.
-pub(crate) fn sum_or_elementwise_dims(
-    summed: bool,
-    tensor: &CubeTensor,
-    work_items: usize,
-) -> (CubeCount, CubeDim) {
-    if summed {
-        (
-            CubeCount::Static(1, 1, 1),
-            CubeDim::new_1d(SUM_UNITS as u32),
-        )
-    } else {
-        launch_dims(tensor, work_items)
-    }
-}
+pub(crate) use triangle_product::{MAX_COLUMNS, solve_triangular_grad_t, triangle_product};
 
 /// [`LinalgBackend::cholesky`](super::LinalgBackend::cholesky): the [`tile`] kernel when a tile
 /// of order `n` fits, else the [`blocked`] factorisation over tile-sized diagonal blocks.

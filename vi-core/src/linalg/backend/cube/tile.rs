@@ -9,14 +9,18 @@
 //! loop iterations at most, well below Lavapipe's cap of 65535 per invocation (see the
 //! [module documentation](super)).
 
-use super::{
-    address_type, batch_and_matrix, cube_count, empty_like, float_elem_type, positive_finite,
-};
+use crate::cube::{address_type, batch_and_matrix, cube_count, empty_like, float_elem_type};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
+
+/// Whether `x` is positive and finite; false for NaN as well.
+#[cube]
+fn positive_finite<F: Float>(x: F) -> bool {
+    x > F::new(0.0) && x <= F::max_value()
+}
 
 /// Largest order the tile kernels take; larger matrices are factored in blocks of this order.
 pub(crate) const MAX_ORDER: usize = 64;

@@ -2,10 +2,12 @@
 //! entry of the kept triangle sums its row. It is
 //! [`LinalgBackend::solve_triangular_grad_t`](super::super::LinalgBackend::solve_triangular_grad_t)
 //! (`c = −1`, no weights: one launch in place of a product, a mask and a negation) and the factor
-//! gradient of [`LinalgBackend::whitened_variance`](super::super::LinalgBackend::whitened_variance)
+//! gradient of [`SparseGpBackend::whitened_variance`](crate::sparse_gp::backend::SparseGpBackend::whitened_variance)
 //! (`c = 2`, the clamped upstream gradient as weights).
 
-use super::{address_type, batch_and_matrix, empty_shaped_like, float_elem_type, launch_dims};
+use crate::cube::{
+    address_type, batch_and_matrix, empty_shaped_like, float_elem_type, launch_dims,
+};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;

@@ -1,8 +1,8 @@
 //! A sparse GP's predictive mean as one op.
 
-use super::LinalgError;
-use super::backend::LinalgBackend;
+use super::backend::SparseGpBackend;
 use crate::cast::in_dtype;
+use crate::linalg::LinalgError;
 use burn::backend::Dispatch;
 use burn::tensor::Tensor;
 
@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 /// and offsets `C` `[1 or P, 1 or N]` (broadcast; `None` for zero); output `[P, N]`.
 ///
 /// A sparse GP's predictive mean `m(x) + Aᵀ m_u` for `P` outputs, with `A = L_zz⁻¹ K_zx` when
-/// whitened. One tracked op (`LinalgBackend::projected_mean`): on CubeCL one launch forward and
+/// whitened. One tracked op (`SparseGpBackend::projected_mean`): on CubeCL one launch forward and
 /// one backward, where a matrix product and a broadcast sum take two and their reverse three.
 /// Differentiable: `W̄ = Ȳ Aᵀ` per row, `Ā = W ⊗ Ȳ` (summed over the rows for a shared `A`),
 /// `C̄ = Ȳ` summed over its broadcast dimensions.
@@ -23,7 +23,7 @@ use burn::tensor::Tensor;
 /// # Example
 /// ```
 /// use burn::tensor::{Device, Tensor};
-/// use vi_core::linalg::projected_mean;
+/// use vi_core::sparse_gp::projected_mean;
 /// let device = Device::default();
 /// let w = Tensor::<2>::from_data([[1.0, 2.0]], &device);
 /// let a = Tensor::<3>::from_data([[[1.0, 0.0, 3.0], [0.5, 1.0, 0.0]]], &device);
@@ -82,7 +82,7 @@ pub fn projected_mean(
         offset.expand([p, on])
     };
     Ok(Tensor::from_dispatch(
-        <Dispatch as LinalgBackend>::projected_mean(
+        <Dispatch as SparseGpBackend>::projected_mean(
             weights.into_dispatch(),
             proj.into_dispatch(),
             offset.into_dispatch(),

@@ -1,9 +1,9 @@
-//! CubeCL kernel of [`LinalgBackend::standard_normal_kl`](super::super::LinalgBackend::standard_normal_kl)
+//! CubeCL kernel of [`SparseGpBackend::standard_normal_kl`](super::super::SparseGpBackend::standard_normal_kl)
 //! and its factor gradient: one cube sums the entries' terms ([`cube_sum`]; past
 //! [`SUM_MAX_LEN`] entries one unit per entry and Burn's reduction), one unit per entry writes
 //! its gradient — one launch each way where the composed forms take about twenty and ten.
 
-use super::{
+use crate::cube::{
     SUM_MAX_LEN, SUM_UNITS, address_type, cube_sum, empty_like, empty_shaped_like, float_elem_type,
     sum_or_elementwise_dims,
 };
@@ -153,7 +153,7 @@ pub(crate) fn standard_normal_kl(
 ) -> FloatTensor<CubeBackend> {
     let len = l.meta.shape().num_elements();
     if len == 0 {
-        return super::compose::standard_normal_kl::<CubeBackend>(loc, l);
+        return super::super::compose::standard_normal_kl::<CubeBackend>(loc, l);
     }
     if len <= SUM_MAX_LEN {
         return per_entry(loc.clone(), l, loc, false, true);
@@ -168,7 +168,7 @@ pub(crate) fn standard_normal_kl_grad_factor(
     grad: FloatTensor<CubeBackend>,
 ) -> FloatTensor<CubeBackend> {
     if l.meta.shape().num_elements() == 0 {
-        return super::compose::standard_normal_kl_grad_factor::<CubeBackend>(l, grad);
+        return super::super::compose::standard_normal_kl_grad_factor::<CubeBackend>(l, grad);
     }
     per_entry(grad.clone(), l, grad, true, false)
 }
@@ -180,7 +180,7 @@ pub(crate) fn standard_normal_kl_backward(
     grad: FloatTensor<CubeBackend>,
 ) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     if l.meta.shape().num_elements() == 0 {
-        return super::compose::standard_normal_kl_backward::<CubeBackend>(loc, l, grad);
+        return super::super::compose::standard_normal_kl_backward::<CubeBackend>(loc, l, grad);
     }
     let (grad_l, grad_loc) = launch(loc, l, grad, true, false, true);
     (grad_loc, grad_l)

@@ -1,8 +1,8 @@
-//! CubeCL kernel of [`LinalgBackend::column_signed_lower`](super::super::LinalgBackend::column_signed_lower):
+//! CubeCL kernel of [`SparseGpBackend::column_signed_lower`](super::super::SparseGpBackend::column_signed_lower):
 //! one unit per entry, in place of the mask, diagonal, comparison and products of the composed
 //! form.
 
-use super::{address_type, empty_like, float_elem_type, launch_dims};
+use crate::cube::{address_type, empty_like, float_elem_type, launch_dims};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;

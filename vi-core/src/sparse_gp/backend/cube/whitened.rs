@@ -1,12 +1,12 @@
-//! CubeCL kernels of [`LinalgBackend::whitened_variance`](super::super::LinalgBackend::whitened_variance)
+//! CubeCL kernels of [`SparseGpBackend::whitened_variance`](super::super::SparseGpBackend::whitened_variance)
 //! and its reverse mode: one launch forward (a cube per column forms its share of `P = Lᵀ B`,
 //! sums the squares in shared memory and clamps), two backward (`B̄` with `σ̄₀²`, then `L̄`), where
 //! the composed forms take about seven and twelve.
 
-use super::triangle_product::{MAX_COLUMNS, triangle_product};
-use super::{
+use crate::cube::{
     address_type, batch_and_matrix, cube_count, cube_sum, empty_like, float_elem_type, launch_dims,
 };
+use crate::linalg::backend::cube::{MAX_COLUMNS, triangle_product};
 use burn::backend::tensor::FloatTensor;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
@@ -17,7 +17,7 @@ const UNITS: usize = 64;
 
 /// Largest order `n` the kernels take: a unit of the forward kernel runs about
 /// `n² / (2 UNITS)` loop iterations, well below Lavapipe's cap of 65535 (see the module
-/// documentation of [`super`]); larger factors take the composed form.
+/// documentation of [`crate::linalg::backend::cube`]); larger factors take the composed form.
 const MAX_ORDER: usize = 2048;
 
 /// Column `c = (e, j)` per cube: `Pᵢⱼ = Σ_{r≥i} L_ri B_rj` for the unit's rows `i`, written out,
@@ -116,7 +116,7 @@ pub(crate) fn whitened_variance(
 ) -> (FloatTensor<CubeBackend>, FloatTensor<CubeBackend>) {
     let (batch, n, k) = batch_and_matrix(&b);
     if !fits(n, k) || batch * n * k == 0 {
-        return super::compose::whitened_variance::<CubeBackend>(l, b, prior_variance);
+        return super::super::compose::whitened_variance::<CubeBackend>(l, b, prior_variance);
     }
     let [l, b, prior] = [l, b, prior_variance].map(into_contiguous);
     let variance = empty_like(&prior);
@@ -157,7 +157,7 @@ pub(crate) fn whitened_variance_backward(
 ) {
     let (batch, n, k) = batch_and_matrix(&b);
     if !fits(n, k) || batch * n * k == 0 {
-        return super::compose::whitened_variance_backward::<CubeBackend>(
+        return super::super::compose::whitened_variance_backward::<CubeBackend>(
             l, b, product, variance, grad,
         );
     }

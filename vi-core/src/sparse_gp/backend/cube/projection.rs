@@ -1,8 +1,8 @@
-//! CubeCL kernels of [`LinalgBackend::projected_mean`](super::super::LinalgBackend::projected_mean)
+//! CubeCL kernels of [`SparseGpBackend::projected_mean`](super::super::SparseGpBackend::projected_mean)
 //! and its reverse mode: one launch each way, where the composed forms take a matrix product
 //! and a broadcast sum forward, and two products and a row sum backward.
 
-use super::{
+use crate::cube::{
     SUM_UNITS, address_type, cube_count, cube_sum, empty_like, empty_shaped_like, float_elem_type,
     launch_dims,
 };

@@ -11,21 +11,13 @@
 //! block of rows is a contiguous block of columns. About `n² k (1 + NB/n) / 2` multiply-adds per
 //! kernel, against `n² k / 2` for the recursive ones and `n² k` for one full GEMM.
 
-use super::host::HostFloat;
+use crate::host::HostFloat;
 use faer::linalg::matmul::matmul;
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Accum, MatMut, MatRef, Par};
 
 /// Rows per block: one GEMM of width `k` each.
 const NB: usize = 8;
-
-/// Whether the wide kernels should handle one factor of order `n` against `k` columns: many more
-/// columns than rows, so that the dense copy of the factor is cheap next to the GEMMs (measured
-/// at `n = 64`, `k = 256`: the solve 66 → 55 µs, the product 69 → 62 µs); larger orders keep
-/// faer's recursive kernels, whose blocks there are large GEMMs already.
-pub(crate) fn suits(n: usize, k: usize) -> bool {
-    (16..=256).contains(&n) && k >= 2 * n
-}
 
 /// The dense `op(T)` (`Tᵀ` when `transpose`) of the triangle of row-major `t` (`upper` or lower),
 /// zero off it, and whether `op(T)` is lower triangular.
