@@ -1,4 +1,7 @@
 //! `vi-bench compare`: our timings next to the peers', with the speed-up over the faster peer.
+//!
+//! A peer's bench named like one of ours plus `_loop` or `_scan` (NumPyro's two ways of running an
+//! epoch) is shown beside ours as its own column, `peer (loop)` and `peer (scan)`.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,9 +59,23 @@ pub fn run(peers: &Path, ours: &Path) -> Result<(), Box<dyn std::error::Error>> 
             by_key.entry(key(&row)).or_default().insert(peer, t);
         }
     }
-    let ours = read(ours)?;
+    let ours: Vec<(Value, BTreeMap<String, f64>)> = read(ours)?
+        .into_iter()
+        .map(|row| {
+            let k = key(&row);
+            let mut peers = by_key.get(&k).cloned().unwrap_or_default();
+            for variant in ["loop", "scan"] {
+                let mut kv = k.clone();
+                kv.1 = format!("{}_{variant}", k.1);
+                for (peer, &t) in by_key.get(&kv).into_iter().flatten() {
+                    peers.insert(format!("{peer} ({variant})"), t);
+                }
+            }
+            (row, peers)
+        })
+        .collect();
     let peer_names: Vec<String> = {
-        let mut names: Vec<String> = by_key.values().flat_map(|m| m.keys().cloned()).collect();
+        let mut names: Vec<String> = ours.iter().flat_map(|(_, m)| m.keys().cloned()).collect();
         names.sort();
         names.dedup();
         names
@@ -71,19 +88,20 @@ pub fn run(peers: &Path, ours: &Path) -> Result<(), Box<dyn std::error::Error>> 
         "|---|---|---|---|---|{}---|",
         "---|".repeat(peer_names.len())
     );
-    for row in &ours {
+    for (row, peers) in &ours {
         let k = key(row);
         let Some(ours_t) = row["median_s"].as_f64() else {
             continue;
         };
-        let peers = by_key.get(&k).cloned().unwrap_or_default();
         let best = peers.values().cloned().fold(f64::INFINITY, f64::min);
         let size = if k.7 > 0 {
             format!("N={}, M={}", row["N"], k.7)
         } else if k.6 > 0 {
             format!("B={}, n={}, k={}", k.4, k.5, k.6)
-        } else {
+        } else if k.4 > 0 || k.5 > 0 {
             format!("B={}, n={}", k.4, k.5)
+        } else {
+            format!("N={}", row["N"])
         };
         let cells: Vec<String> = peer_names
             .iter()

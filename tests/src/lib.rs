@@ -345,3 +345,8 @@ pub fn three_blobs(seed: u64, n: usize) -> (vi_models::data::ClassificationTable
         posterior,
     )
 }
+
+/// The README's Rust snippets, compiled and run as doc tests (`cargo test -p vi-tests --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

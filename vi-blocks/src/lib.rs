@@ -5,6 +5,23 @@
 //! walking its module tree ([`kl::total_kl`]). Every block is an ordinary
 //! `#[derive(Module)]` with a `Config` and `init(&device)`, so it nests inside models you already
 //! have, trains with burn-optim and saves with Burn's recorders.
+//!
+//! ## Blocks
+//!
+//! | block | what | gradient | errors |
+//! |---|---|---|---|
+//! | [`family::MeanFieldGaussian`], [`family::FullRankGaussian`], [`family::LowRankGaussian`] | trainable variational families (`Config` + `init(&device)`), `distribution()` gives the vi-core distribution; initial sd 0.1 (Pyro's default) | autodiff | — |
+//! | [`nn::BayesianLinear`] | mean-field Gaussian weights and bias; estimators: weight sampling, local reparameterization (Kingma et al. 2015), flipout (Wen et al. 2018), posterior mean; prior `N(0, s²)` or Blundell's scale mixture; `kl()` | autodiff | — |
+//! | [`nn::bayesianize`] | makes an existing Burn model (e.g. of `burn::nn::Linear`) Bayesian through Burn's parameter reparameterization: current weights become posterior means, MOPED `σ = δ|w|` optional, `include` filter | autodiff | — |
+//! | [`nn::ConcreteLinear`] | concrete dropout (Gal, Hron & Kendall 2017) with a learned rate before a linear layer, and its regulariser | autodiff | — |
+//! | [`nn::McDropout`] | dropout that stays on at prediction time | — | — |
+//! | [`kl::total_kl`], [`kl::total_regularizer`] | the KL (plus concrete-dropout regularisers) of any model, found by walking its module tree: Bayesian layers nested at any depth in structs, `Vec`s and `Option`s, and bayesianized weights | autodiff | — |
+//! | [`predict::predict_mc`], [`predict::predict_mc_classes`] | `T` stochastic passes → mean, variance (and samples); mean softmax probabilities and predictive entropy for classifiers | — | — |
+//! | [`gp::kernel`] | `Rbf` (ARD), `Matern` (ν = ½, 3/2, 5/2), `Linear`, `Periodic`, `ScaleKernel`, `SumKernel`, `ProductKernel`; batched `K(X, X')` and `diag K(X)` over outputs, positive hyper-parameters through softplus; `Kernel::inducing_matrices` forms `K(Z, Z)`, `K(Z, X)` and `diag K(X)` with the hyper-parameters transformed once (`Rbf`, `ScaleKernel`) | autodiff (`Rbf` through `gram::rbf_gram`, `ScaleKernel(Rbf)` through `gram::scaled_rbf_gram`, `Matern` through `gram::squared_distance`) | `Rbf`: panics naming the shapes when `X` and `X'` differ in columns |
+//! | [`gp::Svgp`] | inducing-point layer: full-rank or mean-field `q(u)`, whitened or unwhitened (as GPyTorch's strategies), learned `Z` shared or per output, constant/linear/zero mean, marginals or joint predictive, sampled inputs `X ~ q(X)`; `K_zz`'s jittered Cholesky once per step, reported extra jitter, KL in closed form (whitened full rank) or through vi-core; `Svgp::elbo` trains with one device read per step (the factor's check travels with the ELBO's; recomputed through `forward` when `K_zz` needs more jitter), `Svgp::forward_deferred` leaves that check to the caller (`SvgpOutput::guard`) | autodiff | `InducingCovariance(NotPositiveDefinite / NonFinite)`, `ShapeMismatch`, `Elbo(NonFinite / Invalid)` |
+//! | [`gp::likelihood`] | `GaussianLikelihood` (closed-form expected log-likelihood; its minibatch sum, `expected_log_likelihood_sum`, through the fused Gaussian op plus one reduction), `BernoulliLikelihood` (probit/logit; Gauss–Hermite or MC; probit predictive in closed form), `SoftmaxLikelihood` (MC), `PoissonLikelihood` (closed form); predictive and log predictive density | autodiff | — |
+//! | [`gp::DeepGp`] | doubly stochastic deep GP (Salimbeni & Deisenroth 2017): SVGP layers fed sampled marginals, linear mean functions in hidden layers; `DeepGp::elbo` reads every layer's `K_zz` check with the ELBO | autodiff | as `Svgp` |
+//! | [`gp::LatentInputs`] | `q(X) = Πₙ N(mₙ, diag sₙ²)` for latent-variable GPs, `KL(q(xₙ) ‖ N(0, I))` per row; feeds `Svgp::forward_sampled` | autodiff | — |
 
 pub mod dtype;
 pub mod family;
