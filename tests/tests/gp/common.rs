@@ -1,7 +1,7 @@
 //! Helpers shared by the GP tests: parameters, pairwise inputs, host kernel matrices, an
 //! object-safe kernel view, a small SVGP layer from raw tensors, gradient pairs.
 
-use burn::module::{Module, Param, ParamId};
+use burn::module::{Param, ParamId};
 use burn::tensor::{Device, FloatDType, Tensor};
 use vi_blocks::gp::kernel::{Kernel, Rbf, ScaleKernel};
 use vi_blocks::gp::{MeanFunction, Svgp, VariationalFamily};

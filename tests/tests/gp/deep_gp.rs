@@ -1,6 +1,5 @@
 //! Training: an SVGP and a two-layer deep GP learn a function.
 
-use burn::module::Module;
 use burn::tensor::{Device, FloatDType, Tensor};
 use vi_blocks::gp::kernel::{RbfConfig, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::Likelihood;

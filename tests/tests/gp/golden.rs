@@ -1,7 +1,7 @@
 //! GPyTorch's golden values: SVGP whitened and unwhitened, the Gaussian expected log-likelihood.
 
 use crate::common::{param, tracked};
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::tensor::{Device, FloatDType, Tensor};
 use vi_blocks::gp::kernel::{Kernel, Rbf, ScaleKernel};
 use vi_blocks::gp::likelihood::{GaussianLikelihood, Likelihood};

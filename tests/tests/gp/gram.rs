@@ -2,7 +2,6 @@
 //! against host formulas, finite differences and shape errors.
 
 use crate::common::host_matrix;
-use burn::module::Module;
 use burn::tensor::{Device, FloatDType};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gram::{rbf_gram, scaled_rbf_gram, squared_distance};

@@ -2,7 +2,7 @@
 //! and `inducing_matrices` against separate calls.
 
 use crate::common::{GradientPairs, Kernel_, host_matrix, inputs, param};
-use burn::module::{Module, Param};
+use burn::module::Param;
 use burn::tensor::{Device, FloatDType, Tensor};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};

@@ -1,7 +1,6 @@
 //! The likelihoods against independent references (quadrature, statrs, closed forms, Monte Carlo).
 
 use crate::common::param;
-use burn::module::Module;
 use burn::tensor::{Device, FloatDType, Int, Tensor};
 use statrs::distribution::{ContinuousCDF, Discrete, Normal as StatNormal, Poisson};
 use vi_blocks::gp::GaussianMarginals;

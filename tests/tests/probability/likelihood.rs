@@ -2,7 +2,7 @@
 
 use crate::common::HALF_LN_2PI;
 use burn::tensor::{Device, Tensor};
-use vi_core::distributions::{Distribution, DistributionError};
+use vi_core::distributions::DistributionError;
 use vi_core::gradcheck::gradcheck;
 use vi_core::likelihood::{gaussian_expected_log_likelihood, gaussian_log_likelihood};
 use vi_tests::{

@@ -1,7 +1,7 @@
 //! `vi_core::mean_field`'s fused sample and sampled linear map.
 
 use burn::tensor::{Device, FloatDType};
-use vi_core::distributions::{Distribution, DistributionError};
+use vi_core::distributions::DistributionError;
 use vi_core::gradcheck::gradcheck;
 use vi_core::mean_field::{
     MeanFieldDraw, kl_to_normal, kl_to_normal_pair, sample as mean_field_sample, sampled_linear,

@@ -2,7 +2,6 @@
 
 use crate::common::moments;
 use burn::tensor::{Device, Tensor};
-use vi_core::distributions::Distribution;
 use vi_core::random::{random, random_like};
 use vi_tests::{assert_all_close, device_tests, dtypes, values};
 

@@ -1,7 +1,6 @@
 //! Special functions against statrs and host formulas.
 
 use burn::tensor::{Device, FloatDType};
-use vi_core::distributions::Distribution;
 use vi_core::special::{
     digamma, digamma_f64, lgamma, lgamma_f64, log_sigmoid, logsumexp, softplus, softplus_log_scale,
 };
