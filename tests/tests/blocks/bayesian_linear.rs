@@ -1,7 +1,6 @@
 //! `BayesianLinear`: KL closed forms and estimates, the estimators' moments, finite differences.
 
 use crate::common::{layer, param};
-use burn::module::Module;
 use burn::tensor::Device;
 use vi_blocks::family::{FullRankGaussianConfig, LowRankGaussianConfig, MeanFieldGaussianConfig};
 use vi_blocks::nn::{LinearEstimator, Prior};

@@ -7,7 +7,6 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, FloatDType};
 use vi_blocks::kl::total_regularizer;
 use vi_blocks::nn::{ConcreteLinear, ConcreteLinearConfig, McDropoutConfig};
-use vi_core::distributions::Distribution;
 use vi_tests::{device_tests, dtypes, tensor, values};
 
 device_tests!(

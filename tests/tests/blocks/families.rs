@@ -1,6 +1,5 @@
 //! Variational families: initial scales.
 
-use burn::module::Module;
 use burn::tensor::Device;
 use vi_blocks::family::{FullRankGaussianConfig, LowRankGaussianConfig, MeanFieldGaussianConfig};
 use vi_core::distributions::Distribution;

@@ -1,13 +1,11 @@
 //! Model-wide KL collection: nested models and bayesianized ones.
 
 use crate::common::{Inner, Outer, layer};
-use burn::module::Module;
 use burn::nn::LinearConfig;
 use burn::tensor::{Device, FloatDType};
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianizeConfig, Prior, bayesianize};
 use vi_blocks::predict::predict_mc;
-use vi_core::distributions::Distribution;
 use vi_tests::{assert_all_close, by_dtype, device_tests, dtypes, tensor, values};
 
 device_tests!(nested_model_total_kl, bayesianize_linear_model,);

@@ -1,10 +1,8 @@
 //! Monte Carlo prediction of classes.
 
-use burn::module::Module;
 use burn::tensor::Device;
 use vi_blocks::nn::McDropoutConfig;
 use vi_blocks::predict::{predict_mc_classes, predictive_entropy};
-use vi_core::distributions::Distribution;
 use vi_tests::{device_tests, dtypes, noise, tensor, values};
 
 device_tests!(predict_mc_classes_probabilities,);

@@ -8,7 +8,6 @@ use burn::tensor::{Device, FloatDType};
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig};
 use vi_blocks::predict::predict_mc;
-use vi_core::distributions::Distribution;
 use vi_core::optim::FusedAdamConfig;
 use vi_tests::{assert_all_close, by_dtype, device_tests, dtypes, noise, tensor, values};
 

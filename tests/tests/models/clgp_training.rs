@@ -106,8 +106,7 @@ impl LatentStructure {
             })
             .collect();
         let names = (0..d).map(|v| format!("v{v}")).collect();
-        let table = CategoricalTable::from_codes(names, vec![k; d], codes).unwrap();
-        table
+        CategoricalTable::from_codes(names, vec![k; d], codes).unwrap()
     }
 }
 
