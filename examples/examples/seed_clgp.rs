@@ -1,8 +1,8 @@
 //! The Categorical Latent GP (Gal, Chen & Ghahramani, ICML 2015) written the way a researcher
 //! writes its lower bound, from the toolbox's public blocks: latent inputs `X = m + s ⊙ ε`,
 //! whitened inducing outputs `V = μ + L ε` (`U = L_zz V`), the RBF Gram matrices, the projected
-//! marginals `F | X, U ~ N(Aᵀ V, k(x, x) − ‖a‖²)` with `A = L_zz⁻¹ K_zx` (one draw of `V` per
-//! step), a softmax per variable, and the bound `E[ln p(Y | F)] − KL_U − KL_X`: the model and its
+//! marginals `F | X, U ~ N(Aᵀ V, k(x, x) − ‖a‖²)` with `A = L_zz⁻¹ K_zx` (a draw of `V` per
+//! draw of `X`), a softmax per variable, and the bound `E[ln p(Y | F)] − KL_U − KL_X`: the model and its
 //! bound are the 30 lines between the markers below (the Theano original is about 20). It is trained with Adam on split 0 of the `clgp` example's protocol and
 //! scored by the test perplexity of the hidden values, next to the library's `Clgp` (which
 //! integrates `U` out analytically) trained on the same split with the same seeds.
@@ -65,13 +65,13 @@ struct SeedClgp {
 }
 
 impl SeedClgp {
-    /// Logits `F` `[S·N, P]` at `S` draws of `X ~ q_x` (batch `[N]`) and one of `V`.
+    /// Logits `F` `[S·N, P]` at `S` draws of `X ~ q_x` (batch `[N]`) and of `V`.
     fn logits(&self, q_x: &Normal, s: usize) -> Fallible<Tensor<2>> {
         let x: Tensor<3> = q_x.rsample(s); // X = m + s ⊙ ε, [S, N, Q]
-        let v: Tensor<3> = self.v.distribution()?.rsample(1); // V = μ + L ε, [1, P, M]
+        let v: Tensor<3> = self.v.distribution()?.rsample(s); // V = μ + L ε, [S, P, M]
         let q = x.dims()[2];
         let f = Conditional::new(&self.kernel, self.z.val(), x.reshape([-1, q as i32]), 1e-4)?;
-        Ok(f.sample(v.squeeze_dim(0)) + self.bias.val().unsqueeze()) // F ~ N(Aᵀ V, k − ‖a‖²)
+        Ok(f.sample(v) + self.bias.val().unsqueeze()) // F ~ N(Aᵀ V, k − ‖a‖²)
     }
 
     /// The ELBO `E[ln p(Y | F)] − KL(q(V) ‖ N(0, I)) − KL(q(X) ‖ N(0, I))`, `[1]`.

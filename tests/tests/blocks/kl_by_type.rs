@@ -9,7 +9,14 @@ use vi_blocks::nn::{
     BayesianLinear, BayesianLinearConfig, BayesianizeConfig, ConcreteLinear, ConcreteLinearConfig,
     Prior, VariationalParam, bayesianize,
 };
-use vi_tests::{assert_all_close, by_dtype, dtypes, noise, tensor, values};
+use vi_tests::{assert_all_close, by_dtype, device_tests, dtypes, noise, tensor, values};
+
+device_tests!(
+    lookalike_contributes_nothing,
+    layers_count_once_anywhere,
+    bayesianized_kl_by_hand,
+    bayesianize_keeps_variational_weights,
+);
 
 /// A user's own module whose fields carry the names the KL once keyed on.
 #[derive(Module, Debug)]
@@ -70,7 +77,7 @@ fn scalar(t: Tensor<1>) -> f64 {
 
 /// A module whose parameters are named `loc`, `rho`, `prior`, `weight_loc`, `p_logit`, … but
 /// carry no variational type contributes nothing.
-pub fn lookalike_contributes_nothing(device: Device) {
+fn lookalike_contributes_nothing(device: Device) {
     for dtype in dtypes(&device) {
         let model = lookalike(&device, dtype);
         assert!(
@@ -86,7 +93,7 @@ pub fn lookalike_contributes_nothing(device: Device) {
 
 /// Every Bayesian layer counts exactly once wherever it sits, under any name; the concrete
 /// dropout layer counts in the regulariser only.
-pub fn layers_count_once_anywhere(device: Device) {
+fn layers_count_once_anywhere(device: Device) {
     let model = Nested {
         first: bayesian(&device, 3, 2, 1.0),
         inner: Inner {
@@ -121,7 +128,7 @@ pub fn layers_count_once_anywhere(device: Device) {
 
 /// A bayesianized model's KL is the sum over its weights of the closed form
 /// `Σ ln(s/σ) + (σ² + μ²)/(2s²) − ½`, computed on the host.
-pub fn bayesianized_kl_by_hand(device: Device) {
+fn bayesianized_kl_by_hand(device: Device) {
     #[derive(Module, Debug)]
     struct Mlp {
         hidden: Linear,
@@ -172,7 +179,7 @@ pub fn bayesianized_kl_by_hand(device: Device) {
 
 /// Bayesianizing a model that already holds a Bayesian layer leaves the layer's `ρ` alone and
 /// counts its KL once.
-pub fn bayesianize_keeps_variational_weights(device: Device) {
+fn bayesianize_keeps_variational_weights(device: Device) {
     #[derive(Module, Debug)]
     struct Mixed {
         plain: Linear,

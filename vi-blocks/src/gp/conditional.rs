@@ -20,7 +20,7 @@ use vi_core::random::random_like;
 /// let z = Tensor::<3>::random([1, 6, 2], Distribution::Normal(0.0, 1.0), &device);
 /// let x = Tensor::<2>::random([5, 2], Distribution::Normal(0.0, 1.0), &device);
 /// let f = Conditional::new(&kernel, z, x, 1e-4).unwrap();
-/// let v = Tensor::<2>::zeros([3, 6], &device);          // P = 3 outputs
+/// let v = Tensor::<3>::zeros([1, 3, 6], &device);       // one draw, P = 3 outputs
 /// assert_eq!(f.mean(v.clone()).dims(), [5, 3]);
 /// assert_eq!(f.sample(v).dims(), [5, 3]);
 /// let var: Vec<f32> = f.variance.into_data().to_vec().unwrap();
@@ -71,13 +71,28 @@ impl Conditional {
         })
     }
 
-    /// `E[f(x) | v] = Aᵀ vᵀ` for whitened inducing values `v` `[P, M]`: `[N, P]`.
-    pub fn mean(&self, v: Tensor<2>) -> Tensor<2> {
-        self.a.clone().transpose().matmul(v.transpose())
+    /// `E[f(x) | v] = Aᵀ vᵀ` for `S` draws of the whitened inducing values `v` `[S, P, M]`, the
+    /// rows of `x` taken as `S` consecutive groups (sample-major: draw `s` serves rows
+    /// `s·N/S .. (s+1)·N/S`; `S = 1`: one draw for every row): `[N, P]`.
+    ///
+    /// # Panics
+    /// When `S` does not divide the number of rows or `v` has another `M`.
+    pub fn mean(&self, v: Tensor<3>) -> Tensor<2> {
+        let ([m, n], [s, p, mv]) = (self.a.dims(), v.dims());
+        assert!(
+            mv == m && s > 0 && n % s == 0,
+            "Conditional: {s} draws of {mv} inducing values for {n} rows and M = {m}"
+        );
+        let a = self.a.clone().reshape([m, s, n / s]).swap_dims(0, 1); // [S, M, N/S]
+        v.matmul(a).swap_dims(1, 2).reshape([n, p])
     }
 
-    /// One draw of `f(x) | v`, `[N, P]`, independent across inputs and outputs.
-    pub fn sample(&self, v: Tensor<2>) -> Tensor<2> {
+    /// One draw of `f(x) | v` per row, `[N, P]`, with `v` as in [`Conditional::mean`];
+    /// independent across inputs and outputs.
+    ///
+    /// # Panics
+    /// As [`Conditional::mean`].
+    pub fn sample(&self, v: Tensor<3>) -> Tensor<2> {
         let mean = self.mean(v);
         let eps = random_like(&mean, Noise::Normal(0.0, 1.0));
         mean + eps * self.variance.clone().sqrt().unsqueeze_dim(1)

@@ -1,0 +1,10 @@
+//! vi-models on every compiled backend: the Categorical Latent GP's ELBO against a dense
+//! computation written out here in `f64`, finite differences through the whole model, masking,
+//! and imputation on data drawn from a known 2-D latent structure; the classifiers against the
+//! Bayes classifier of a known mixture; learned observation noise.
+
+mod classifiers;
+mod clgp_elbo;
+mod clgp_training;
+mod common;
+mod regressors;
