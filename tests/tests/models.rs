@@ -12,10 +12,13 @@ use vi_models::clgp::{
     CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, Imputer,
     MultinomialImputer, imputation_split, perplexity, train_clgp,
 };
+use vi_models::classification::{
+    BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod, ClassProbabilities,
+    SvgpClassificationModelConfig, SvgpClassifierConfig,
+};
 use vi_models::data::{CategoricalTable, Table};
-use vi_models::{
-    BbbRegressorConfig, BnnClassifierConfig, BnnMethod, ConcreteDropoutRegressorConfig,
-    SvgpClassifierConfig,
+use vi_models::regression::{
+    BbbNetConfig, BbbRegressorConfig, ConcreteDropoutNetConfig, ConcreteDropoutRegressorConfig,
 };
 use vi_tests::{
     assert_all_close, by_dtype, device_tests, dtypes, gaussian, gradcheck_config, noise, tensor,
@@ -471,7 +474,7 @@ fn clgp_training_recovers_singular_inducing_points(device: Device) {
 fn classifiers_approach_the_bayes_classifier(device: Device) {
     let (train, _) = three_blobs(21, 300);
     let (test, posterior) = three_blobs(22, 600);
-    let bayes = vi_models::ClassProbabilities {
+    let bayes = ClassProbabilities {
         probabilities: posterior,
         classes: 3,
     }
@@ -483,7 +486,7 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         BnnMethod::Concrete,
         BnnMethod::Bbb,
     ] {
-        let model = BnnClassifierConfig::new(method, vec![32])
+        let model = BnnClassifierConfig::new(BnnClassifierNetConfig::new(method, vec![32]))
             .with_epochs(40)
             .with_batch_size(32)
             .with_learning_rate(1e-2)
@@ -494,7 +497,7 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         results.push((format!("{method:?}"), model.evaluate(&test).unwrap()));
     }
     let svgp = SvgpClassifierConfig::new()
-        .with_num_inducing(16)
+        .with_model(SvgpClassificationModelConfig::new().with_num_inducing(16))
         .with_epochs(40)
         .with_batch_size(50)
         .with_learning_rate(0.05)
@@ -529,16 +532,15 @@ fn learned_noise_recovers_the_noise_level(device: Device) {
         x,
         d: 1,
     };
-    let bbb = BbbRegressorConfig::new(32, 1.0)
-        .with_learn_noise(true)
+    let bbb = BbbRegressorConfig::new(BbbNetConfig::new(32, 1.0).with_learn_noise(true))
         .with_epochs(150)
         .with_batch_size(50)
         .with_mc_samples(10)
         .fit(&train, &device, |_, _| {})
         .unwrap();
-    let concrete = ConcreteDropoutRegressorConfig::new(32, 1.0)
-        .with_learn_noise(true)
-        .with_epochs(150)
+    let concrete =
+        ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(32, 1.0).with_learn_noise(true))
+            .with_epochs(150)
         .with_batch_size(50)
         .with_learning_rate(1e-2)
         .with_mc_samples(10)

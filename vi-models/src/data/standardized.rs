@@ -1,5 +1,5 @@
 use super::{DataError, Standardizer, Table};
-use crate::svgp_regressor::RegressionPrediction;
+use crate::regression::RegressionPrediction;
 use burn::tensor::{Device, Tensor, TensorData};
 use vi_blocks::gp::GaussianMarginals;
 
