@@ -148,21 +148,23 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                         Model::Concrete => {
-                            let m = ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(
-                                hidden, t,
-                            ))
-                                .with_epochs(epochs)
-                                .with_mc_samples(args.mc_samples)
-                                .with_seed(k as u64)
-                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            let m = ConcreteDropoutRegressorConfig::new(
+                                ConcreteDropoutNetConfig::new(hidden, t),
+                            )
+                            .with_epochs(epochs)
+                            .with_mc_samples(args.mc_samples)
+                            .with_seed(k as u64)
+                            .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                         _ => {
-                            let m = McDropoutRegressorConfig::new(McDropoutNetConfig::new(hidden, p, t))
-                                .with_epochs(epochs)
-                                .with_mc_samples(args.mc_samples)
-                                .with_seed(k as u64)
-                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            let m = McDropoutRegressorConfig::new(McDropoutNetConfig::new(
+                                hidden, p, t,
+                            ))
+                            .with_epochs(epochs)
+                            .with_mc_samples(args.mc_samples)
+                            .with_seed(k as u64)
+                            .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                     })

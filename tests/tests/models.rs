@@ -8,13 +8,13 @@ use burn::tensor::{Device, FloatDType, Tensor};
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
 use vi_blocks::gp::{LatentInputs, MeanFunction, Svgp};
 use vi_core::gradcheck::gradcheck;
-use vi_models::clgp::{
-    CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, Imputer,
-    MultinomialImputer, imputation_split, perplexity, train_clgp,
-};
 use vi_models::classification::{
     BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod, ClassProbabilities,
     SvgpClassificationModelConfig, SvgpClassifierConfig,
+};
+use vi_models::clgp::{
+    CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, Imputer,
+    MultinomialImputer, imputation_split, perplexity, train_clgp,
 };
 use vi_models::data::{CategoricalTable, Table};
 use vi_models::regression::{
@@ -538,14 +538,15 @@ fn learned_noise_recovers_the_noise_level(device: Device) {
         .with_mc_samples(10)
         .fit(&train, &device, |_, _| {})
         .unwrap();
-    let concrete =
-        ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(32, 1.0).with_learn_noise(true))
-            .with_epochs(150)
-        .with_batch_size(50)
-        .with_learning_rate(1e-2)
-        .with_mc_samples(10)
-        .fit(&train, &device, |_, _| {})
-        .unwrap();
+    let concrete = ConcreteDropoutRegressorConfig::new(
+        ConcreteDropoutNetConfig::new(32, 1.0).with_learn_noise(true),
+    )
+    .with_epochs(150)
+    .with_batch_size(50)
+    .with_learning_rate(1e-2)
+    .with_mc_samples(10)
+    .fit(&train, &device, |_, _| {})
+    .unwrap();
     for (name, tau) in [("BBB", bbb.tau), ("concrete", concrete.tau)] {
         println!("{name}: learned tau {tau:.1} (true 100)");
         assert!((50.0..200.0).contains(&tau), "{name}: learned tau {tau}");

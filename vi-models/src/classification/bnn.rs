@@ -365,7 +365,10 @@ impl Checkpoint for BnnClassifier {
         let [classes, mc_samples] = f.sizes[..] else {
             return Err(missing(dir, "[classes, passes]"));
         };
-        let skeleton = f.config.model.init(f.x_scaler.mean.len(), classes, 1, device);
+        let skeleton = f
+            .config
+            .model
+            .init(f.x_scaler.mean.len(), classes, 1, device);
         Ok(Self {
             net: checkpoint::load_module(dir, skeleton)?,
             x_scaler: f.x_scaler,

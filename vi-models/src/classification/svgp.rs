@@ -141,7 +141,11 @@ impl SvgpClassifierConfig {
         let mut state = self.seed;
         let m = self.model.num_inducing.clamp(1, n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
-        let mut model = self.model.clone().with_num_inducing(m).init(d, classes, &ad);
+        let mut model = self
+            .model
+            .clone()
+            .with_num_inducing(m)
+            .init(d, classes, &ad);
         model.gp = model.gp.with_inducing_points(z);
         let schedule = Schedule {
             epochs: self.epochs,
@@ -225,12 +229,11 @@ impl Checkpoint for SvgpClassifier {
         let [classes, m] = f.sizes[..] else {
             return Err(missing(dir, "[classes, inducing points]"));
         };
-        let skeleton = f
-            .config
-            .model
-            .clone()
-            .with_num_inducing(m)
-            .init(f.x_scaler.mean.len(), classes, device);
+        let skeleton = f.config.model.clone().with_num_inducing(m).init(
+            f.x_scaler.mean.len(),
+            classes,
+            device,
+        );
         Ok(Self {
             model: checkpoint::load_module(dir, skeleton)?,
             x_scaler: f.x_scaler,

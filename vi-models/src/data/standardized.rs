@@ -1,4 +1,6 @@
-use super::{DataError, Standardizer, Table};
+use super::error::DataError;
+use super::standardize::Standardizer;
+use super::uci::Table;
 use crate::regression::RegressionPrediction;
 use burn::tensor::{Device, Tensor, TensorData};
 use vi_blocks::gp::GaussianMarginals;

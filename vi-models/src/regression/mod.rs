@@ -21,11 +21,13 @@ pub use concrete_dropout::{
     ConcreteDropoutNet, ConcreteDropoutNetConfig, ConcreteDropoutRegressor,
     ConcreteDropoutRegressorConfig,
 };
-pub use mc_dropout::{McDropoutNet, McDropoutNetConfig, McDropoutRegressor, McDropoutRegressorConfig};
+pub use mc_dropout::{
+    McDropoutNet, McDropoutNetConfig, McDropoutRegressor, McDropoutRegressorConfig,
+};
 pub use mc_regressor::{McRegressionPrediction, McRegressor, StochasticRegressionNet};
+pub use noise::NoisePrecision;
 #[cfg(feature = "train")]
 pub(crate) use noise::mean_gaussian_nll;
-pub use noise::NoisePrecision;
 pub use prediction::{RegressionMetrics, RegressionPrediction};
 pub use svgp::{
     SvgpRegressionModel, SvgpRegressionModelConfig, SvgpRegressor, SvgpRegressorConfig,
