@@ -23,7 +23,7 @@ use vi_blocks::gp::likelihood::{GaussianLikelihoodConfig, Likelihood};
 use vi_blocks::gp::{InducingDistribution, SvgpConfig, Whitened};
 use vi_core::elbo::Elbo;
 use vi_core::optim::FusedAdamConfig;
-use vi_models::SvgpRegressionModel;
+use vi_models::regression::SvgpRegressionModel;
 
 #[derive(clap::Args)]
 pub struct Args {

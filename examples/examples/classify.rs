@@ -19,9 +19,12 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
+use vi_models::classification::{
+    BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod, SvgpClassificationModelConfig,
+    SvgpClassifierConfig,
+};
 use vi_models::data::ClassificationTable;
 use vi_models::metrics::{ClassificationMetrics, mean_and_standard_error};
-use vi_models::{BnnClassifierConfig, BnnMethod, SvgpClassifierConfig};
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 enum Model {
@@ -138,7 +141,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let m = match model {
                 Model::Svgp => SvgpClassifierConfig::new()
-                    .with_num_inducing(args.inducing)
+                    .with_model(
+                        SvgpClassificationModelConfig::new().with_num_inducing(args.inducing),
+                    )
                     .with_epochs(args.epochs)
                     .with_mc_samples(args.mc_samples)
                     .with_seed(split as u64)
@@ -151,10 +156,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                         Model::Concrete => BnnMethod::Concrete,
                         _ => BnnMethod::Bbb,
                     };
-                    BnnClassifierConfig::new(method, args.hidden.clone())
+                    let net = BnnClassifierNetConfig::new(method, args.hidden.clone())
+                        .with_dropout(args.dropout);
+                    BnnClassifierConfig::new(net)
                         .with_epochs(args.epochs)
                         .with_learning_rate(args.learning_rate)
-                        .with_dropout(args.dropout)
                         .with_mc_samples(args.mc_samples)
                         .with_seed(split as u64)
                         .fit(&train, &device, tick)?

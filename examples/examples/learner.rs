@@ -16,8 +16,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use vi_core::optim::FusedAdamConfig;
 use vi_models::data::{StandardizedTable, UciDataset};
-use vi_models::train::{ElboRegression, RegressionBatcher, regression_dataset};
-use vi_models::{BbbRegressor, BbbRegressorConfig};
+use vi_models::learner::{ElboRegression, RegressionBatcher, regression_dataset};
+use vi_models::regression::{BbbNetConfig, BbbRegressor, BbbRegressorConfig};
 
 #[derive(Parser)]
 #[command(about = "A Bayesian network trained with burn-train's Learner")]
@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => builder.build(regression_dataset(data)),
         }
     };
-    let config = BbbRegressorConfig::new(50, 1.0).with_learn_noise(true);
+    let config = BbbNetConfig::new(50, 1.0).with_learn_noise(true);
     let model = ElboRegression {
         net: config.init(split.train.d, 1.0, &device.clone().autodiff()),
         num_data: split.train.len(),
@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fitted = BbbRegressor {
         tau: result.model.net.noise.precision() / (std * std),
         net: result.model.net,
-        config: config.with_mc_samples(1000),
+        config: BbbRegressorConfig::new(config).with_mc_samples(1000),
         x_scaler: train.x_scaler,
         y_scaler: train.y_scaler,
         mc_samples: 1000,

@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use clap::Parser;
 use plotters::prelude::*;
 use std::path::PathBuf;
-use vi_models::SvgpRegressorConfig;
 use vi_models::data::Table;
+use vi_models::regression::{SvgpRegressionModelConfig, SvgpRegressorConfig};
 
 #[derive(Parser)]
 #[command(about = "1-D SVGP toy; writes a PNG of the predictive band")]
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         d: 1,
     };
     let config = SvgpRegressorConfig::new()
-        .with_num_inducing(12)
+        .with_model(SvgpRegressionModelConfig::new().with_num_inducing(12))
         .with_epochs(args.epochs)
         .with_batch_size(64)
         .with_learning_rate(0.02);

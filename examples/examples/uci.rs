@@ -24,9 +24,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 use vi_models::data::{Table, UciDataset};
 use vi_models::metrics::mean_and_standard_error;
-use vi_models::{
-    BbbRegressorConfig, ConcreteDropoutRegressorConfig, McDropoutRegressorConfig,
-    RegressionMetrics, SvgpRegressorConfig,
+use vi_models::regression::{
+    BbbNetConfig, BbbRegressorConfig, ConcreteDropoutNetConfig, ConcreteDropoutRegressorConfig,
+    McDropoutNetConfig, McDropoutRegressorConfig, RegressionMetrics, SvgpRegressionModelConfig,
+    SvgpRegressorConfig,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -139,7 +140,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                  -> Result<Evaluator, vi_models::ModelError> {
                     Ok(match model_kind {
                         Model::Bbb => {
-                            let m = BbbRegressorConfig::new(hidden, t)
+                            let m = BbbRegressorConfig::new(BbbNetConfig::new(hidden, t))
                                 .with_epochs(epochs)
                                 .with_mc_samples(args.mc_samples)
                                 .with_seed(k as u64)
@@ -147,19 +148,23 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                         Model::Concrete => {
-                            let m = ConcreteDropoutRegressorConfig::new(hidden, t)
-                                .with_epochs(epochs)
-                                .with_mc_samples(args.mc_samples)
-                                .with_seed(k as u64)
-                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            let m = ConcreteDropoutRegressorConfig::new(
+                                ConcreteDropoutNetConfig::new(hidden, t),
+                            )
+                            .with_epochs(epochs)
+                            .with_mc_samples(args.mc_samples)
+                            .with_seed(k as u64)
+                            .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                         _ => {
-                            let m = McDropoutRegressorConfig::new(hidden, p, t)
-                                .with_epochs(epochs)
-                                .with_mc_samples(args.mc_samples)
-                                .with_seed(k as u64)
-                                .fit(train, &device, |_, _| bar.inc(1))?;
+                            let m = McDropoutRegressorConfig::new(McDropoutNetConfig::new(
+                                hidden, p, t,
+                            ))
+                            .with_epochs(epochs)
+                            .with_mc_samples(args.mc_samples)
+                            .with_seed(k as u64)
+                            .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
                         }
                     })
@@ -203,7 +208,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             Model::Svgp => {
                 let config = SvgpRegressorConfig::new()
-                    .with_num_inducing(args.inducing)
+                    .with_model(SvgpRegressionModelConfig::new().with_num_inducing(args.inducing))
                     .with_epochs(epochs)
                     .with_seed(k as u64);
                 let model = config.fit(&split.train, &device, |_, _| epoch_bar.inc(1))?;

@@ -6,11 +6,16 @@
 //! other test drawing random numbers beside them.
 
 use burn::tensor::Device;
+use vi_models::Checkpoint;
+use vi_models::classification::{
+    BnnClassifier, BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod,
+    SvgpClassificationModelConfig, SvgpClassifier, SvgpClassifierConfig,
+};
 use vi_models::data::Table;
-use vi_models::{
-    BbbRegressor, BbbRegressorConfig, BnnClassifier, BnnClassifierConfig, BnnMethod, Checkpoint,
-    ConcreteDropoutRegressor, ConcreteDropoutRegressorConfig, McDropoutRegressor,
-    McDropoutRegressorConfig, SvgpClassifier, SvgpClassifierConfig, SvgpRegressor,
+use vi_models::regression::{
+    BbbNetConfig, BbbRegressor, BbbRegressorConfig, ConcreteDropoutNetConfig,
+    ConcreteDropoutRegressor, ConcreteDropoutRegressorConfig, McDropoutNetConfig,
+    McDropoutRegressor, McDropoutRegressorConfig, SvgpRegressionModelConfig, SvgpRegressor,
     SvgpRegressorConfig,
 };
 use vi_tests::{device_tests, three_blobs};
@@ -59,7 +64,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         f()
     };
 
-    let m = McDropoutRegressorConfig::new(8, 0.1, 50.0)
+    let m = McDropoutRegressorConfig::new(McDropoutNetConfig::new(8, 0.1, 50.0))
         .with_epochs(2)
         .with_mc_samples(10)
         .fit(&regression, &device, |_, _| {})
@@ -69,7 +74,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     let p = |m: &McDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "MC dropout");
 
-    let m = ConcreteDropoutRegressorConfig::new(8, 50.0)
+    let m = ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(8, 50.0))
         .with_epochs(2)
         .with_mc_samples(10)
         .fit(&regression, &device, |_, _| {})
@@ -79,9 +84,8 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     let p = |m: &ConcreteDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "concrete dropout");
 
-    let m = BbbRegressorConfig::new(8, 50.0)
+    let m = BbbRegressorConfig::new(BbbNetConfig::new(8, 50.0).with_learn_noise(true))
         .with_epochs(2)
-        .with_learn_noise(true)
         .with_mc_samples(10)
         .fit(&regression, &device, |_, _| {})
         .unwrap();
@@ -92,7 +96,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BBB");
 
     let m = SvgpRegressorConfig::new()
-        .with_num_inducing(6)
+        .with_model(SvgpRegressionModelConfig::new().with_num_inducing(6))
         .with_epochs(2)
         .fit(&regression, &device, |_, _| {})
         .unwrap();
@@ -101,7 +105,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     let p = |m: &SvgpRegressor| m.predict(&regression.x).unwrap().variance;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "SVGP regression");
 
-    let m = BnnClassifierConfig::new(BnnMethod::Bbb, vec![8])
+    let m = BnnClassifierConfig::new(BnnClassifierNetConfig::new(BnnMethod::Bbb, vec![8]))
         .with_epochs(2)
         .with_mc_samples(10)
         .fit(&classes, &device, |_, _| {})
@@ -112,7 +116,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BNN classifier");
 
     let m = SvgpClassifierConfig::new()
-        .with_num_inducing(6)
+        .with_model(SvgpClassificationModelConfig::new().with_num_inducing(6))
         .with_epochs(2)
         .with_mc_samples(16)
         .fit(&classes, &device, |_, _| {})

@@ -2,7 +2,7 @@
 //! format (`model.bpk`), the settings, scalers and fitted constants as JSON (`model.json`).
 
 use crate::data::Standardizer;
-use crate::svgp_regressor::ModelError;
+use crate::error::{CheckpointError, ModelError};
 use burn::module::Module;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,12 +15,15 @@ use std::path::{Path, PathBuf};
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::{Checkpoint, McDropoutRegressor, McDropoutRegressorConfig};
+/// use vi_models::Checkpoint;
 /// use vi_models::data::Table;
+/// use vi_models::regression::{McDropoutNetConfig, McDropoutRegressor, McDropoutRegressorConfig};
 /// let device = Device::default();
 /// let x: Vec<f64> = (0..64).map(|i| i as f64 / 16.0).collect();
 /// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
-/// let config = McDropoutRegressorConfig::new(16, 0.1, 100.0).with_epochs(5).with_mc_samples(20);
+/// let config = McDropoutRegressorConfig::new(McDropoutNetConfig::new(16, 0.1, 100.0))
+///     .with_epochs(5)
+///     .with_mc_samples(20);
 /// let model = config.fit(&train, &device, |_, _| {}).unwrap();
 /// let dir = std::env::temp_dir().join("vi_models_checkpoint_doc");
 /// model.save(&dir).unwrap();
@@ -66,8 +69,11 @@ fn files(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("model.bpk"), dir.join("model.json"))
 }
 
-fn failed(path: &Path, what: impl std::fmt::Display) -> ModelError {
-    ModelError::Checkpoint(format!("{}: {what}", path.display()))
+fn failed(path: &Path, source: impl Into<CheckpointError>) -> ModelError {
+    ModelError::Checkpoint {
+        path: path.to_path_buf(),
+        source: source.into(),
+    }
 }
 
 /// Writes `module` and `fitted` into `dir`.
@@ -83,13 +89,13 @@ pub(crate) fn save<M: Module, C: Serialize>(
     module
         .clone()
         .save_file(&params)
-        .map_err(|e| failed(&params, format!("{e:?}")))
+        .map_err(|e| failed(&params, e))
 }
 
 /// Reads `model.json` of a model of type `kind` from `dir`.
 pub(crate) fn load_fitted<C: DeserializeOwned>(
     dir: &Path,
-    kind: &str,
+    kind: &'static str,
 ) -> Result<Fitted<C>, ModelError> {
     let (_, meta) = files(dir);
     let text = std::fs::read_to_string(&meta).map_err(|e| failed(&meta, e))?;
@@ -99,7 +105,13 @@ pub(crate) fn load_fitted<C: DeserializeOwned>(
         .and_then(|k| k.as_str())
         .unwrap_or("nothing");
     if found != kind {
-        return Err(failed(&meta, format!("holds a {found}, not a {kind}")));
+        return Err(failed(
+            &meta,
+            CheckpointError::Kind {
+                found: found.to_string(),
+                expected: kind,
+            },
+        ));
     }
     serde_json::from_value(value).map_err(|e| failed(&meta, e))
 }
@@ -109,10 +121,10 @@ pub(crate) fn load_module<M: Module>(dir: &Path, skeleton: M) -> Result<M, Model
     let (params, _) = files(dir);
     skeleton
         .try_load_file(&params)
-        .map_err(|e| failed(&params, format!("{e:?}")))
+        .map_err(|e| failed(&params, e))
 }
 
 /// The error of a `model.json` without a field its model type needs.
-pub(crate) fn missing(dir: &Path, field: &str) -> ModelError {
-    failed(&files(dir).1, format!("no {field}"))
+pub(crate) fn missing(dir: &Path, field: &'static str) -> ModelError {
+    failed(&files(dir).1, CheckpointError::Missing(field))
 }

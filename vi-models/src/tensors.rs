@@ -1,13 +1,13 @@
 //! Moving rows between the host and the device: standardised input chunks in, values out.
 
 use crate::data::Standardizer;
-use crate::svgp_regressor::ModelError;
+use crate::error::ModelError;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// Standardised rows of `x` (original units) as `[n, d]` chunks of at most `rows` rows.
 ///
 /// # Errors
-/// [`ModelError::Data`] when `x` is not a whole number of rows.
+/// [`ModelError::Ragged`] when `x` is not a whole number of rows.
 pub(crate) fn input_chunks(
     scaler: &Standardizer,
     x: &[f64],
@@ -16,10 +16,10 @@ pub(crate) fn input_chunks(
 ) -> Result<Vec<Tensor<2>>, ModelError> {
     let d = scaler.mean.len();
     if d == 0 || !x.len().is_multiple_of(d) {
-        return Err(ModelError::Data(format!(
-            "{} values are not rows of {d} features",
-            x.len()
-        )));
+        return Err(ModelError::Ragged {
+            values: x.len(),
+            features: d,
+        });
     }
     Ok(scaler
         .transform(x)
@@ -33,9 +33,9 @@ pub(crate) fn input_chunks(
 }
 
 /// A `[n, k]` tensor's values on the host, row-major.
+///
+/// # Errors
+/// [`ModelError::Host`] when the values cannot be read.
 pub(crate) fn host_values(p: Tensor<2>) -> Result<Vec<f64>, ModelError> {
-    p.into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .map_err(|e| ModelError::Data(format!("{e:?}")))
+    Ok(p.into_data().convert::<f64>().try_to_vec::<f64>()?)
 }

@@ -1,7 +1,10 @@
 //! The classifiers against the Bayes classifier of a known mixture.
 
 use burn::tensor::Device;
-use vi_models::{BnnClassifierConfig, BnnMethod, SvgpClassifierConfig};
+use vi_models::classification::{
+    BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod, ClassProbabilities,
+    SvgpClassificationModelConfig, SvgpClassifierConfig,
+};
 use vi_tests::{device_tests, three_blobs};
 
 device_tests!(classifiers_approach_the_bayes_classifier,);
@@ -12,7 +15,7 @@ device_tests!(classifiers_approach_the_bayes_classifier,);
 fn classifiers_approach_the_bayes_classifier(device: Device) {
     let (train, _) = three_blobs(21, 300);
     let (test, posterior) = three_blobs(22, 600);
-    let bayes = vi_models::ClassProbabilities {
+    let bayes = ClassProbabilities {
         probabilities: posterior,
         classes: 3,
     }
@@ -24,7 +27,7 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         BnnMethod::Concrete,
         BnnMethod::Bbb,
     ] {
-        let model = BnnClassifierConfig::new(method, vec![32])
+        let model = BnnClassifierConfig::new(BnnClassifierNetConfig::new(method, vec![32]))
             .with_epochs(40)
             .with_batch_size(32)
             .with_learning_rate(1e-2)
@@ -35,7 +38,7 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         results.push((format!("{method:?}"), model.evaluate(&test).unwrap()));
     }
     let svgp = SvgpClassifierConfig::new()
-        .with_num_inducing(16)
+        .with_model(SvgpClassificationModelConfig::new().with_num_inducing(16))
         .with_epochs(40)
         .with_batch_size(50)
         .with_learning_rate(0.05)

@@ -2,7 +2,9 @@
 
 use burn::tensor::Device;
 use vi_models::data::Table;
-use vi_models::{BbbRegressorConfig, ConcreteDropoutRegressorConfig};
+use vi_models::regression::{
+    BbbNetConfig, BbbRegressorConfig, ConcreteDropoutNetConfig, ConcreteDropoutRegressorConfig,
+};
 use vi_tests::{device_tests, gaussian};
 
 device_tests!(learned_noise_recovers_the_noise_level,);
@@ -18,21 +20,21 @@ fn learned_noise_recovers_the_noise_level(device: Device) {
         x,
         d: 1,
     };
-    let bbb = BbbRegressorConfig::new(32, 1.0)
-        .with_learn_noise(true)
+    let bbb = BbbRegressorConfig::new(BbbNetConfig::new(32, 1.0).with_learn_noise(true))
         .with_epochs(150)
         .with_batch_size(50)
         .with_mc_samples(10)
         .fit(&train, &device, |_, _| {})
         .unwrap();
-    let concrete = ConcreteDropoutRegressorConfig::new(32, 1.0)
-        .with_learn_noise(true)
-        .with_epochs(150)
-        .with_batch_size(50)
-        .with_learning_rate(1e-2)
-        .with_mc_samples(10)
-        .fit(&train, &device, |_, _| {})
-        .unwrap();
+    let concrete = ConcreteDropoutRegressorConfig::new(
+        ConcreteDropoutNetConfig::new(32, 1.0).with_learn_noise(true),
+    )
+    .with_epochs(150)
+    .with_batch_size(50)
+    .with_learning_rate(1e-2)
+    .with_mc_samples(10)
+    .fit(&train, &device, |_, _| {})
+    .unwrap();
     for (name, tau) in [("BBB", bbb.tau), ("concrete", concrete.tau)] {
         println!("{name}: learned tau {tau:.1} (true 100)");
         assert!((50.0..200.0).contains(&tau), "{name}: learned tau {tau}");

@@ -1,12 +1,14 @@
 //! Bayesian neural-network classifiers: deterministic, MC dropout, concrete dropout and
 //! mean-field Bayes-by-backprop, one network shape.
 
-use super::{ClassProbabilities, LabelledData, host_values, input_chunks};
+use super::labelled::LabelledData;
+use super::prediction::ClassProbabilities;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{ClassificationTable, Standardizer};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_batches};
 use crate::metrics::ClassificationMetrics;
-use crate::svgp_regressor::ModelError;
-use crate::training::{Schedule, train_on_batches};
+use crate::tensors::{host_values, input_chunks};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -33,9 +35,9 @@ pub enum BnnMethod {
     Bbb,
 }
 
-/// Settings of [`BnnClassifier`] training.
+/// The model of a [`BnnClassifier`]: the network ([`BnnClassifierNet`]) and its prior.
 #[derive(Config, Debug)]
-pub struct BnnClassifierConfig {
+pub struct BnnClassifierNetConfig {
     /// The treatment of the weights.
     pub method: BnnMethod,
     /// Widths of the hidden ReLU layers.
@@ -49,6 +51,14 @@ pub struct BnnClassifierConfig {
     /// Estimator of the Bayesian layers (BBB).
     #[config(default = "LinearEstimator::LocalReparameterization")]
     pub estimator: LinearEstimator,
+}
+
+/// Settings of fitting a [`BnnClassifier`]: the model, how it is optimised, and the passes
+/// averaged at prediction.
+#[derive(Config, Debug)]
+pub struct BnnClassifierConfig {
+    /// The model.
+    pub model: BnnClassifierNetConfig,
     /// Passes over the training set.
     #[config(default = 100)]
     pub epochs: usize,
@@ -135,8 +145,8 @@ impl BnnClassifierNet {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
+/// use vi_models::classification::{BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod};
 /// use vi_models::data::ClassificationTable;
-/// use vi_models::{BnnClassifierConfig, BnnMethod};
 /// // Two Gaussian blobs.
 /// let x: Vec<f64> = (0..80).flat_map(|i| {
 ///     let c = (i % 2) as f64 * 4.0 - 2.0;
@@ -145,7 +155,7 @@ impl BnnClassifierNet {
 /// let table = ClassificationTable {
 ///     x, d: 2, labels: (0..80).map(|i| i % 2).collect(), class_names: vec!["a".into(), "b".into()],
 /// };
-/// let config = BnnClassifierConfig::new(BnnMethod::McDropout, vec![16])
+/// let config = BnnClassifierConfig::new(BnnClassifierNetConfig::new(BnnMethod::McDropout, vec![16]))
 ///     .with_epochs(30).with_learning_rate(1e-2).with_mc_samples(20);
 /// let model = config.fit(&table, &Device::default(), |_, _| {}).unwrap();
 /// let metrics = model.evaluate(&table).unwrap();
@@ -167,7 +177,7 @@ pub struct BnnClassifier {
     pub device: Device,
 }
 
-impl BnnClassifierConfig {
+impl BnnClassifierNetConfig {
     /// The untrained network for `d` inputs, `classes` outputs and `n` training rows.
     pub fn init(&self, d: usize, classes: usize, n: usize, device: &Device) -> BnnClassifierNet {
         let n = n.max(1) as f64;
@@ -206,35 +216,49 @@ impl BnnClassifierConfig {
         BnnClassifierNet { layers }
     }
 
+    /// The factor of [`total_regularizer`]: the KL is a total (`1/N` per point), the
+    /// concrete-dropout regulariser is already per point.
+    fn penalty_scale(&self, n: usize) -> f64 {
+        match self.method {
+            BnnMethod::Bbb => 1.0 / n as f64,
+            _ => 1.0,
+        }
+    }
+}
+
+impl BnnClassifierConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty table, fewer than two classes, a dropout outside
-    /// `[0, 1)` (`(0, 1)` for concrete dropout), or a non-finite loss (naming the epoch).
+    /// [`ModelError::Setting`] for a dropout outside `[0, 1)` (`(0, 1)` for concrete dropout);
+    /// [`ModelError::Classes`] for an empty table or fewer than two classes;
+    /// [`ModelError::Diverged`] for a non-finite loss (naming the epoch).
     pub fn fit(
         &self,
         train: &ClassificationTable,
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<BnnClassifier, ModelError> {
-        let valid_dropout = match self.method {
-            BnnMethod::Concrete => self.dropout > 0.0 && self.dropout < 1.0,
-            _ => (0.0..1.0).contains(&self.dropout),
+        let model = &self.model;
+        let (valid_dropout, expected) = match model.method {
+            BnnMethod::Concrete => (model.dropout > 0.0 && model.dropout < 1.0, "in (0, 1)"),
+            _ => ((0.0..1.0).contains(&model.dropout), "in [0, 1)"),
         };
         if !valid_dropout {
-            return Err(ModelError::Data(format!(
-                "dropout {} is out of range for {:?}",
-                self.dropout, self.method
-            )));
+            return Err(ModelError::Setting {
+                setting: "dropout",
+                value: model.dropout,
+                expected,
+            });
         }
         let data = LabelledData::new(train)?;
         let (n, classes) = (train.len(), train.classes());
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let net = self.init(train.d, classes, n, &ad);
-        let decay = self.lengthscale.powi(2) / (2.0 * n as f64)
-            * match self.method {
-                BnnMethod::McDropout => 1.0 - self.dropout,
+        let net = model.init(train.d, classes, n, &ad);
+        let decay = model.lengthscale.powi(2) / (2.0 * n as f64)
+            * match model.method {
+                BnnMethod::McDropout => 1.0 - model.dropout,
                 _ => 1.0,
             };
         let schedule = Schedule {
@@ -251,13 +275,13 @@ impl BnnClassifierConfig {
                 loss = loss + norm.mul_scalar(decay);
             }
             if let Some(penalty) = total_regularizer(net) {
-                loss = loss + penalty.mul_scalar(self.penalty_scale(n));
+                loss = loss + penalty.mul_scalar(model.penalty_scale(n));
             }
             Ok(loss)
         };
         let batch = |index: &[usize]| data.batch(index, &ad);
-        let net = train_on_batches(net, n, &schedule, batch, loss, on_epoch)?;
-        let mc_samples = match self.method {
+        let net = fit_batches(net, n, &schedule, batch, loss, on_epoch)?;
+        let mc_samples = match model.method {
             BnnMethod::Deterministic => 1,
             _ => self.mc_samples.max(1),
         };
@@ -270,15 +294,6 @@ impl BnnClassifierConfig {
             device: device.clone(),
         })
     }
-
-    /// The factor of [`total_regularizer`]: the KL is a total (`1/N` per point), the
-    /// concrete-dropout regulariser is already per point.
-    fn penalty_scale(&self, n: usize) -> f64 {
-        match self.method {
-            BnnMethod::Bbb => 1.0 / n as f64,
-            _ => 1.0,
-        }
-    }
 }
 
 impl BnnClassifier {
@@ -287,7 +302,7 @@ impl BnnClassifier {
     /// logits.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for ragged input.
+    /// [`ModelError::Ragged`] for ragged input.
     pub fn predict(&self, x: &[f64]) -> Result<ClassProbabilities, ModelError> {
         let mut probabilities = Vec::with_capacity(x.len() / self.x_scaler.mean.len().max(1));
         for x in input_chunks(&self.x_scaler, x, 4096, &self.device)? {
@@ -350,7 +365,10 @@ impl Checkpoint for BnnClassifier {
         let [classes, mc_samples] = f.sizes[..] else {
             return Err(missing(dir, "[classes, passes]"));
         };
-        let skeleton = f.config.init(f.x_scaler.mean.len(), classes, 1, device);
+        let skeleton = f
+            .config
+            .model
+            .init(f.x_scaler.mean.len(), classes, 1, device);
         Ok(Self {
             net: checkpoint::load_module(dir, skeleton)?,
             x_scaler: f.x_scaler,

@@ -1,11 +1,13 @@
 //! Sparse variational GP classification: one latent GP per class, a softmax likelihood.
 
-use super::{ClassProbabilities, LabelledData, host_values, input_chunks};
+use super::labelled::LabelledData;
+use super::prediction::ClassProbabilities;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{ClassificationTable, Standardizer, permutation};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_batches};
 use crate::metrics::ClassificationMetrics;
-use crate::svgp_regressor::ModelError;
-use crate::training::{Schedule, train_on_batches};
+use crate::tensors::{host_values, input_chunks};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
@@ -15,12 +17,26 @@ use vi_blocks::gp::likelihood::{Likelihood, SoftmaxLikelihood, SoftmaxLikelihood
 use vi_blocks::gp::{Svgp, SvgpConfig};
 use vi_core::elbo::Elbo;
 
-/// Settings of [`SvgpClassifier`] training.
+/// The model of an [`SvgpClassifier`]: one sparse GP per class with `M` shared inducing
+/// points, and a softmax likelihood estimated by Monte Carlo.
 #[derive(Config, Debug)]
-pub struct SvgpClassifierConfig {
-    /// Inducing points `M`, shared by the classes (at most the number of training rows).
+pub struct SvgpClassificationModelConfig {
+    /// Inducing points `M`, shared by the classes (`fit` uses at most the number of training
+    /// rows).
     #[config(default = 100)]
     pub num_inducing: usize,
+    /// Draws of `f` per point in the training objective's Monte Carlo expectation.
+    #[config(default = 8)]
+    pub train_samples: usize,
+}
+
+/// Settings of fitting an [`SvgpClassifier`]: the model, how it is optimised, and the draws
+/// averaged at prediction.
+#[derive(Config, Debug)]
+pub struct SvgpClassifierConfig {
+    /// The model.
+    #[config(default = "SvgpClassificationModelConfig::new()")]
+    pub model: SvgpClassificationModelConfig,
     /// Passes over the training set.
     #[config(default = 100)]
     pub epochs: usize,
@@ -30,9 +46,6 @@ pub struct SvgpClassifierConfig {
     /// Adam's learning rate.
     #[config(default = 0.01)]
     pub learning_rate: f64,
-    /// Draws of `f` per point in the training objective's Monte Carlo expectation.
-    #[config(default = 8)]
-    pub train_samples: usize,
     /// Draws of `f` per point averaged at prediction.
     #[config(default = 256)]
     pub mc_samples: usize,
@@ -59,7 +72,7 @@ pub struct SvgpClassificationModel {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::SvgpClassifierConfig;
+/// use vi_models::classification::{SvgpClassificationModelConfig, SvgpClassifierConfig};
 /// use vi_models::data::ClassificationTable;
 /// let x: Vec<f64> = (0..60).flat_map(|i| {
 ///     let c = (i % 2) as f64 * 4.0 - 2.0;
@@ -68,7 +81,10 @@ pub struct SvgpClassificationModel {
 /// let table = ClassificationTable {
 ///     x, d: 2, labels: (0..60).map(|i| i % 2).collect(), class_names: vec!["a".into(), "b".into()],
 /// };
-/// let config = SvgpClassifierConfig::new().with_num_inducing(8).with_epochs(30).with_batch_size(30);
+/// let config = SvgpClassifierConfig::new()
+///     .with_model(SvgpClassificationModelConfig::new().with_num_inducing(8))
+///     .with_epochs(30)
+///     .with_batch_size(30);
 /// let model = config.fit(&table, &Device::default(), |_, _| {}).unwrap();
 /// assert!(model.evaluate(&table).unwrap().accuracy > 0.95);
 /// ```
@@ -88,19 +104,13 @@ pub struct SvgpClassifier {
     pub device: Device,
 }
 
-impl SvgpClassifierConfig {
-    /// The untrained model for `d` inputs, `classes` outputs and `m` inducing points (drawn
-    /// from `N(0, I)`; `fit` starts them at training rows).
-    pub fn init(
-        &self,
-        d: usize,
-        classes: usize,
-        m: usize,
-        device: &Device,
-    ) -> SvgpClassificationModel {
+impl SvgpClassificationModelConfig {
+    /// The untrained model for `d` inputs and `classes` outputs, its `num_inducing` inducing
+    /// points drawn from `N(0, I)` (`fit` starts them at training rows).
+    pub fn init(&self, d: usize, classes: usize, device: &Device) -> SvgpClassificationModel {
         let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
         SvgpClassificationModel {
-            gp: SvgpConfig::new(d, m)
+            gp: SvgpConfig::new(d, self.num_inducing)
                 .with_outputs(classes)
                 .init(kernel, device),
             likelihood: SoftmaxLikelihoodConfig::new()
@@ -108,12 +118,14 @@ impl SvgpClassifierConfig {
                 .init(),
         }
     }
+}
 
+impl SvgpClassifierConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch (the loss is the
     /// negative per-point ELBO).
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty table or fewer than two classes; [`ModelError::Gp`]
+    /// [`ModelError::Classes`] for an empty table or fewer than two classes; [`ModelError::Gp`]
     /// when `K_zz` cannot be factorised; [`ModelError::Elbo`] when the objective becomes
     /// non-finite.
     pub fn fit(
@@ -127,9 +139,13 @@ impl SvgpClassifierConfig {
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
         let mut state = self.seed;
-        let m = self.num_inducing.clamp(1, n);
+        let m = self.model.num_inducing.clamp(1, n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
-        let mut model = self.init(d, classes, m, &ad);
+        let mut model = self
+            .model
+            .clone()
+            .with_num_inducing(m)
+            .init(d, classes, &ad);
         model.gp = model.gp.with_inducing_points(z);
         let schedule = Schedule {
             epochs: self.epochs,
@@ -146,7 +162,7 @@ impl SvgpClassifierConfig {
             Ok(step.terms.scaled_loss(1.0 / n as f64))
         };
         let batch = |index: &[usize]| data.batch(index, &ad);
-        let model = train_on_batches(model, n, &schedule, batch, loss, on_epoch)?;
+        let model = fit_batches(model, n, &schedule, batch, loss, on_epoch)?;
         Ok(SvgpClassifier {
             config: self.clone(),
             model: model.valid(),
@@ -163,7 +179,7 @@ impl SvgpClassifier {
     /// `mc_samples` draws of the marginals, in chunks of rows.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for ragged input; [`ModelError::Gp`] when `K_zz` cannot be
+    /// [`ModelError::Ragged`] for ragged input; [`ModelError::Gp`] when `K_zz` cannot be
     /// factorised.
     pub fn predict(&self, x: &[f64]) -> Result<ClassProbabilities, ModelError> {
         let prior = self.model.gp.inducing_prior()?;
@@ -213,7 +229,11 @@ impl Checkpoint for SvgpClassifier {
         let [classes, m] = f.sizes[..] else {
             return Err(missing(dir, "[classes, inducing points]"));
         };
-        let skeleton = f.config.init(f.x_scaler.mean.len(), classes, m, device);
+        let skeleton = f.config.model.clone().with_num_inducing(m).init(
+            f.x_scaler.mean.len(),
+            classes,
+            device,
+        );
         Ok(Self {
             model: checkpoint::load_module(dir, skeleton)?,
             x_scaler: f.x_scaler,

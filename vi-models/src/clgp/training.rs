@@ -2,7 +2,7 @@
 
 use super::imputation::{HiddenEntry, Imputer};
 use super::model::{CategoricalObservations, CategoricalPredictive, Clgp};
-use crate::svgp_regressor::ModelError;
+use crate::error::ModelError;
 use burn::config::Config;
 use burn::optim::GradientsParams;
 use std::collections::HashMap;
@@ -28,8 +28,8 @@ pub struct ClgpTraining {
 /// `−ELBO / (observed entries)`, reported to `on_iteration(iteration, loss)`.
 ///
 /// # Errors
-/// [`ModelError::Gp`] from the GP layer, [`ModelError::Data`] naming the iteration where the
-/// loss becomes non-finite.
+/// [`ModelError::Gp`] from the GP layer, [`ModelError::Diverged`] naming the iteration where
+/// the loss becomes non-finite.
 pub fn train_clgp<K: Kernel>(
     mut model: Clgp<K>,
     data: &CategoricalObservations,
@@ -42,9 +42,10 @@ pub fn train_clgp<K: Kernel>(
         // One device round trip: the loss's value and K_zz's factor check together.
         let (loss, value) = model.scaled_elbo(data, training.samples, -1.0 / observed)?;
         if !value.is_finite() {
-            return Err(ModelError::Data(format!(
-                "the CLGP loss became {value} at iteration {iteration}"
-            )));
+            return Err(ModelError::Diverged {
+                loss: value,
+                epoch: iteration,
+            });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(training.learning_rate, model, grads);

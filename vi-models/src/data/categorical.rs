@@ -1,6 +1,7 @@
 //! Multivariate categorical data with missing entries (e.g. the Wisconsin breast-cancer file).
 
-use super::{DataError, data_file};
+use super::error::DataError;
+use super::files::data_file;
 use std::path::{Path, PathBuf};
 
 /// `N` rows of `D` categorical variables; entry `(n, d)` is a level index in `0..K_d` or missing.

@@ -1,6 +1,8 @@
 //! Labelled feature tables for classification, read from scikit-learn's CSV layout.
 
-use super::{DataError, data_file, permutation};
+use super::error::DataError;
+use super::files::data_file;
+use super::random::permutation;
 use std::io::Read;
 use std::path::Path;
 

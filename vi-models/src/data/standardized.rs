@@ -1,5 +1,7 @@
-use super::{DataError, Standardizer, Table};
-use crate::svgp_regressor::RegressionPrediction;
+use super::error::DataError;
+use super::standardize::Standardizer;
+use super::uci::Table;
+use crate::regression::RegressionPrediction;
 use burn::tensor::{Device, Tensor, TensorData};
 use vi_blocks::gp::GaussianMarginals;
 

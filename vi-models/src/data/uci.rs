@@ -1,4 +1,4 @@
-use super::DataError;
+use super::error::DataError;
 use std::path::{Path, PathBuf};
 
 /// A UCI regression set in the layout of Hernández-Lobato & Adams (2015) and Gal & Ghahramani

@@ -1,11 +1,11 @@
-//! burn-train integration (feature `train`): a Bayesian regression network whose loss is the
-//! per-point negative ELBO, as a [`TrainStep`] and [`InferenceStep`], so burn-train's
-//! `Learner` and `SupervisedTraining` (metrics, checkpoints, TUI, multi-device strategies) train
-//! it; and the data set and batcher that feed it.
+//! The burn-train integration (feature `train`), beside the built-in fit loop of every model's
+//! `fit`: a Bayesian regression network whose loss is the per-point negative ELBO, as a
+//! [`TrainStep`] and [`InferenceStep`], so burn-train's `Learner` and `SupervisedTraining`
+//! (metrics, checkpoints, TUI, multi-device strategies) train it; and the data set and batcher
+//! that feed it.
 
-use crate::BbbNet;
 use crate::data::StandardizedTable;
-use crate::noise::mean_gaussian_nll;
+use crate::regression::{BbbNet, mean_gaussian_nll};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
 use burn::module::Module;
@@ -70,10 +70,10 @@ impl Batcher<RegressionItem, RegressionBatch> for RegressionBatcher {
 /// ```
 /// use burn::tensor::{Device, Tensor};
 /// use burn::train::TrainStep;
-/// use vi_models::BbbRegressorConfig;
-/// use vi_models::train::{ElboRegression, RegressionBatch};
+/// use vi_models::learner::{ElboRegression, RegressionBatch};
+/// use vi_models::regression::BbbNetConfig;
 /// let device = Device::default().autodiff();
-/// let model = ElboRegression { net: BbbRegressorConfig::new(8, 1.0).init(2, 1.0, &device), num_data: 100 };
+/// let model = ElboRegression { net: BbbNetConfig::new(8, 1.0).init(2, 1.0, &device), num_data: 100 };
 /// let batch = RegressionBatch { x: Tensor::ones([4, 2], &device), y: Tensor::zeros([4, 1], &device) };
 /// let out = model.step(batch);
 /// assert!(out.item.loss.into_scalar::<f32>().is_finite());

@@ -1,10 +1,10 @@
 //! MC-dropout regression (Gal & Ghahramani 2016) with the UCI protocol's training and
 //! evaluation.
 
+use super::mc_regressor::{McRegressor, StochasticRegressionNet};
 use crate::data::{StandardizedTable, Table};
-use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
-use crate::svgp_regressor::ModelError;
-use crate::training::{Schedule, train_minibatches};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -12,15 +12,27 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use vi_blocks::nn::{McDropout, McDropoutConfig};
 
-/// Settings of [`McDropoutRegressor`] training.
+/// The model of an [`McDropoutRegressor`]: the network ([`McDropoutNet`]), its prior and the
+/// observation noise.
 #[derive(Config, Debug)]
-pub struct McDropoutRegressorConfig {
+pub struct McDropoutNetConfig {
     /// Hidden units of the single ReLU layer.
     pub hidden: usize,
     /// Dropout probability `p` (on the inputs and on the hidden layer).
     pub dropout: f64,
     /// Model precision `τ` (in the targets' original units).
     pub tau: f64,
+    /// Prior lengthscale `l` of the weight decay `l² (1 − p) / (2 N τ)`.
+    #[config(default = 1e-2)]
+    pub lengthscale: f64,
+}
+
+/// Settings of fitting an [`McDropoutRegressor`]: the model, how it is optimised, and the
+/// passes averaged at prediction.
+#[derive(Config, Debug)]
+pub struct McDropoutRegressorConfig {
+    /// The model.
+    pub model: McDropoutNetConfig,
     /// Passes over the training set.
     #[config(default = 400)]
     pub epochs: usize,
@@ -30,9 +42,6 @@ pub struct McDropoutRegressorConfig {
     /// Adam's learning rate (Keras' default, as in the paper's code).
     #[config(default = 1e-3)]
     pub learning_rate: f64,
-    /// Prior lengthscale `l` of the weight decay `l² (1 − p) / (2 N τ)`.
-    #[config(default = 1e-2)]
-    pub lengthscale: f64,
     /// Stochastic forward passes `T` at prediction.
     #[config(default = 10_000)]
     pub mc_samples: usize,
@@ -74,18 +83,18 @@ impl McDropoutNet {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::McDropoutRegressorConfig;
 /// use vi_models::data::Table;
+/// use vi_models::regression::{McDropoutNetConfig, McDropoutRegressorConfig};
 /// let x: Vec<f64> = (0..128).map(|i| i as f64 / 32.0).collect();
 /// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
-/// let config = McDropoutRegressorConfig::new(32, 0.05, 100.0).with_epochs(60).with_batch_size(32)
-///     .with_learning_rate(1e-2).with_mc_samples(50);
+/// let config = McDropoutRegressorConfig::new(McDropoutNetConfig::new(32, 0.05, 100.0))
+///     .with_epochs(60).with_batch_size(32).with_learning_rate(1e-2).with_mc_samples(50);
 /// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
 /// assert!(model.evaluate(&train).unwrap().rmse < 0.3);
 /// ```
 pub type McDropoutRegressor = McRegressor<McDropoutNet>;
 
-impl McDropoutRegressorConfig {
+impl McDropoutNetConfig {
     /// The untrained network for `d` inputs.
     pub fn init(&self, d: usize, device: &Device) -> McDropoutNet {
         McDropoutNet {
@@ -95,30 +104,43 @@ impl McDropoutRegressorConfig {
             output: LinearConfig::new(self.hidden, 1).init(device),
         }
     }
+}
 
+impl McDropoutRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty or ragged table or a dropout outside `[0, 1)`;
-    /// [`ModelError::Data`] naming the epoch when the loss becomes non-finite.
+    /// [`ModelError::Setting`] for a dropout outside `[0, 1)` or `τ ≤ 0`; [`ModelError::Table`]
+    /// for an empty or ragged table; [`ModelError::Diverged`] naming the epoch when the loss
+    /// becomes non-finite.
     pub fn fit(
         &self,
         train: &Table,
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<McDropoutRegressor, ModelError> {
-        if !(0.0..1.0).contains(&self.dropout) || self.tau <= 0.0 {
-            return Err(ModelError::Data(format!(
-                "dropout {} must be in [0, 1) and tau {} > 0",
-                self.dropout, self.tau
-            )));
+        let model = &self.model;
+        if !(0.0..1.0).contains(&model.dropout) {
+            return Err(ModelError::Setting {
+                setting: "dropout",
+                value: model.dropout,
+                expected: "in [0, 1)",
+            });
+        }
+        if model.tau <= 0.0 {
+            return Err(ModelError::Setting {
+                setting: "tau",
+                value: model.tau,
+                expected: "> 0",
+            });
         }
         let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let net = self.init(d, &ad);
-        let decay = self.lengthscale.powi(2) * (1.0 - self.dropout) / (2.0 * n as f64 * self.tau);
+        let net = model.init(d, &ad);
+        let decay =
+            model.lengthscale.powi(2) * (1.0 - model.dropout) / (2.0 * n as f64 * model.tau);
         let schedule = Schedule {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -128,8 +150,8 @@ impl McDropoutRegressorConfig {
         let loss = |net: &McDropoutNet, x: Tensor<2>, y: Tensor<2>| {
             Ok((net.forward(x) - y).square().mean() + net.weight_norm().mul_scalar(decay))
         };
-        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
-        let tau = self.tau;
+        let net = fit_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
+        let tau = model.tau;
         Ok(McRegressor::trained(
             self.clone(),
             net,
@@ -150,6 +172,6 @@ impl StochasticRegressionNet for McDropoutNet {
     }
 
     fn skeleton(config: &McDropoutRegressorConfig, d: usize, device: &Device) -> Self {
-        config.init(d, device)
+        config.model.init(d, device)
     }
 }

@@ -1,11 +1,11 @@
 //! Mean-field Bayes-by-backprop regression (Blundell et al. 2015) with local
 //! reparameterization or flipout, evaluated like MC dropout.
 
+use super::mc_regressor::{McRegressor, StochasticRegressionNet};
+use super::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::data::{StandardizedTable, Table};
-use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
-use crate::noise::{NoisePrecision, mean_gaussian_nll};
-use crate::svgp_regressor::ModelError;
-use crate::training::{Schedule, train_minibatches};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
@@ -13,9 +13,9 @@ use burn::tensor::{Device, Tensor};
 use vi_blocks::kl::total_kl;
 use vi_blocks::nn::{BayesianLinear, BayesianLinearConfig, LinearEstimator};
 
-/// Settings of [`BbbRegressor`] training.
+/// The model of a [`BbbRegressor`]: the network ([`BbbNet`]) and the observation noise.
 #[derive(Config, Debug)]
-pub struct BbbRegressorConfig {
+pub struct BbbNetConfig {
     /// Hidden units of the single ReLU layer.
     pub hidden: usize,
     /// Model precision `τ` in the targets' original units: fixed (as in Gal's protocol), or the
@@ -27,6 +27,14 @@ pub struct BbbRegressorConfig {
     /// Gradient estimator of the Bayesian layers.
     #[config(default = "LinearEstimator::LocalReparameterization")]
     pub estimator: LinearEstimator,
+}
+
+/// Settings of fitting a [`BbbRegressor`]: the model, how it is optimised, and the passes
+/// averaged at prediction.
+#[derive(Config, Debug)]
+pub struct BbbRegressorConfig {
+    /// The model.
+    pub model: BbbNetConfig,
     /// Passes over the training set.
     #[config(default = 400)]
     pub epochs: usize,
@@ -70,17 +78,18 @@ impl BbbNet {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::BbbRegressorConfig;
 /// use vi_models::data::Table;
+/// use vi_models::regression::{BbbNetConfig, BbbRegressorConfig};
 /// let x: Vec<f64> = (0..128).map(|i| i as f64 / 32.0).collect();
 /// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
-/// let config = BbbRegressorConfig::new(32, 100.0).with_epochs(80).with_batch_size(32).with_mc_samples(50);
+/// let config = BbbRegressorConfig::new(BbbNetConfig::new(32, 100.0))
+///     .with_epochs(80).with_batch_size(32).with_mc_samples(50);
 /// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
 /// assert!(model.evaluate(&train).unwrap().rmse < 0.35);
 /// ```
 pub type BbbRegressor = McRegressor<BbbNet>;
 
-impl BbbRegressorConfig {
+impl BbbNetConfig {
     /// The untrained network for `d` inputs, noise precision `tau_std` in standardised units.
     pub fn init(&self, d: usize, tau_std: f64, device: &Device) -> BbbNet {
         let layer = |i, o| {
@@ -94,29 +103,35 @@ impl BbbRegressorConfig {
             noise: NoisePrecision::new(tau_std, self.learn_noise, device),
         }
     }
+}
 
+impl BbbRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch (the loss is the negative
     /// ELBO per data point).
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty or ragged table, `τ ≤ 0`, or a non-finite loss (naming
-    /// the epoch).
+    /// [`ModelError::Setting`] for `τ ≤ 0`; [`ModelError::Table`] for an empty or ragged table;
+    /// [`ModelError::Diverged`] for a non-finite loss (naming the epoch).
     pub fn fit(
         &self,
         train: &Table,
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<BbbRegressor, ModelError> {
-        if self.tau <= 0.0 {
-            return Err(ModelError::Data(format!("tau {} must be > 0", self.tau)));
+        if self.model.tau <= 0.0 {
+            return Err(ModelError::Setting {
+                setting: "tau",
+                value: self.model.tau,
+                expected: "> 0",
+            });
         }
         let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
         // τ in standardised units: the noise variance 1/τ scales with 1/std_y².
-        let tau_std = self.tau * data.y_scaler.std[0].powi(2);
+        let tau_std = self.model.tau * data.y_scaler.std[0].powi(2);
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let net = self.init(d, tau_std, &ad);
+        let net = self.model.init(d, tau_std, &ad);
         let schedule = Schedule {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -125,10 +140,10 @@ impl BbbRegressorConfig {
         };
         let loss = |net: &BbbNet, x: Tensor<2>, y: Tensor<2>| {
             let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
-            let kl = total_kl(net).ok_or_else(|| ModelError::Data("no Bayesian layers".into()))?;
+            let kl = total_kl(net).ok_or(ModelError::NoPenalty("Bayesian"))?;
             Ok(nll + kl.mul_scalar(1.0 / n as f64))
         };
-        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
+        let net = fit_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         let std = data.y_scaler.std[0];
         let tau = net.noise.precision() / (std * std);
         Ok(McRegressor::trained(
@@ -151,6 +166,6 @@ impl StochasticRegressionNet for BbbNet {
     }
 
     fn skeleton(config: &BbbRegressorConfig, d: usize, device: &Device) -> Self {
-        config.init(d, 1.0, device)
+        config.model.init(d, 1.0, device)
     }
 }

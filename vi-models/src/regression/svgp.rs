@@ -1,62 +1,38 @@
 //! Sparse variational GP regression with minibatches: fit, predict, evaluate.
 
+use super::prediction::{RegressionMetrics, RegressionPrediction};
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table, permutation};
-use crate::metrics::{gaussian_log_likelihood, rmse};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_minibatches};
 use crate::tensors::{host_values, input_chunks};
-use crate::training::{Schedule, train_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use std::path::Path;
-use thiserror::Error;
 use vi_blocks::family::FullRankGaussian;
 use vi_blocks::gp::kernel::{Rbf, RbfConfig, ScaleKernel, ScaleKernelConfig};
 use vi_blocks::gp::likelihood::{GaussianLikelihood, GaussianLikelihoodConfig, Likelihood};
-use vi_blocks::gp::{
-    AnyStrategy, GpError, InducingDistribution, Svgp, SvgpConfig, Unwhitened, Whitened,
-};
-use vi_core::elbo::{Elbo, ElboError};
+use vi_blocks::gp::{AnyStrategy, InducingDistribution, Svgp, SvgpConfig, Unwhitened, Whitened};
+use vi_core::elbo::Elbo;
 
-/// Why fitting or predicting failed.
-#[derive(Debug, Error)]
-pub enum ModelError {
-    /// The GP layer refused its input (e.g. `K_zz` not positive definite even with jitter).
-    #[error(transparent)]
-    Gp(GpError),
-    /// The objective became NaN or infinite (name of the term inside).
-    #[error("training diverged: {0}")]
-    Elbo(#[from] ElboError),
-    /// Inputs of the wrong shape or an empty data set.
-    #[error("{0}")]
-    Data(String),
-    /// A data set that cannot be trained on.
-    #[error(transparent)]
-    Table(#[from] crate::data::DataError),
-    /// A figure could not be drawn or written.
-    #[error("plot {0}")]
-    Plot(String),
-    /// A checkpoint could not be written or read (the file and the reason).
-    #[error("checkpoint {0}")]
-    Checkpoint(String),
-}
-
-impl From<GpError> for ModelError {
-    /// A GP layer's ELBO failure is the objective's ([`ModelError::Elbo`]).
-    fn from(error: GpError) -> Self {
-        match error {
-            GpError::Elbo(error) => Self::Elbo(error),
-            error => Self::Gp(error),
-        }
-    }
-}
-
-/// Settings of [`SvgpRegressor`] training.
+/// The model of an [`SvgpRegressor`]: a sparse GP with `M` inducing points and Gaussian noise.
 #[derive(Config, Debug)]
-pub struct SvgpRegressorConfig {
-    /// Inducing points `M` (at most the number of training rows).
+pub struct SvgpRegressionModelConfig {
+    /// Inducing points `M` (`fit` uses at most the number of training rows).
     #[config(default = 100)]
     pub num_inducing: usize,
+    /// Whitened strategy.
+    #[config(default = true)]
+    pub whiten: bool,
+}
+
+/// Settings of fitting an [`SvgpRegressor`]: the model, and how it is optimised.
+#[derive(Config, Debug)]
+pub struct SvgpRegressorConfig {
+    /// The model.
+    #[config(default = "SvgpRegressionModelConfig::new()")]
+    pub model: SvgpRegressionModelConfig,
     /// Passes over the training set.
     #[config(default = 200)]
     pub epochs: usize,
@@ -66,9 +42,6 @@ pub struct SvgpRegressorConfig {
     /// Adam's learning rate.
     #[config(default = 0.01)]
     pub learning_rate: f64,
-    /// Whitened strategy.
-    #[config(default = true)]
-    pub whiten: bool,
     /// Seed of the shuffling and of the inducing-point choice.
     #[config(default = 0)]
     pub seed: u64,
@@ -91,11 +64,14 @@ pub struct SvgpRegressionModel {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::SvgpRegressorConfig;
 /// use vi_models::data::Table;
+/// use vi_models::regression::{SvgpRegressionModelConfig, SvgpRegressorConfig};
 /// let x: Vec<f64> = (0..64).map(|i| i as f64 / 16.0).collect();
 /// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
-/// let config = SvgpRegressorConfig::new().with_num_inducing(8).with_epochs(40).with_batch_size(32);
+/// let config = SvgpRegressorConfig::new()
+///     .with_model(SvgpRegressionModelConfig::new().with_num_inducing(8))
+///     .with_epochs(40)
+///     .with_batch_size(32);
 /// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
 /// let metrics = model.evaluate(&train).unwrap();
 /// assert!(metrics.rmse < 0.3, "{metrics:?}");
@@ -114,43 +90,15 @@ pub struct SvgpRegressor {
     pub device: Device,
 }
 
-/// Predictive mean and variance of `y` in the original units.
-#[derive(Debug, Clone)]
-pub struct RegressionPrediction {
-    /// `E[y*]`.
-    pub mean: Vec<f64>,
-    /// `Var[y*]` (latent variance plus noise).
-    pub variance: Vec<f64>,
-}
-
-impl RegressionPrediction {
-    /// RMSE of the mean and mean Gaussian log predictive density at the targets `y`.
-    pub fn evaluate(&self, y: &[f64]) -> RegressionMetrics {
-        RegressionMetrics {
-            rmse: rmse(&self.mean, y),
-            test_log_likelihood: gaussian_log_likelihood(&self.mean, &self.variance, y),
-        }
-    }
-}
-
-/// Test RMSE and mean log predictive density, in the original units.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RegressionMetrics {
-    /// Root-mean-square error of the predictive mean.
-    pub rmse: f64,
-    /// `1/n Σ ln N(yᵢ | μᵢ, σᵢ²)`.
-    pub test_log_likelihood: f64,
-}
-
-impl SvgpRegressorConfig {
-    /// The untrained model for `d` inputs and `m` inducing points (drawn from `N(0, I)`; `fit`
-    /// starts them at training rows).
-    pub fn init(&self, d: usize, m: usize, device: &Device) -> SvgpRegressionModel {
+impl SvgpRegressionModelConfig {
+    /// The untrained model for `d` inputs, its `num_inducing` inducing points drawn from
+    /// `N(0, I)` (`fit` starts them at training rows).
+    pub fn init(&self, d: usize, device: &Device) -> SvgpRegressionModel {
         let kernel = ScaleKernelConfig::new().init(RbfConfig::new(d).init(device), device);
         SvgpRegressionModel {
-            gp: SvgpConfig::new(d, m).init_with(
+            gp: SvgpConfig::new(d, self.num_inducing).init_with(
                 kernel,
-                FullRankGaussian::standard(1, m, device),
+                FullRankGaussian::standard(1, self.num_inducing, device),
                 if self.whiten {
                     AnyStrategy::from(Whitened)
                 } else {
@@ -161,12 +109,14 @@ impl SvgpRegressorConfig {
             likelihood: GaussianLikelihoodConfig::new().init(device),
         }
     }
+}
 
+impl SvgpRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` is called after each epoch (the loss is the
     /// negative per-point ELBO).
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty or ragged table; [`ModelError::Gp`] when `K_zz` cannot
+    /// [`ModelError::Table`] for an empty or ragged table; [`ModelError::Gp`] when `K_zz` cannot
     /// be factorised; [`ModelError::Elbo`] when the objective becomes non-finite.
     pub fn fit(
         &self,
@@ -178,9 +128,9 @@ impl SvgpRegressorConfig {
         let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
         let mut state = self.seed;
-        let m = self.num_inducing.clamp(1, n);
+        let m = self.model.num_inducing.clamp(1, n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
-        let mut model = self.init(d, m, &ad);
+        let mut model = self.model.clone().with_num_inducing(m).init(d, &ad);
         model.gp = model.gp.with_inducing_points(z);
         let schedule = Schedule {
             epochs: self.epochs,
@@ -196,7 +146,7 @@ impl SvgpRegressorConfig {
             })?;
             Ok(step.terms.scaled_loss(1.0 / n as f64))
         };
-        let model = train_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
+        let model = fit_minibatches(model, &data, &ad, &schedule, loss, on_epoch)?;
         Ok(SvgpRegressor {
             config: self.clone(),
             model: model.valid(),
@@ -212,7 +162,8 @@ impl SvgpRegressor {
     /// original units, computed in chunks of 1024 rows.
     ///
     /// # Errors
-    /// [`ModelError::Data`] when `x` is not a whole number of rows.
+    /// [`ModelError::Ragged`] when `x` is not a whole number of rows; [`ModelError::Gp`] when
+    /// `K_zz` cannot be factorised.
     pub fn predict(&self, x: &[f64]) -> Result<RegressionPrediction, ModelError> {
         let prior = self.model.gp.inducing_prior()?;
         let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
@@ -255,7 +206,12 @@ impl Checkpoint for SvgpRegressor {
             .sizes
             .first()
             .ok_or_else(|| missing(dir, "inducing size"))?;
-        let skeleton = f.config.init(f.x_scaler.mean.len(), m, device);
+        let skeleton = f
+            .config
+            .model
+            .clone()
+            .with_num_inducing(m)
+            .init(f.x_scaler.mean.len(), device);
         Ok(Self {
             model: checkpoint::load_module(dir, skeleton)?,
             x_scaler: f.x_scaler,

@@ -10,7 +10,7 @@ use vi_core::likelihood::gaussian_log_likelihood;
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::NoisePrecision;
+/// use vi_models::regression::NoisePrecision;
 /// let noise = NoisePrecision::new(4.0, false, &Device::default());
 /// assert!((noise.precision() - 4.0).abs() < 1e-5);
 /// ```

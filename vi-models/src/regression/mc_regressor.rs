@@ -2,10 +2,11 @@
 //! dropout, concrete dropout, Bayes-by-backprop): one fitted-model type for all of them, with
 //! `T`-pass prediction, Gal's test log-likelihood and checkpoints.
 
+use super::prediction::RegressionMetrics;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
 use crate::data::{StandardizedTable, Standardizer, Table};
+use crate::error::ModelError;
 use crate::metrics::rmse;
-use crate::svgp_regressor::{ModelError, RegressionMetrics};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
@@ -14,7 +15,7 @@ use std::path::Path;
 
 /// A regression network with a stochastic forward pass, in standardised units.
 pub trait StochasticRegressionNet: Module + Sized {
-    /// The settings it is fitted with.
+    /// The settings it is fitted with (the fit config, which holds the network's).
     type Config: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
     /// The model's name in checkpoints.
     const KIND: &'static str;
@@ -80,7 +81,7 @@ impl<N: StochasticRegressionNet> McRegressor<N> {
     /// `logsumexp_t(−τ/2 (y − ŷ_t)²)` for the test log-likelihood.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for ragged input.
+    /// [`ModelError::Ragged`] for ragged input.
     pub fn predict(
         &self,
         x: &[f64],
@@ -157,10 +158,10 @@ impl McPasses<'_> {
     ) -> Result<McRegressionPrediction, ModelError> {
         let d = self.x_scaler.mean.len();
         if !x.len().is_multiple_of(d) {
-            return Err(ModelError::Data(format!(
-                "{} values are not rows of {d} features",
-                x.len()
-            )));
+            return Err(ModelError::Ragged {
+                values: x.len(),
+                features: d,
+            });
         }
         let n = x.len() / d;
         let xs = self.x_scaler.transform(x);
@@ -179,9 +180,7 @@ impl McPasses<'_> {
                 .expand([t, n, d])
                 .reshape([t * n, d]);
             let out = pass(stacked).into_data().convert::<f64>();
-            let out = out
-                .as_slice::<f64>()
-                .map_err(|e| ModelError::Data(format!("{e:?}")))?;
+            let out = out.as_slice::<f64>()?;
             for (i, v) in out.iter().enumerate() {
                 let row = i % n;
                 let pred = v * sy + my;

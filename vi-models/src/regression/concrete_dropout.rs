@@ -1,11 +1,11 @@
 //! Concrete-dropout regression (Gal, Hron & Kendall 2017): Gal's one-hidden-layer network with
 //! the dropout rates learned, evaluated like MC dropout.
 
+use super::mc_regressor::{McRegressor, StochasticRegressionNet};
+use super::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::data::{StandardizedTable, Table};
-use crate::mc_regressor::{McRegressor, StochasticRegressionNet};
-use crate::noise::{NoisePrecision, mean_gaussian_nll};
-use crate::svgp_regressor::ModelError;
-use crate::training::{Schedule, train_minibatches};
+use crate::error::ModelError;
+use crate::fit::{Schedule, fit_minibatches};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
@@ -13,9 +13,10 @@ use burn::tensor::{Device, Tensor};
 use vi_blocks::kl::total_regularizer;
 use vi_blocks::nn::{ConcreteLinear, ConcreteLinearConfig};
 
-/// Settings of [`ConcreteDropoutRegressor`] training.
+/// The model of a [`ConcreteDropoutRegressor`]: the network ([`ConcreteDropoutNet`]), its
+/// prior and the observation noise.
 #[derive(Config, Debug)]
-pub struct ConcreteDropoutRegressorConfig {
+pub struct ConcreteDropoutNetConfig {
     /// Hidden units of the single ReLU layer.
     pub hidden: usize,
     /// Model precision `τ` in the targets' original units: fixed, or the starting value when
@@ -33,6 +34,14 @@ pub struct ConcreteDropoutRegressorConfig {
     /// Prior lengthscale `l` of the weight term `l² ‖W‖² / (2 N (1 − p))`.
     #[config(default = 1e-2)]
     pub lengthscale: f64,
+}
+
+/// Settings of fitting a [`ConcreteDropoutRegressor`]: the model, how it is optimised, and the
+/// passes averaged at prediction.
+#[derive(Config, Debug)]
+pub struct ConcreteDropoutRegressorConfig {
+    /// The model.
+    pub model: ConcreteDropoutNetConfig,
     /// Passes over the training set.
     #[config(default = 400)]
     pub epochs: usize,
@@ -84,12 +93,12 @@ impl ConcreteDropoutNet {
 /// # Example
 /// ```
 /// use burn::tensor::Device;
-/// use vi_models::ConcreteDropoutRegressorConfig;
 /// use vi_models::data::Table;
+/// use vi_models::regression::{ConcreteDropoutNetConfig, ConcreteDropoutRegressorConfig};
 /// let x: Vec<f64> = (0..128).map(|i| i as f64 / 32.0).collect();
 /// let train = Table { y: x.iter().map(|v| v.sin()).collect(), x, d: 1 };
-/// let config = ConcreteDropoutRegressorConfig::new(32, 100.0).with_epochs(60).with_batch_size(32)
-///     .with_learning_rate(1e-2).with_mc_samples(50);
+/// let config = ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(32, 100.0))
+///     .with_epochs(60).with_batch_size(32).with_learning_rate(1e-2).with_mc_samples(50);
 /// let model = config.fit(&train, &Device::default(), |_, _| {}).unwrap();
 /// assert!(model.evaluate(&train).unwrap().rmse < 0.3);
 /// let [p_in, p_hidden] = model.net.dropout_probabilities();
@@ -97,7 +106,7 @@ impl ConcreteDropoutNet {
 /// ```
 pub type ConcreteDropoutRegressor = McRegressor<ConcreteDropoutNet>;
 
-impl ConcreteDropoutRegressorConfig {
+impl ConcreteDropoutNetConfig {
     /// The untrained network for `d` inputs and `n` training rows whose targets have standard
     /// deviation `y_std`.
     pub fn init(&self, d: usize, n: usize, y_std: f64, device: &Device) -> ConcreteDropoutNet {
@@ -114,28 +123,40 @@ impl ConcreteDropoutRegressorConfig {
             noise: NoisePrecision::new(self.tau * y_std * y_std, self.learn_noise, device),
         }
     }
+}
 
+impl ConcreteDropoutRegressorConfig {
     /// Trains on `train`; `on_epoch(epoch, mean loss)` after each epoch.
     ///
     /// # Errors
-    /// [`ModelError::Data`] for an empty or ragged table, `τ ≤ 0`, an initial dropout outside
-    /// `(0, 1)`, or a non-finite loss (naming the epoch).
+    /// [`ModelError::Setting`] for `τ ≤ 0` or an initial dropout outside `(0, 1)`;
+    /// [`ModelError::Table`] for an empty or ragged table; [`ModelError::Diverged`] for a
+    /// non-finite loss (naming the epoch).
     pub fn fit(
         &self,
         train: &Table,
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<ConcreteDropoutRegressor, ModelError> {
-        if self.tau <= 0.0 || !(self.init_dropout > 0.0 && self.init_dropout < 1.0) {
-            return Err(ModelError::Data(format!(
-                "tau {} must be > 0 and the initial dropout {} in (0, 1)",
-                self.tau, self.init_dropout
-            )));
+        let model = &self.model;
+        if model.tau <= 0.0 {
+            return Err(ModelError::Setting {
+                setting: "tau",
+                value: model.tau,
+                expected: "> 0",
+            });
+        }
+        if !(model.init_dropout > 0.0 && model.init_dropout < 1.0) {
+            return Err(ModelError::Setting {
+                setting: "initial dropout",
+                value: model.init_dropout,
+                expected: "in (0, 1)",
+            });
         }
         let data = StandardizedTable::new(train)?;
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
-        let net = self.init(train.d, train.len(), data.y_scaler.std[0], &ad);
+        let net = model.init(train.d, train.len(), data.y_scaler.std[0], &ad);
         let schedule = Schedule {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -144,11 +165,11 @@ impl ConcreteDropoutRegressorConfig {
         };
         let loss = |net: &ConcreteDropoutNet, x: Tensor<2>, y: Tensor<2>| {
             let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
-            let penalty = total_regularizer(net)
-                .ok_or_else(|| ModelError::Data("no concrete-dropout layers".into()))?;
+            let penalty =
+                total_regularizer(net).ok_or(ModelError::NoPenalty("concrete-dropout"))?;
             Ok(nll + penalty)
         };
-        let net = train_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
+        let net = fit_minibatches(net, &data, &ad, &schedule, loss, on_epoch)?;
         let std = data.y_scaler.std[0];
         let tau = net.noise.precision() / (std * std);
         Ok(McRegressor::trained(
@@ -171,6 +192,6 @@ impl StochasticRegressionNet for ConcreteDropoutNet {
     }
 
     fn skeleton(config: &ConcreteDropoutRegressorConfig, d: usize, device: &Device) -> Self {
-        config.init(d, 1, 1.0, device)
+        config.model.init(d, 1, 1.0, device)
     }
 }

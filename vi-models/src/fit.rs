@@ -1,13 +1,15 @@
-//! The minibatch Adam loop every regressor trains with.
+//! The built-in fit loop: minibatch Adam over reshuffled rows, which every regressor's and
+//! classifier's `fit` runs (the burn-train integration, `Learner` and `TrainStep`, is
+//! [`crate::learner`] under the feature `train`).
 
 use crate::data::{StandardizedTable, permutation};
-use crate::svgp_regressor::ModelError;
+use crate::error::ModelError;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use vi_core::optim::FusedAdamConfig;
 
-/// How long and how fast to train.
+/// How long and how fast to train: the optimisation settings of a fit config.
 pub(crate) struct Schedule {
     pub epochs: usize,
     pub batch_size: usize,
@@ -21,9 +23,9 @@ pub(crate) struct Schedule {
 /// is called after each epoch.
 ///
 /// # Errors
-/// The loss function's errors, and [`ModelError::Data`] naming the epoch when the mean loss
+/// The loss function's errors, and [`ModelError::Diverged`] naming the epoch when the mean loss
 /// becomes non-finite.
-pub(crate) fn train_minibatches<M: Module>(
+pub(crate) fn fit_minibatches<M: Module>(
     model: M,
     data: &StandardizedTable,
     ad: &Device,
@@ -31,7 +33,7 @@ pub(crate) fn train_minibatches<M: Module>(
     loss: impl Fn(&M, Tensor<2>, Tensor<2>) -> Result<Tensor<1>, ModelError>,
     on_epoch: impl FnMut(usize, f64),
 ) -> Result<M, ModelError> {
-    train_on_batches(
+    fit_batches(
         model,
         data.table.len(),
         schedule,
@@ -46,9 +48,9 @@ pub(crate) fn train_minibatches<M: Module>(
 /// `on_epoch(epoch, mean loss)` after each epoch.
 ///
 /// # Errors
-/// The loss function's errors, and [`ModelError::Data`] naming the epoch when the mean loss
+/// The loss function's errors, and [`ModelError::Diverged`] naming the epoch when the mean loss
 /// becomes non-finite.
-pub(crate) fn train_on_batches<M: Module, B>(
+pub(crate) fn fit_batches<M: Module, B>(
     mut model: M,
     n: usize,
     schedule: &Schedule,
@@ -75,9 +77,7 @@ pub(crate) fn train_on_batches<M: Module, B>(
         let total = total.map_or(f64::NAN, |sum| sum.into_scalar::<f64>());
         let mean = total / n.div_ceil(size) as f64;
         if !mean.is_finite() {
-            return Err(ModelError::Data(format!(
-                "the loss became {mean} in epoch {epoch}"
-            )));
+            return Err(ModelError::Diverged { loss: mean, epoch });
         }
         on_epoch(epoch, mean);
     }
