@@ -202,9 +202,9 @@ fn gradcheck_blocks(device: Device) {
             fr.loc = param(v[0].clone().reshape([1, n]));
             fr.scale_raw = param(v[2].clone().reshape([1, n, n]));
             let mut lr = LowRankGaussianConfig::new(n, 2).init(&ad);
-            lr.loc = param(v[0].clone().reshape([n]));
-            lr.rho = param(v[1].clone().reshape([n]));
-            lr.factor = param(tensor(noise(97, n * 2), [n, 2], &ad, dtype)); // fixed, not random
+            lr.loc = param(v[0].clone().reshape([1, n]));
+            lr.rho = param(v[1].clone().reshape([1, n]));
+            lr.factor = param(tensor(noise(97, n * 2), [1, n, 2], &ad, dtype)); // fixed, not random
             let (mf, fr, lr) = (
                 mf.distribution().unwrap(),
                 fr.distribution().unwrap(),

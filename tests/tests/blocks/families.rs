@@ -32,7 +32,7 @@ fn families_initial_scales(device: Device) {
     let lr = LowRankGaussianConfig::new(2000, 4)
         .with_init_scale(0.2)
         .init(&device);
-    let var = values(lr.distribution().unwrap().variance::<1>());
+    let var = values(lr.distribution().unwrap().variance::<2>());
     let mean_var = var.iter().sum::<f64>() / var.len() as f64;
     assert!(
         (mean_var - 0.04).abs() < 0.002,

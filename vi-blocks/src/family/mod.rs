@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | [`MeanFieldGaussian`] | `loc [.., n]`, `rho [.., n]`, `σ = softplus(ρ)` or `|ρ|` ([`ScaleTransform`]) | `Normal` (event `[n]`) | `init_scale` (0.1) |
 //! | [`FullRankGaussian`] | `loc [B, n]`, `scale_raw [B, n, n]`: `L = tril(raw, −1) + diag(softplus(diag raw))` or sign-flipped columns ([`TrilTransform`]) | `MultivariateNormal` (batch `[B]`) | `init_scale · I` |
-//! | [`LowRankGaussian`] | `loc [n]`, `factor [n, k]`, `rho [n]`: `Σ = W Wᵀ + diag(softplus(ρ)²)` | `LowRankMultivariateNormal` | total sd `init_scale`, a quarter of the variance in the factor |
+//! | [`LowRankGaussian`] | `loc [B, n]`, `factor [B, n, k]`, `rho [B, n]`: `Σ = W Wᵀ + diag(softplus(ρ)²)` | `LowRankMultivariateNormal` (batch `[B]`) | total sd `init_scale`, a quarter of the variance in the factor |
 //!
 //! The same families are `q(u)` of [`crate::gp::Svgp`] (batch: one distribution per output) and
 //! `q(X)` of [`crate::gp::LatentInputs`]; a Bayesian layer's weights carry the mean-field
