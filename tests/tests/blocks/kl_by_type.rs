@@ -9,6 +9,8 @@ use vi_blocks::nn::{
     BayesianLinear, BayesianLinearConfig, BayesianizeConfig, ConcreteLinear, ConcreteLinearConfig,
     Prior, VariationalParam, bayesianize,
 };
+use vi_core::distributions::Normal;
+use vi_core::kl::KlDivergence;
 use vi_tests::{assert_all_close, by_dtype, device_tests, dtypes, noise, tensor, values};
 
 device_tests!(
@@ -175,6 +177,20 @@ fn bayesianized_kl_by_hand(device: Device) {
             );
         }
     }
+}
+
+/// `KL(q(w) ‖ N(0, scale²))` of a weight carrying a [`VariationalParam`], from its distribution.
+fn family_kl<const D: usize>(weight: &Param<Tensor<D>>, scale: f64) -> f64 {
+    let q = VariationalParam::of(weight)
+        .expect("a Bayesian weight")
+        .distribution(weight)
+        .unwrap();
+    let zero = weight.base().zeros_like();
+    let prior = Normal::new_unchecked(zero.clone(), zero.ones_like().mul_scalar(scale))
+        .unwrap()
+        .to_event(1)
+        .unwrap();
+    scalar(q.kl_sum(&prior).unwrap())
 }
 
 /// Bayesianizing a model that already holds a Bayesian layer leaves the layer's `ρ` alone and

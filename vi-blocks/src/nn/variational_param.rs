@@ -5,6 +5,7 @@ use super::prior::Prior;
 use crate::kl::{Visited, module_found_by_type, offer_gaussian};
 use burn::module::{Module, Param, Reparameterization, Reparameterizer};
 use burn::tensor::{Distribution as Noise, Shape, Tensor};
+use vi_core::distributions::{DistributionError, Normal};
 use vi_core::random::random_like;
 use vi_core::special::softplus;
 
@@ -162,6 +163,47 @@ impl VariationalParam {
     /// `ρ` at rank `D` with `shape` (the weight's).
     pub fn rho<const D: usize>(&self, shape: Shape) -> Tensor<D> {
         self.rho.at(shape)
+    }
+
+    /// `q(w) = N(μ, softplus(ρ)²)` of `weight` (the parameter this is attached to) as a
+    /// [`Normal`] with event the last dimension: the mean-field family
+    /// ([`crate::family::MeanFieldGaussian`]'s parameterisation), attached to a weight.
+    ///
+    /// # Errors
+    /// [`DistributionError`] when `weight` does not have `ρ`'s number of elements.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use vi_blocks::nn::{Prior, VariationalParam};
+    /// use vi_core::distributions::Distribution;
+    /// let device = Device::default();
+    /// let (loc, rho) = (Tensor::<2>::zeros([3, 2], &device), Tensor::<2>::zeros([3, 2], &device));
+    /// let w = VariationalParam::attach(loc, rho, Prior::Normal { scale: 1.0 });
+    /// let q = VariationalParam::of(&w).unwrap().distribution(&w).unwrap();
+    /// let var: Vec<f32> = q.variance::<2>().into_data().to_vec().unwrap();
+    /// let ln2 = 2f32.ln();
+    /// assert!(var.len() == 6 && var.iter().all(|v| (v - ln2 * ln2).abs() < 1e-6)); // softplus(0)²
+    /// ```
+    pub fn distribution<const D: usize>(
+        &self,
+        weight: &Param<Tensor<D>>,
+    ) -> Result<Normal, DistributionError> {
+        let loc = weight.base();
+        let rho_len = match &self.rho {
+            RawScale::Rank1(p) | RawScale::Flat(p) => p.lazy_shape().num_elements(),
+            RawScale::Rank2(p) => p.lazy_shape().num_elements(),
+            RawScale::Rank3(p) => p.lazy_shape().num_elements(),
+            RawScale::Rank4(p) => p.lazy_shape().num_elements(),
+        };
+        if rho_len != loc.shape().num_elements() {
+            return Err(DistributionError::ShapeMismatch {
+                distribution: "VariationalParam",
+                reason: format!("ρ has {rho_len} elements, the weight {:?}", loc.dims()),
+            });
+        }
+        let scale = softplus(self.rho::<D>(loc.shape()));
+        Normal::new_unchecked(loc, scale)?.to_event(1)
     }
 }
 
