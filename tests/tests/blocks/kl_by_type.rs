@@ -176,6 +176,13 @@ fn bayesianized_kl_by_hand(device: Device) {
                 "a weight was not made Bayesian"
             );
         }
+        // The same KL through each weight's distribution, vi-core's Normal ‖ Normal.
+        let through_family = family_kl(&bnn.hidden.weight, scale)
+            + family_kl(bnn.hidden.bias.as_ref().unwrap(), scale)
+            + family_kl(&bnn.out.weight, scale)
+            + family_kl(bnn.out.bias.as_ref().unwrap(), scale);
+        let label = format!("bayesianized KL through the family [{dtype:?}]");
+        assert_all_close(&label, &[through_family], &[by_hand], rtol, 0.0);
     }
 }
 
