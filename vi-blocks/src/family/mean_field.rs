@@ -3,6 +3,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use vi_core::distributions::{DistributionError, Normal};
+use vi_core::kl::KlDivergence;
 
 /// Configuration of a [`MeanFieldGaussian`] over a vector.
 #[derive(Config, Debug)]
@@ -77,15 +78,15 @@ impl<const D: usize> MeanFieldGaussian<D> {
         self.transform.forward(self.rho.val())
     }
 
-    /// `KL(q ‖ N(0, I))` summed over every coordinate, `[1]`, in closed form:
-    /// `Σ ½ (σ² + μ² − 1) − ln σ`.
-    pub fn kl_to_standard_normal(&self) -> Tensor<1> {
-        let (mu, sigma) = (self.loc.val(), self.scale());
-        let kl = (sigma.clone().square() + mu.square())
-            .sub_scalar(1.0)
-            .mul_scalar(0.5)
-            - sigma.log();
-        kl.sum()
+    /// `KL(q ‖ N(0, I))` summed over every coordinate, `[1]`, in closed form
+    /// (`Σ ½ (σ² + μ² − 1) − ln σ`, vi-core's Normal ‖ Normal).
+    ///
+    /// # Errors
+    /// As [`MeanFieldGaussian::distribution`].
+    pub fn kl_to_standard_normal(&self) -> Result<Tensor<1>, DistributionError> {
+        let zero = self.loc.val().zeros_like();
+        let prior = Normal::new_unchecked(zero.clone(), zero.ones_like())?.to_event(1)?;
+        self.distribution()?.kl_sum(&prior)
     }
 
     /// The posterior as a [`Normal`] with event the last dimension.

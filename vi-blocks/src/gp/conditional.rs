@@ -54,11 +54,7 @@ impl Conditional {
                 reason: format!("inducing points {:?} for inputs {:?}", [b, m, d], [n, dx]),
             });
         }
-        let retry = JitterConfig {
-            base: jitter,
-            initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
-            ..JitterConfig::default()
-        };
+        let retry = JitterConfig::retrying_from(jitter);
         let x = x.unsqueeze::<3>();
         let factor = cholesky_jittered(kernel.gram(z.clone()), &retry)
             .map_err(GpError::InducingCovariance)?;

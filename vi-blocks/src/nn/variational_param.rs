@@ -190,12 +190,7 @@ impl VariationalParam {
         weight: &Param<Tensor<D>>,
     ) -> Result<Normal, DistributionError> {
         let loc = weight.base();
-        let rho_len = match &self.rho {
-            RawScale::Rank1(p) | RawScale::Flat(p) => p.lazy_shape().num_elements(),
-            RawScale::Rank2(p) => p.lazy_shape().num_elements(),
-            RawScale::Rank3(p) => p.lazy_shape().num_elements(),
-            RawScale::Rank4(p) => p.lazy_shape().num_elements(),
-        };
+        let rho_len = self.rho.num_params();
         if rho_len != loc.shape().num_elements() {
             return Err(DistributionError::ShapeMismatch {
                 distribution: "VariationalParam",

@@ -106,6 +106,18 @@ impl Default for JitterConfig {
     }
 }
 
+impl JitterConfig {
+    /// `base` always added, and should that fail, retries from `10 · base` (`1e-8` when `base`
+    /// is 0) growing tenfold: how a sparse GP factors `K_zz`.
+    pub fn retrying_from(base: f64) -> Self {
+        Self {
+            base,
+            initial: Some(if base > 0.0 { 10.0 * base } else { 1e-8 }),
+            ..Self::default()
+        }
+    }
+}
+
 /// A factor from [`cholesky_jittered`] with the jitter each batch element needed.
 #[derive(Debug, Clone)]
 pub struct JitteredCholesky<const D: usize> {

@@ -9,6 +9,7 @@ use crate::family::{
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
+use vi_core::linalg::diagonals;
 
 /// A Gaussian `q(u_p) = N(m_p, S_p)` over the `M` inducing values of each of `P` outputs.
 pub trait InducingDistribution: Module {
@@ -34,9 +35,7 @@ pub trait InducingDistribution: Module {
 /// The diagonal of `[P, M, M]`, `[P, M]`.
 fn diagonal(l: Tensor<3>) -> Tensor<2> {
     let [p, m, _] = l.dims();
-    (l.clone() * Tensor::<2>::eye(m, &l.device()).cast(l.dtype()).unsqueeze())
-        .sum_dim(2)
-        .reshape([p, m])
+    diagonals(l, p, m)
 }
 
 /// `softplus⁻¹(x) = ln(eˣ − 1)` elementwise.

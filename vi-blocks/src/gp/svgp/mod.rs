@@ -205,11 +205,7 @@ impl<K: Kernel, Q: InducingDistribution, S: VariationalStrategy> Svgp<K, Q, S> {
     /// [`Svgp::inducing_prior`] from `K_zz` formed by the caller.
     fn inducing_prior_from(&self, kzz: Tensor<3>) -> Result<InducingPrior, GpError> {
         let jitter = self.base_jitter(self.inducing_points.dtype());
-        let retry = JitterConfig {
-            base: jitter,
-            initial: Some(if jitter > 0.0 { 10.0 * jitter } else { 1e-8 }),
-            ..JitterConfig::default()
-        };
+        let retry = JitterConfig::retrying_from(jitter);
         let factor = cholesky_jittered(kzz, &retry).map_err(GpError::InducingCovariance)?;
         Ok(self.prior_with(factor.factor, jitter, factor.jitter))
     }
