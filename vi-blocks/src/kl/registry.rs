@@ -29,8 +29,10 @@ pub(crate) struct Found {
 struct Walk {
     found: Found,
     /// The base of the parameter visited last: Burn visits a reparameterized parameter's base
-    /// just before entering its reparameterization.
-    last_base: Option<Visited>,
+    /// just before entering its reparameterization. Kept as it is and turned into a [`Visited`]
+    /// (a reshape for ranks above 2) only when a variational parameter claims it, so an
+    /// ordinary parameter costs the walk no tracked op.
+    last_base: Option<Box<dyn FnOnce() -> Visited>>,
 }
 
 thread_local! {
@@ -51,8 +53,9 @@ pub(crate) fn collect<M: Module>(module: &M) -> Found {
 pub(crate) fn offer_gaussian(rho: impl FnOnce(&Visited) -> Visited, prior: crate::nn::Prior) {
     WALK.with(|walk| {
         if let Some(walk) = walk.borrow_mut().as_mut()
-            && let Some(loc) = walk.last_base.take()
+            && let Some(base) = walk.last_base.take()
         {
+            let loc = base();
             let rho = rho(&loc);
             walk.found.gaussian.push(GaussianTerm { loc, rho, prior });
         }
@@ -75,7 +78,8 @@ impl ModuleVisitor for Tracker {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         WALK.with(|walk| {
             if let Some(walk) = walk.borrow_mut().as_mut() {
-                walk.last_base = Some(Visited::new(param.val()));
+                let base = param.val();
+                walk.last_base = Some(Box::new(move || Visited::new(base)));
             }
         });
     }
