@@ -90,8 +90,7 @@ fn gaussian_kl(found: Found) -> Option<Tensor<1>> {
     let mut terms = found.gaussian.into_iter().peekable();
     let mut total: Option<Tensor<1>> = None;
     while let Some(first) = terms.next() {
-        let (device, dtype) = first.loc.placement();
-        let prior = first.prior.encode(&device, dtype);
+        let prior = first.encoded_prior;
         let kl = match terms.next_if(|next| next.prior == first.prior) {
             Some(GaussianTerm { loc, rho, .. }) => {
                 kl_pair((first.loc, first.rho), (loc, rho), prior)

@@ -14,6 +14,8 @@ pub(crate) struct GaussianTerm {
     pub loc: Visited,
     pub rho: Visited,
     pub prior: crate::nn::Prior,
+    /// The prior, encoded.
+    pub encoded_prior: Tensor<1>,
 }
 
 /// What one walk found.
@@ -50,14 +52,23 @@ pub(crate) fn collect<M: Module>(module: &M) -> Found {
 /// Offers a variational parameter: paired with the base visited just before (its posterior
 /// mean). Outside a collection, or with no base (the reparameterization visited on its own),
 /// nothing happens.
-pub(crate) fn offer_gaussian(rho: impl FnOnce(&Visited) -> Visited, prior: crate::nn::Prior) {
+pub(crate) fn offer_gaussian(
+    rho: impl FnOnce(&Visited) -> Visited,
+    prior: crate::nn::Prior,
+    encoded_prior: Tensor<1>,
+) {
     WALK.with(|walk| {
         if let Some(walk) = walk.borrow_mut().as_mut()
             && let Some(base) = walk.last_base.take()
         {
             let loc = base();
             let rho = rho(&loc);
-            walk.found.gaussian.push(GaussianTerm { loc, rho, prior });
+            walk.found.gaussian.push(GaussianTerm {
+                loc,
+                rho,
+                prior,
+                encoded_prior,
+            });
         }
     });
 }

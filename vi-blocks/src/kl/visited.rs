@@ -23,15 +23,6 @@ impl Visited {
         }
     }
 
-    /// The tensor's device and float dtype.
-    pub(crate) fn placement(&self) -> (burn::tensor::Device, burn::tensor::FloatDType) {
-        let (device, dtype) = match self {
-            Visited::Vector(t) | Visited::Flat(t) => (t.device(), t.dtype()),
-            Visited::Matrix(t) => (t.device(), t.dtype()),
-        };
-        (device, dtype.into())
-    }
-
     pub(crate) fn flat(self) -> Tensor<1> {
         match self {
             Visited::Vector(t) | Visited::Flat(t) => t,

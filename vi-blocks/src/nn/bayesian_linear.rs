@@ -3,7 +3,7 @@ use super::variational_param::VariationalParam;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::module::linear;
-use burn::tensor::{Device, Distribution as Noise, FloatDType, Tensor};
+use burn::tensor::{Device, Distribution as Noise, Tensor};
 use vi_core::mean_field::{self, MeanFieldDraw, sampled_linear};
 use vi_core::random::random_like;
 use vi_core::special::softplus;
@@ -242,11 +242,8 @@ impl BayesianLinear {
     /// `KL(q(W, b) ‖ p(W, b))` summed over all weights and biases, `[1]` (closed form for a
     /// normal prior; a one-sample estimate for the scale mixture).
     pub fn kl(&self) -> Tensor<1> {
-        let mu = self.weight_loc();
-        let prior = self
-            .prior()
-            .encode(&mu.device(), FloatDType::from(mu.dtype()));
-        let weights = (mu, self.weight_rho());
+        let prior = variational(&self.weight).encoded_prior.val();
+        let weights = (self.weight_loc(), self.weight_rho());
         match (self.bias_loc(), self.bias_rho()) {
             (Some(loc), Some(rho)) => mean_field_kl_pair(weights, (loc, rho), prior),
             _ => mean_field_kl(weights.0, weights.1, prior),

@@ -71,11 +71,9 @@ impl ModuleMapper for Bayesianizer<'_> {
         if !selected || self.reparameterizations > 0 {
             return param;
         }
-        let rho = self.initial_rho(&param.val());
-        let variational = VariationalParam {
-            rho: RawScale::new(rho),
-            prior: self.config.prior,
-        };
+        let base = param.val();
+        let rho = RawScale::new(self.initial_rho(&base));
+        let variational = VariationalParam::new(rho, self.config.prior, &base);
         param.apply_reparameterization(Attach(Some(variational)))
     }
 }

@@ -4,7 +4,7 @@
 use super::prior::Prior;
 use crate::kl::{Visited, module_found_by_type, offer_gaussian};
 use burn::module::{Module, Param, Reparameterization, Reparameterizer};
-use burn::tensor::{Distribution as Noise, Shape, Tensor};
+use burn::tensor::{Distribution as Noise, FloatDType, Shape, Tensor};
 use vi_core::distributions::{DistributionError, Normal};
 use vi_core::random::random_like;
 use vi_core::special::softplus;
@@ -102,12 +102,19 @@ impl RawScale {
 pub struct VariationalParam {
     /// `ρ`, `σ = softplus(ρ)`.
     pub rho: RawScale,
+    /// The prior as the KL ops read it ([`Prior::encode`], constant): on the weight's device
+    /// from the start, so a training step uploads nothing.
+    pub encoded_prior: Param<Tensor<1>>,
     /// The prior of every element (a setting: not saved in records).
     pub prior: Prior,
 }
 
-module_found_by_type!(VariationalParam { rho } skip { prior } offer(this) {
-    offer_gaussian(|loc| this.rho.visited_like(loc), this.prior);
+module_found_by_type!(VariationalParam { rho, encoded_prior } skip { prior } offer(this) {
+    offer_gaussian(
+        |loc| this.rho.visited_like(loc),
+        this.prior,
+        this.encoded_prior.val(),
+    );
 });
 
 impl Reparameterization for VariationalParam {
@@ -148,11 +155,20 @@ impl VariationalParam {
             rho.lazy_shape(),
             "VariationalParam: ρ must have μ's shape"
         );
-        let param = VariationalParam {
-            rho: RawScale::from_param(rho),
-            prior,
-        };
+        let like = loc.val();
+        let param = Self::new(RawScale::from_param(rho), prior, &like);
         loc.apply_reparameterization(Attach(Some(param)))
+    }
+
+    /// The variational parameter of raw scales `rho` and `prior`, for a weight like `like`
+    /// (whose device and dtype the encoded prior takes).
+    pub fn new<const D: usize>(rho: RawScale, prior: Prior, like: &Tensor<D>) -> Self {
+        let encoded = prior.encode(&like.device(), FloatDType::from(like.dtype()));
+        Self {
+            rho,
+            encoded_prior: Param::from_tensor(encoded).set_require_grad(false),
+            prior,
+        }
     }
 
     /// The variational parameter a weight carries, if any.
