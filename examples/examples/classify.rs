@@ -19,6 +19,7 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
+use vi_examples::flags;
 use vi_models::classification::{
     BnnClassifierConfig, BnnClassifierNetConfig, BnnMethod, SvgpClassificationModelConfig,
     SvgpClassifierConfig,
@@ -48,7 +49,10 @@ impl Model {
 }
 
 #[derive(Parser)]
-#[command(about = "Bayesian classifiers compared by accuracy, NLL and calibration")]
+#[command(
+    about = "Bayesian classifiers compared by accuracy, NLL and calibration",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// A CSV file (or .csv.gz, or a folder holding one) of features then a label per row.
     #[arg(long)]
@@ -61,35 +65,38 @@ struct Args {
         default_value = "deterministic,mc-dropout,concrete,bbb,svgp"
     )]
     models: Vec<Model>,
-    /// Hidden layer widths of the networks.
-    #[arg(long, value_delimiter = ',', default_value = "100")]
-    hidden: Vec<usize>,
+    /// Hidden layer widths of the networks (default 100); not for svgp alone.
+    #[arg(long, value_delimiter = ',', value_parser = flags::count)]
+    hidden: Option<Vec<usize>>,
     /// Epochs of every model.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = flags::count)]
     epochs: usize,
-    /// Adam's learning rate of the networks (the GP uses 0.01).
-    #[arg(long, default_value_t = 1e-3)]
-    learning_rate: f64,
-    /// Dropout probability (MC dropout; concrete dropout's starting value).
-    #[arg(long, default_value_t = 0.1)]
-    dropout: f64,
+    /// Adam's learning rate of the networks (default 1e-3; the GP uses 0.01).
+    #[arg(long, value_parser = flags::positive, allow_hyphen_values = true)]
+    learning_rate: Option<f64>,
+    /// Dropout probability in [0, 1) (default 0.1): MC dropout's, concrete dropout's starting
+    /// value (then in (0, 1)).
+    #[arg(long, value_parser = flags::probability, allow_hyphen_values = true)]
+    dropout: Option<f64>,
     /// Seeded stratified splits.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = flags::count)]
     splits: usize,
-    /// Fraction of each class held out for testing.
-    #[arg(long, default_value_t = 0.2)]
+    /// Fraction of each class held out for testing, in (0, 1).
+    #[arg(long, default_value_t = 0.2, value_parser = flags::fraction, allow_hyphen_values = true)]
     test_fraction: f64,
-    /// Stochastic passes (draws of f for the GP) averaged at prediction.
-    #[arg(long, default_value_t = 100)]
-    mc_samples: usize,
-    /// Inducing points of the GP.
-    #[arg(long, default_value_t = 100)]
-    inducing: usize,
-    /// Folder for the reliability diagrams (reliability_<data>_<model>.png, last split).
-    #[arg(long, default_value = ".")]
+    /// Stochastic passes (draws of f for the GP) averaged at prediction (default 100); not for
+    /// the deterministic network alone.
+    #[arg(long, value_parser = flags::count)]
+    mc_samples: Option<usize>,
+    /// Inducing points of the GP (default 100); with svgp only.
+    #[arg(long, value_parser = flags::count)]
+    inducing: Option<usize>,
+    /// Folder for the reliability diagrams (reliability_<data>_<model>.png, last split),
+    /// checked before training.
+    #[arg(long, default_value = ".", value_parser = flags::output_folder)]
     plot_dir: PathBuf,
-    /// Write the results as JSON to this file.
-    #[arg(long)]
+    /// Write the results as JSON to this file (its folder is checked before training).
+    #[arg(long, value_parser = flags::output_file)]
     json: Option<PathBuf>,
     /// Device: flex, ndarray, wgpu or cuda (compiled-in backends).
     #[arg(long, default_value = "flex")]
@@ -106,7 +113,52 @@ fn main() {
     }
 }
 
+/// Refuses the flags that apply to none of the chosen models.
+fn check_flags(args: &Args) -> Result<(), String> {
+    let any = |f: fn(Model) -> bool| args.models.iter().any(|&m| f(m));
+    let used = [
+        (
+            "--inducing",
+            args.inducing.is_some(),
+            any(|m| m == Model::Svgp),
+        ),
+        ("--hidden", args.hidden.is_some(), any(|m| m != Model::Svgp)),
+        (
+            "--learning-rate",
+            args.learning_rate.is_some(),
+            any(|m| m != Model::Svgp),
+        ),
+        (
+            "--dropout",
+            args.dropout.is_some(),
+            any(|m| matches!(m, Model::McDropout | Model::Concrete)),
+        ),
+        (
+            "--mc-samples",
+            args.mc_samples.is_some(),
+            any(|m| m != Model::Deterministic),
+        ),
+    ];
+    match used.iter().find(|(_, given, applies)| *given && !applies) {
+        Some((flag, ..)) => Err(format!(
+            "{flag} applies to none of --models {}",
+            args.models
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+        None => Ok(()),
+    }
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    check_flags(&args)?;
+    let hidden = args.hidden.clone().unwrap_or_else(|| vec![100]);
+    let learning_rate = args.learning_rate.unwrap_or(1e-3);
+    let dropout = args.dropout.unwrap_or(0.1);
+    let mc_samples = args.mc_samples.unwrap_or(100);
+    let inducing = args.inducing.unwrap_or(100);
     let device = vi_core::device::by_name(&args.device)?;
     let table = ClassificationTable::load(&args.data)?;
     let data_name = args
@@ -123,7 +175,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         table.classes(),
         args.splits,
         args.epochs,
-        args.hidden
+        hidden
     );
     let bar = |len: usize, what: &str| vi_examples::progress_bar(args.quiet, len, what);
     let split_bar = bar(args.splits * args.models.len(), "fits");
@@ -133,7 +185,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .map(|&m| (m, Vec::new(), Vec::new()))
         .collect();
     for split in 0..args.splits {
-        let (train, test) = table.stratified_split(args.test_fraction, split as u64);
+        let (train, test) = table.stratified_split(args.test_fraction, split as u64)?;
         for (model, metrics, seconds) in &mut results {
             let epoch_bar = bar(args.epochs, "  epochs");
             epoch_bar.set_message(format!("{} split {split}", model.name()));
@@ -141,11 +193,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let m = match model {
                 Model::Svgp => SvgpClassifierConfig::new()
-                    .with_model(
-                        SvgpClassificationModelConfig::new().with_num_inducing(args.inducing),
-                    )
+                    .with_model(SvgpClassificationModelConfig::new().with_num_inducing(inducing))
                     .with_epochs(args.epochs)
-                    .with_mc_samples(args.mc_samples)
+                    .with_mc_samples(mc_samples)
                     .with_seed(split as u64)
                     .fit(&train, &device, tick)?
                     .evaluate(&test)?,
@@ -156,12 +206,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                         Model::Concrete => BnnMethod::Concrete,
                         _ => BnnMethod::Bbb,
                     };
-                    let net = BnnClassifierNetConfig::new(method, args.hidden.clone())
-                        .with_dropout(args.dropout);
+                    let net =
+                        BnnClassifierNetConfig::new(method, hidden.clone()).with_dropout(dropout);
                     BnnClassifierConfig::new(net)
                         .with_epochs(args.epochs)
-                        .with_learning_rate(args.learning_rate)
-                        .with_mc_samples(args.mc_samples)
+                        .with_learning_rate(learning_rate)
+                        .with_mc_samples(mc_samples)
                         .with_seed(split as u64)
                         .fit(&train, &device, tick)?
                         .evaluate(&test)?
@@ -199,8 +249,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let stat = |f: fn(&ClassificationMetrics) -> f64| {
             mean_and_standard_error(&metrics.iter().map(f).collect::<Vec<_>>())
         };
-        let (acc, nll, ece) = (stat(|m| m.accuracy), stat(|m| m.nll), stat(|m| m.ece));
-        let (time, _) = mean_and_standard_error(seconds);
+        let (acc, nll, ece) = (stat(|m| m.accuracy)?, stat(|m| m.nll)?, stat(|m| m.ece)?);
+        let (time, _) = mean_and_standard_error(seconds)?;
         println!(
             "| {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} | {time:.1} |",
             model.name(),
@@ -222,9 +272,77 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(path) = args.json {
         let doc = json!({"dataset": data_name, "device": args.device, "epochs": args.epochs,
-            "hidden": args.hidden, "mc_samples": args.mc_samples, "test_fraction": args.test_fraction,
+            "hidden": hidden, "mc_samples": mc_samples, "test_fraction": args.test_fraction,
             "models": rows});
         std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error `classify` gives for `args` (after `--data`) before reading any data.
+    fn refused(args: &[&str]) -> String {
+        let mut all = vec!["classify", "--data", "x.csv"];
+        all.extend(args);
+        match Args::try_parse_from(&all) {
+            Err(error) => error.to_string(),
+            Ok(args) => check_flags(&args).expect_err("accepted"),
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_refused_before_training() {
+        for (args, want) in [
+            (
+                &["--test-fraction", "0"][..],
+                "0 is out of range: it must be in (0, 1)",
+            ),
+            (
+                &["--test-fraction", "1.5"],
+                "1.5 is out of range: it must be in (0, 1)",
+            ),
+            (
+                &["--splits", "0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--hidden", "100,0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--dropout", "-0.5"],
+                "-0.5 is out of range: it must be in [0, 1)",
+            ),
+            (
+                &["--models", "deterministic", "--inducing", "10"],
+                "--inducing applies to none of --models deterministic",
+            ),
+            (
+                &["--models", "svgp", "--hidden", "10"],
+                "--hidden applies to none of --models svgp",
+            ),
+            (
+                &["--models", "deterministic,bbb", "--dropout", "0.2"],
+                "--dropout applies to none of --models deterministic,bbb",
+            ),
+            (
+                &["--models", "deterministic", "--mc-samples", "5"],
+                "--mc-samples applies to none of --models deterministic",
+            ),
+            (
+                &["--plot-dir", "/no/such/folder"],
+                "the folder /no/such/folder does not exist",
+            ),
+            (
+                &["--json", "/no/such/folder/r.json"],
+                "the folder /no/such/folder does not exist",
+            ),
+        ] {
+            let error = refused(args);
+            assert!(error.contains(want), "{args:?}: {error}");
+        }
+    }
 }

@@ -21,6 +21,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 use vi_blocks::gp::kernel::{Kernel, LinearConfig, RbfConfig, ScaleKernelConfig, SumKernel};
+use vi_examples::flags;
 use vi_models::clgp::{
     CategoricalObservations, Clgp, ClgpConfig, ClgpImputer, ClgpTraining, ImputationSplit, Imputer,
     MixtureImputer, MultinomialImputer, UniformImputer, imputation_split, train_clgp,
@@ -29,41 +30,49 @@ use vi_models::data::CategoricalTable;
 use vi_models::metrics::mean_and_standard_error;
 
 #[derive(Parser)]
-#[command(about = "Categorical Latent GP imputation (Gal, Chen & Ghahramani 2015)")]
+#[command(
+    about = "Categorical Latent GP imputation (Gal, Chen & Ghahramani 2015)",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// The data file, or a folder holding exactly one *.data or *.csv file.
     #[arg(long)]
     data: PathBuf,
     /// Number of seeded splits.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = flags::count)]
     splits: usize,
     /// Latent dimension Q.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = flags::count)]
     latent_dim: usize,
     /// The CLGP's kernel: RBF-ARD (the paper's), or RBF-ARD plus a linear kernel (which
     /// contains the LLGM).
     #[arg(long, value_enum, default_value = "rbf")]
     kernel: KernelChoice,
     /// Initial RBF lengthscale (latent means start with unit variance).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = flags::positive, allow_hyphen_values = true)]
     lengthscale: f64,
     /// Inducing points M of the CLGP.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = flags::count)]
     inducing: usize,
     /// Adam iterations (full batch) of the CLGP and the LLGM.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = flags::count)]
     iterations: usize,
     /// Monte Carlo draws per ELBO estimate.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = flags::count)]
     samples: usize,
     /// Adam's step size.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = flags::positive, allow_hyphen_values = true)]
     learning_rate: f64,
     /// Monte Carlo draws for the predictive distributions.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = flags::count)]
     predictive_samples: usize,
     /// Candidate numbers of mixture components (chosen on a validation split).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,6,8,12,16")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,3,4,6,8,12,16",
+        value_parser = flags::count
+    )]
     mixture_components: Vec<usize>,
     /// Columns that are not variables.
     #[arg(long, value_delimiter = ',', default_value = "id")]
@@ -74,11 +83,12 @@ struct Args {
     /// Device: flex, ndarray, wgpu or cuda (compiled-in backends).
     #[arg(long, default_value = "flex")]
     device: String,
-    /// Write the results as JSON to this file.
-    #[arg(long)]
+    /// Write the results as JSON to this file (its folder is checked before training).
+    #[arg(long, value_parser = flags::output_file)]
     json: Option<PathBuf>,
-    /// PNG of the CLGP's latent means (first split), coloured by class.
-    #[arg(long, default_value = "clgp_latent.png")]
+    /// PNG of the CLGP's latent means (first split), coloured by class (its folder is checked
+    /// before training).
+    #[arg(long, default_value = "clgp_latent.png", value_parser = flags::output_file)]
     plot: PathBuf,
     /// No progress bars.
     #[arg(long)]
@@ -223,7 +233,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut summary = serde_json::Map::new();
     for (i, name) in MODELS.iter().enumerate() {
         let column: Vec<f64> = scores.iter().map(|r| r[i]).collect();
-        let (mean, se) = mean_and_standard_error(&column);
+        let (mean, se) = mean_and_standard_error(&column)?;
         println!("| {name} | {mean:.3} ± {se:.3} |");
         summary.insert(format!("{name}_mean"), json!(mean));
         summary.insert(format!("{name}_se"), json!(se));
@@ -260,7 +270,7 @@ impl Fit<'_> {
         config: ClgpConfig,
         kernel: K,
     ) -> Result<(f64, Vec<f64>), Box<dyn std::error::Error>> {
-        let model: Clgp<K> = config.init(kernel, &self.split.train, self.device);
+        let model: Clgp<K> = config.init(kernel, &self.split.train, self.device)?;
         let data = CategoricalObservations::new(&self.split.train, self.device);
         let mut recent = Vec::new();
         let model = train_clgp(model, &data, self.training, |i, loss| {
@@ -311,4 +321,51 @@ fn plot_latent(
     }))?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_flags_are_refused_before_training() {
+        for (args, want) in [
+            (
+                &["--latent-dim", "0"][..],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--inducing", "0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--samples", "0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--mixture-components", "1,0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--learning-rate", "-1"],
+                "-1 is out of range: it must be finite and > 0",
+            ),
+            (
+                &["--lengthscale", "NaN"],
+                "NaN is out of range: it must be finite and > 0",
+            ),
+            (
+                &["--plot", "/no/such/folder/p.png"],
+                "the folder /no/such/folder does not exist",
+            ),
+        ] {
+            let mut all = vec!["clgp", "--data", "x.data"];
+            all.extend(args);
+            let error = Args::try_parse_from(&all)
+                .err()
+                .expect("accepted")
+                .to_string();
+            assert!(error.contains(want), "{args:?}: {error}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use burn::train::{Learner, SupervisedTraining};
 use clap::Parser;
 use std::path::PathBuf;
 use vi_core::optim::FusedAdamConfig;
+use vi_examples::flags;
 use vi_models::data::{StandardizedTable, UciDataset};
 use vi_models::learner::{ElboRegression, RegressionBatcher, regression_dataset};
 use vi_models::regression::{BbbNetConfig, BbbRegressor, BbbRegressorConfig};
@@ -29,7 +30,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     split: usize,
     /// Epochs.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = flags::count)]
     epochs: usize,
     /// Folder for burn-train's logs and checkpoints.
     #[arg(long, default_value = "learner-run")]

@@ -60,10 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         bar.inc(1);
     }
-    let (model, x_test) = (model.valid(), train.inputs(&split.test, &device));
+    let (model, x_test) = (model.valid(), train.inputs(&split.test, &device)?);
     let f = predict_mc(|| model.forward(x_test.clone()), 500, false);
-    let prediction = train.prediction(&model.likelihood.predictive(&f.into()));
-    let m = prediction.evaluate(&split.test.y);
+    let prediction = train.prediction(&model.likelihood.predictive(&f.into()))?;
+    let m = prediction.evaluate(&split.test.y)?;
     println!(
         "\ntest RMSE {:.2}, test log-likelihood {:.2}",
         m.rmse, m.test_log_likelihood

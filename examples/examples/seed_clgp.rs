@@ -24,6 +24,7 @@ use vi_blocks::gp::likelihood::CategoricalColumns;
 use vi_blocks::gp::{Conditional, InducingFamily, LatentInputs};
 use vi_core::distributions::{Normal, Reparameterized};
 use vi_core::optim::FusedAdamConfig;
+use vi_examples::flags;
 use vi_models::clgp::CategoricalObservations as Observed;
 use vi_models::clgp::{
     ClgpConfig, ClgpImputer, ClgpTraining, ImputationSplit, Imputer, imputation_split, perplexity,
@@ -33,7 +34,10 @@ use vi_models::data::CategoricalTable;
 use vi_models::metrics::mean_and_standard_error;
 
 #[derive(Parser)]
-#[command(about = "The CLGP's bound written from the blocks, against the library's Clgp")]
+#[command(
+    about = "The CLGP's bound written from the blocks, against the library's Clgp",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// The data file, or a folder holding exactly one *.data or *.csv file.
     #[arg(long)]
@@ -42,10 +46,10 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     split: u64,
     /// Training seeds (each model is trained once per seed).
-    #[arg(long, default_value_t = 3)]
-    seeds: u64,
+    #[arg(long, default_value_t = 3, value_parser = flags::count)]
+    seeds: usize,
     /// Adam iterations (full batch).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = flags::count)]
     iterations: usize,
     /// Device: flex, ndarray, wgpu or cuda (compiled-in backends).
     #[arg(long, default_value = "flex")]
@@ -115,13 +119,13 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         let kernel =
             || ScaleKernelConfig::new().init(RbfConfig::new(config.latent_dim).init(&ad), &ad);
         // The library's model and ours start from the same initial state.
-        ad.seed(seed);
-        let clgp = config.init(kernel(), &split.train, &ad);
+        ad.seed(seed as u64);
+        let clgp = config.init(kernel(), &split.train, &ad)?;
         let trained = train_clgp(clgp, &data, &training, |_, _| {})?;
         let imputer = ClgpImputer::new(&trained, &split.hidden, 2000)?;
         library.push(imputer.perplexity(&split.hidden));
-        ad.seed(seed);
-        let clgp = config.init(kernel(), &split.train, &ad);
+        ad.seed(seed as u64);
+        let clgp = config.init(kernel(), &split.train, &ad)?;
         let InducingFamily::FullRank(v) = clgp.gp.variational else {
             return Err("the CLGP's default q(U) is full rank".into());
         };
@@ -145,10 +149,10 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
             library[library.len() - 1]
         );
     }
-    let (mean_ours, se_ours) = mean_and_standard_error(&ours);
-    let (mean_lib, se_lib) = mean_and_standard_error(&library);
+    let (mean_ours, se_ours) = mean_and_standard_error(&ours)?;
+    let (mean_lib, se_lib) = mean_and_standard_error(&library)?;
     let differences: Vec<f64> = ours.iter().zip(&library).map(|(a, b)| a - b).collect();
-    let (mean_diff, se_diff) = mean_and_standard_error(&differences);
+    let (mean_diff, se_diff) = mean_and_standard_error(&differences)?;
     println!(
         "\n| model | test perplexity (mean ± s.e. over {} seeds) |",
         args.seeds

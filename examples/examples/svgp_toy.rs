@@ -10,17 +10,18 @@ use burn::tensor::Device;
 use clap::Parser;
 use plotters::prelude::*;
 use std::path::PathBuf;
-use vi_models::data::Table;
+use vi_examples::flags;
+use vi_models::data::{Rows, Table};
 use vi_models::regression::{SvgpRegressionModelConfig, SvgpRegressorConfig};
 
 #[derive(Parser)]
 #[command(about = "1-D SVGP toy; writes a PNG of the predictive band")]
 struct Args {
     /// Output image.
-    #[arg(long, default_value = "svgp_toy.png")]
+    #[arg(long, default_value = "svgp_toy.png", value_parser = flags::output_file)]
     out: PathBuf,
     /// Training epochs.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = flags::count)]
     epochs: usize,
 }
 
@@ -64,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let grid: Vec<f64> = (0..400).map(|i| -4.5 + 9.0 * i as f64 / 399.0).collect();
-    let band = model.predict(&grid)?;
+    let band = model.predict(Rows::new(&grid, 1))?;
     let z_std: Vec<f64> = model
         .model
         .gp
@@ -74,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .convert::<f64>()
         .try_into_vec::<f64>()?;
     let z: Vec<f64> = model.x_scaler.inverse(&z_std);
-    let at_z = model.predict(&z)?;
+    let at_z = model.predict(Rows::new(&z, 1))?;
 
     let root = BitMapBackend::new(&args.out, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -127,4 +128,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     root.present()?;
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_flags_are_refused_before_training() {
+        for (args, want) in [
+            (
+                &["--epochs", "0"][..],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--out", "/no/such/folder/t.png"],
+                "the folder /no/such/folder does not exist",
+            ),
+        ] {
+            let mut all = vec!["svgp_toy"];
+            all.extend(args);
+            let error = Args::try_parse_from(&all)
+                .err()
+                .expect("accepted")
+                .to_string();
+            assert!(error.contains(want), "{args:?}: {error}");
+        }
+    }
 }

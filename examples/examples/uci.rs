@@ -22,6 +22,7 @@ use indicatif::ProgressBar;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
+use vi_examples::flags;
 use vi_models::data::{Table, UciDataset};
 use vi_models::metrics::mean_and_standard_error;
 use vi_models::regression::{
@@ -39,7 +40,10 @@ enum Model {
 }
 
 #[derive(Parser)]
-#[command(about = "UCI regression benchmark (Gal & Ghahramani's protocol)")]
+#[command(
+    about = "UCI regression benchmark (Gal & Ghahramani's protocol)",
+    allow_negative_numbers = true
+)]
 struct Args {
     /// Folder in the layout of shared/data/uci/<set>/.
     #[arg(long)]
@@ -47,32 +51,35 @@ struct Args {
     /// Model.
     #[arg(long, value_enum, default_value = "mc-dropout")]
     model: Model,
-    /// Number of splits (default: all).
-    #[arg(long)]
+    /// Number of splits, at most the data set's (default: all).
+    #[arg(long, value_parser = flags::count)]
     splits: Option<usize>,
-    /// Epochs (overrides n_epochs.txt × multiplier).
-    #[arg(long)]
+    /// Epochs (instead of n_epochs.txt × multiplier).
+    #[arg(long, value_parser = flags::count, conflicts_with = "epochs_multiplier")]
     epochs: Option<usize>,
     /// Multiplier of n_epochs.txt (the paper's "new" results use 100).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = flags::count)]
     epochs_multiplier: usize,
-    /// Dropout probability (skips the grid search together with --tau).
-    #[arg(long)]
+    /// Dropout probability in [0, 1), mc-dropout only (skips the grid search together with
+    /// --tau).
+    #[arg(long, value_parser = flags::probability, allow_hyphen_values = true)]
     dropout: Option<f64>,
-    /// Model precision τ (skips the grid search together with --dropout).
-    #[arg(long)]
+    /// Model precision τ > 0 (skips the grid search together with --dropout; alone for
+    /// concrete and bbb); not for svgp, which learns its noise.
+    #[arg(long, value_parser = flags::positive, allow_hyphen_values = true)]
     tau: Option<f64>,
-    /// Stochastic passes T at test time.
-    #[arg(long, default_value_t = 10_000)]
-    mc_samples: usize,
-    /// Inducing points of the SVGP.
-    #[arg(long, default_value_t = 100)]
-    inducing: usize,
+    /// Stochastic passes T at test time (default 10 000); not for svgp, whose predictive is
+    /// closed-form.
+    #[arg(long, value_parser = flags::count)]
+    mc_samples: Option<usize>,
+    /// Inducing points of the SVGP (default 100); svgp only.
+    #[arg(long, value_parser = flags::count)]
+    inducing: Option<usize>,
     /// Device: flex, ndarray, wgpu or cuda (compiled-in backends).
     #[arg(long, default_value = "flex")]
     device: String,
-    /// Write the results as JSON to this file.
-    #[arg(long)]
+    /// Write the results as JSON to this file (its folder is checked before training).
+    #[arg(long, value_parser = flags::output_file)]
     json: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
@@ -89,16 +96,49 @@ fn main() {
     }
 }
 
+/// Refuses the flags that do not apply to the chosen model.
+fn check_flags(args: &Args) -> Result<(), String> {
+    let refused: &[(&str, bool)] = match args.model {
+        Model::McDropout => &[("--inducing", args.inducing.is_some())],
+        Model::Concrete | Model::Bbb => &[
+            ("--dropout", args.dropout.is_some()),
+            ("--inducing", args.inducing.is_some()),
+        ],
+        Model::Svgp => &[
+            ("--dropout", args.dropout.is_some()),
+            ("--tau", args.tau.is_some()),
+            ("--mc-samples", args.mc_samples.is_some()),
+        ],
+    };
+    match refused.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(format!("{flag} does not apply to --model {:?}", args.model)),
+        None => Ok(()),
+    }
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    check_flags(&args)?;
     let device = vi_core::device::by_name(&args.device)?;
     let data = UciDataset::load(&args.data)?;
-    let splits = args.splits.unwrap_or(data.splits).min(data.splits);
+    let splits = args.splits.unwrap_or(data.splits);
+    if splits > data.splits {
+        return Err(format!(
+            "--splits {splits} is out of range: {} has {} splits",
+            args.data.display(),
+            data.splits
+        )
+        .into());
+    }
+    let mc_samples = args.mc_samples.unwrap_or(10_000);
+    let inducing = args.inducing.unwrap_or(100);
     let hidden = data.n_hidden.unwrap_or(50);
     let epochs = args
         .epochs
         .unwrap_or(data.n_epochs.unwrap_or(40) * args.epochs_multiplier);
-    let learns_dropout = matches!(args.model, Model::Bbb | Model::Concrete | Model::Svgp);
+    let learns_dropout = matches!(args.model, Model::Bbb | Model::Concrete);
     let grid: Vec<(f64, f64)> = match (args.dropout, args.tau) {
+        // The SVGP learns its noise: no grid.
+        _ if matches!(args.model, Model::Svgp) => Vec::new(),
         (Some(p), Some(t)) => vec![(p, t)],
         (None, Some(t)) if learns_dropout => vec![(f64::NAN, t)],
         (None, None) if !data.dropout_rates.is_empty() && !data.tau_values.is_empty() => data
@@ -142,7 +182,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                         Model::Bbb => {
                             let m = BbbRegressorConfig::new(BbbNetConfig::new(hidden, t))
                                 .with_epochs(epochs)
-                                .with_mc_samples(args.mc_samples)
+                                .with_mc_samples(mc_samples)
                                 .with_seed(k as u64)
                                 .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
@@ -152,7 +192,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                                 ConcreteDropoutNetConfig::new(hidden, t),
                             )
                             .with_epochs(epochs)
-                            .with_mc_samples(args.mc_samples)
+                            .with_mc_samples(mc_samples)
                             .with_seed(k as u64)
                             .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
@@ -162,7 +202,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                                 hidden, p, t,
                             ))
                             .with_epochs(epochs)
-                            .with_mc_samples(args.mc_samples)
+                            .with_mc_samples(mc_samples)
                             .with_seed(k as u64)
                             .fit(train, &device, |_, _| bar.inc(1))?;
                             Box::new(move |test: &Table| m.evaluate(test))
@@ -208,7 +248,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             Model::Svgp => {
                 let config = SvgpRegressorConfig::new()
-                    .with_model(SvgpRegressionModelConfig::new().with_num_inducing(args.inducing))
+                    .with_model(SvgpRegressionModelConfig::new().with_num_inducing(inducing))
                     .with_epochs(epochs)
                     .with_seed(k as u64);
                 let model = config.fit(&split.train, &device, |_, _| epoch_bar.inc(1))?;
@@ -241,8 +281,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     split_bar.finish_and_clear();
-    let (rmse, rmse_se) = mean_and_standard_error(&rmses);
-    let (ll, ll_se) = mean_and_standard_error(&lls);
+    let (rmse, rmse_se) = mean_and_standard_error(&rmses)?;
+    let (ll, ll_se) = mean_and_standard_error(&lls)?;
     println!("| data set | model | splits | RMSE | test LL |\n|---|---|---|---|---|");
     println!(
         "| {} | {:?} | {splits} | {rmse:.3} ± {rmse_se:.3} | {ll:.3} ± {ll_se:.3} |",
@@ -257,9 +297,97 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             Model::Svgp => "svgp",
         };
         let doc = json!({"dataset": data.name(), "model": model, "device": args.device, "epochs": epochs,
-            "mc_samples": args.mc_samples, "splits": results, "rmse_mean": rmse, "rmse_se": rmse_se,
+            "mc_samples": (!matches!(args.model, Model::Svgp)).then_some(mc_samples),
+            "inducing": matches!(args.model, Model::Svgp).then_some(inducing), "splits": results, "rmse_mean": rmse, "rmse_se": rmse_se,
             "ll_mean": ll, "ll_se": ll_se});
         std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATA: &str = "../../shared/data/uci/concrete";
+
+    /// The error `uci` gives for `args` (after `--data`), from parsing or from the checks
+    /// that run before any training.
+    fn refused(args: &[&str]) -> String {
+        let mut all = vec!["uci", "--data", DATA];
+        all.extend(args);
+        match Args::try_parse_from(&all) {
+            Err(error) => error.to_string(),
+            Ok(args) => match run(args) {
+                Err(error) => error.to_string(),
+                Ok(()) => panic!("{all:?} was accepted"),
+            },
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_refused_before_training() {
+        for (args, want) in [
+            (
+                &["--splits", "0"][..],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--epochs", "0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--mc-samples", "0"],
+                "0 is out of range: it must be at least 1",
+            ),
+            (
+                &["--dropout", "-0.1"],
+                "-0.1 is out of range: it must be in [0, 1)",
+            ),
+            (
+                &["--dropout", "1"],
+                "1 is out of range: it must be in [0, 1)",
+            ),
+            (
+                &["--tau", "NaN"],
+                "NaN is out of range: it must be finite and > 0",
+            ),
+            (
+                &["--tau", "-inf"],
+                "-inf is out of range: it must be finite and > 0",
+            ),
+            (
+                &["--epochs", "5", "--epochs-multiplier", "2"],
+                "cannot be used with",
+            ),
+            (
+                &["--model", "svgp", "--dropout", "0.1"],
+                "--dropout does not apply to --model Svgp",
+            ),
+            (
+                &["--model", "svgp", "--tau", "1"],
+                "--tau does not apply to --model Svgp",
+            ),
+            (
+                &["--model", "svgp", "--mc-samples", "9"],
+                "--mc-samples does not apply to --model Svgp",
+            ),
+            (
+                &["--model", "bbb", "--inducing", "9"],
+                "--inducing does not apply to --model Bbb",
+            ),
+            (
+                &["--model", "concrete", "--dropout", "0.1"],
+                "--dropout does not apply to --model Concrete",
+            ),
+            (&["--splits", "999"], "--splits 999 is out of range"),
+            (
+                &["--json", "/no/such/folder/out.json"],
+                "the folder /no/such/folder does not exist",
+            ),
+        ] {
+            let error = refused(args);
+            assert!(error.contains(want), "{args:?}: {error}");
+        }
+    }
 }

@@ -3,6 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub mod flags;
+
 /// The examples that link this library (`uci`, `classify`, `clgp`) allocate with mimalloc, which
 /// keeps freed buffers for reuse; glibc's malloc hands large ones back to the kernel and
 /// page-faults them in again at the next step.

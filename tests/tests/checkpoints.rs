@@ -71,7 +71,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         .unwrap();
     m.save(dir.join("mc")).unwrap();
     let l = McDropoutRegressor::load(dir.join("mc"), &device).unwrap();
-    let p = |m: &McDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
+    let p = |m: &McDropoutRegressor| m.predict(regression.rows(), None).unwrap().mean;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "MC dropout");
 
     let m = ConcreteDropoutRegressorConfig::new(ConcreteDropoutNetConfig::new(8, 50.0))
@@ -81,7 +81,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         .unwrap();
     m.save(dir.join("concrete")).unwrap();
     let l = ConcreteDropoutRegressor::load(dir.join("concrete"), &device).unwrap();
-    let p = |m: &ConcreteDropoutRegressor| m.predict(&regression.x, None).unwrap().mean;
+    let p = |m: &ConcreteDropoutRegressor| m.predict(regression.rows(), None).unwrap().mean;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "concrete dropout");
 
     let m = BbbRegressorConfig::new(BbbNetConfig::new(8, 50.0).with_learn_noise(true))
@@ -92,7 +92,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
     m.save(dir.join("bbb")).unwrap();
     let l = BbbRegressor::load(dir.join("bbb"), &device).unwrap();
     assert_eq!(l.tau, m.tau, "the learned noise precision");
-    let p = |m: &BbbRegressor| m.predict(&regression.x, None).unwrap().mean;
+    let p = |m: &BbbRegressor| m.predict(regression.rows(), None).unwrap().mean;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BBB");
 
     let m = SvgpRegressorConfig::new()
@@ -102,7 +102,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         .unwrap();
     m.save(dir.join("svgp")).unwrap();
     let l = SvgpRegressor::load(dir.join("svgp"), &device).unwrap();
-    let p = |m: &SvgpRegressor| m.predict(&regression.x).unwrap().variance;
+    let p = |m: &SvgpRegressor| m.predict(regression.rows()).unwrap().variance;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "SVGP regression");
 
     let m = BnnClassifierConfig::new(BnnClassifierNetConfig::new(BnnMethod::Bbb, vec![8]))
@@ -112,7 +112,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         .unwrap();
     m.save(dir.join("bnn-classifier")).unwrap();
     let l = BnnClassifier::load(dir.join("bnn-classifier"), &device).unwrap();
-    let p = |m: &BnnClassifier| m.predict(&classes.x).unwrap().probabilities;
+    let p = |m: &BnnClassifier| m.predict(classes.rows()).unwrap().probabilities;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "BNN classifier");
 
     let m = SvgpClassifierConfig::new()
@@ -123,7 +123,7 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         .unwrap();
     m.save(dir.join("svgp-classifier")).unwrap();
     let l = SvgpClassifier::load(dir.join("svgp-classifier"), &device).unwrap();
-    let p = |m: &SvgpClassifier| m.predict(&classes.x).unwrap().probabilities;
+    let p = |m: &SvgpClassifier| m.predict(classes.rows()).unwrap().probabilities;
     same(seeded(&|| p(&m)), seeded(&|| p(&l)), "SVGP classifier");
 
     let wrong = BbbRegressor::load(dir.join("svgp"), &device).unwrap_err();
@@ -131,5 +131,98 @@ fn checkpoints_restore_identical_predictions(device: Device) {
         wrong.to_string().contains("model.json") && wrong.to_string().contains("SvgpRegressor"),
         "{wrong}"
     );
+    corrupted_checkpoints_are_refused(&dir, &device);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The checkpoints saved above (`mc`, `concrete`, `bbb`), damaged the ways a disk or a user
+/// damages them: each load fails with an error naming the file, where before the damage it
+/// loads.
+fn corrupted_checkpoints_are_refused(dir: &std::path::Path, device: &Device) {
+    let load_mc = |name: &str| McDropoutRegressor::load(dir.join(name), device);
+    let copy = |from: &str, to: &str| {
+        let target = dir.join(to);
+        std::fs::create_dir_all(&target).unwrap();
+        for file in ["model.bpk", "model.json"] {
+            std::fs::copy(dir.join(from).join(file), target.join(file)).unwrap();
+        }
+    };
+    // Saving leaves the two files and no temporary one.
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("mc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["model.bpk", "model.json"]);
+
+    // One flipped bit in the middle of the parameters (the file keeps its length).
+    copy("mc", "flipped");
+    let path = dir.join("flipped").join("model.bpk");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let error = load_mc("flipped").unwrap_err().to_string();
+    assert!(
+        error.contains("model.bpk") && error.contains("SHA-256"),
+        "{error}"
+    );
+
+    // A truncated parameter file.
+    copy("mc", "truncated");
+    let path = dir.join("truncated").join("model.bpk");
+    std::fs::write(&path, &bytes[..middle]).unwrap();
+    let error = load_mc("truncated").unwrap_err().to_string();
+    assert!(error.contains("model.bpk"), "{error}");
+
+    // The settings of one model with the parameters of another of the same type and shape
+    // (as a crash between writing the two files would leave them).
+    let other = McDropoutRegressorConfig::new(McDropoutNetConfig::new(8, 0.1, 50.0))
+        .with_epochs(1)
+        .with_mc_samples(10)
+        .with_seed(99)
+        .fit(
+            &Table {
+                x: vec![0.0, 1.0, 2.0],
+                y: vec![1.0, 0.0, 1.0],
+                d: 1,
+            },
+            device,
+            |_, _| {},
+        )
+        .unwrap();
+    other.save(dir.join("other")).unwrap();
+    copy("mc", "swapped");
+    std::fs::copy(
+        dir.join("other").join("model.bpk"),
+        dir.join("swapped").join("model.bpk"),
+    )
+    .unwrap();
+    assert!(load_mc("mc").is_ok() && load_mc("other").is_ok());
+    let error = load_mc("swapped").unwrap_err().to_string();
+    assert!(
+        error.contains("model.bpk") && error.contains("another checkpoint"),
+        "{error}"
+    );
+
+    // Settings edited to another architecture: the shapes no longer match the record.
+    copy("mc", "edited");
+    let path = dir.join("edited").join("model.json");
+    let json = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, json.replacen("\"hidden\": 8", "\"hidden\": 9", 1)).unwrap();
+    let error = load_mc("edited").unwrap_err().to_string();
+    assert!(
+        error.contains("model.json") && error.contains("shapes"),
+        "{error}"
+    );
+
+    // A settings file without the parameters' record (written by hand, or by an older version).
+    copy("mc", "unrecorded");
+    let path = dir.join("unrecorded").join("model.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("parameters");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let error = load_mc("unrecorded").unwrap_err().to_string();
+    assert!(error.contains("parameter digest"), "{error}");
 }

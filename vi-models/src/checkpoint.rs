@@ -3,14 +3,23 @@
 
 use crate::data::Standardizer;
 use crate::error::{CheckpointError, ModelError};
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Tensor};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A fitted model that can be written to a folder and read back on a device. Predictions of a
 /// loaded model equal the original's when the device's random seed is set the same way
 /// beforehand (`device.seed(s)`).
+///
+/// `model.json` records the SHA-256 of `model.bpk` and the shape of every parameter; loading
+/// checks both, so flipped bytes, a truncated file or the parameters of another checkpoint
+/// are an error rather than a model that predicts garbage. Both files are written atomically
+/// (a temporary file, then a rename).
 ///
 /// # Example
 /// ```
@@ -29,9 +38,16 @@ use std::path::{Path, PathBuf};
 /// model.save(&dir).unwrap();
 /// let loaded = McDropoutRegressor::load(&dir, &device).unwrap();
 /// device.seed(1);
-/// let before = model.predict(&train.x, None).unwrap().mean;
+/// let before = model.predict(train.rows(), None).unwrap().mean;
 /// device.seed(1);
-/// assert_eq!(loaded.predict(&train.x, None).unwrap().mean, before);
+/// assert_eq!(loaded.predict(train.rows(), None).unwrap().mean, before);
+/// // One flipped byte in the parameters is caught on loading.
+/// let path = dir.join("model.bpk");
+/// let mut bytes = std::fs::read(&path).unwrap();
+/// let last = bytes.len() - 1;
+/// bytes[last] ^= 1;
+/// std::fs::write(&path, bytes).unwrap();
+/// assert!(McDropoutRegressor::load(&dir, &device).is_err());
 /// ```
 pub trait Checkpoint: Sized {
     /// Writes `model.bpk` and `model.json` into `dir` (created if missing).
@@ -63,6 +79,61 @@ pub(crate) struct Fitted<C> {
     pub tau: Option<f64>,
     /// Classes (classifiers), training rows, or inducing points: the shape constants.
     pub sizes: Vec<usize>,
+    /// What `model.bpk` must be: filled in by [`save`], checked by [`load_module`].
+    #[serde(default)]
+    pub parameters: Option<Parameters>,
+}
+
+impl<C> Fitted<C> {
+    /// The record of a model of type `kind` (its parameters' digest is added when saving).
+    pub fn new(
+        kind: &str,
+        config: C,
+        x_scaler: Standardizer,
+        y_scaler: Option<Standardizer>,
+        tau: Option<f64>,
+        sizes: Vec<usize>,
+    ) -> Self {
+        Self {
+            kind: kind.to_string(),
+            config,
+            x_scaler,
+            y_scaler,
+            tau,
+            sizes,
+            parameters: None,
+        }
+    }
+}
+
+/// The parameter file a `model.json` belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Parameters {
+    /// SHA-256 of `model.bpk`, lower-case hex.
+    pub sha256: String,
+    /// The shape of each parameter, in the module's visiting order.
+    pub shapes: Vec<Vec<usize>>,
+}
+
+/// The shapes of a module's float parameters, in visiting order.
+fn shapes<M: Module>(module: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl ModuleVisitor for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.lazy_shape().to_vec());
+        }
+    }
+    let mut visitor = Shapes(Vec::new());
+    module.visit(&mut visitor);
+    visitor.0
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn files(dir: &Path) -> (PathBuf, PathBuf) {
@@ -76,20 +147,46 @@ fn failed(path: &Path, source: impl Into<CheckpointError>) -> ModelError {
     }
 }
 
-/// Writes `module` and `fitted` into `dir`.
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then
+/// renamed over `path`, so a reader sees the old file or the new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let temporary = path.with_file_name(name);
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        failed(path, e)
+    })
+}
+
+/// Writes `module` and `fitted` into `dir`: the parameters first, then `model.json` with their
+/// digest and shapes, each file atomically. A crash between the two leaves a `model.json`
+/// whose digest does not match, which loading reports.
 pub(crate) fn save<M: Module, C: Serialize>(
     dir: &Path,
     module: &M,
-    fitted: &Fitted<C>,
+    mut fitted: Fitted<C>,
 ) -> Result<(), ModelError> {
     let (params, meta) = files(dir);
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
-    let json = serde_json::to_string_pretty(fitted).map_err(|e| failed(&meta, e))?;
-    std::fs::write(&meta, json).map_err(|e| failed(&meta, e))?;
-    module
+    let bytes = module
         .clone()
-        .save_file(&params)
-        .map_err(|e| failed(&params, e))
+        .into_record()
+        .into_bytes()
+        .map_err(|e| failed(&params, e))?;
+    fitted.parameters = Some(Parameters {
+        sha256: sha256(&bytes),
+        shapes: shapes(module),
+    });
+    write_atomically(&params, &bytes)?;
+    let json = serde_json::to_string_pretty(&fitted).map_err(|e| failed(&meta, e))?;
+    write_atomically(&meta, json.as_bytes())
 }
 
 /// Reads `model.json` of a model of type `kind` from `dir`.
@@ -116,11 +213,43 @@ pub(crate) fn load_fitted<C: DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| failed(&meta, e))
 }
 
-/// Loads `model.bpk` from `dir` into `skeleton` (a module of the saved shape).
-pub(crate) fn load_module<M: Module>(dir: &Path, skeleton: M) -> Result<M, ModelError> {
-    let (params, _) = files(dir);
+/// Loads `model.bpk` from `dir` into `skeleton` (a module of the saved shape) after checking
+/// that the skeleton has the recorded shapes and the file the recorded digest.
+pub(crate) fn load_module<M: Module, C>(
+    dir: &Path,
+    fitted: &Fitted<C>,
+    skeleton: M,
+) -> Result<M, ModelError> {
+    let (params, meta) = files(dir);
+    let recorded = fitted
+        .parameters
+        .as_ref()
+        .ok_or_else(|| failed(&meta, CheckpointError::Missing("parameter digest")))?;
+    let found = shapes(&skeleton);
+    if found != recorded.shapes {
+        return Err(failed(
+            &meta,
+            CheckpointError::Shapes {
+                expected: recorded.shapes.clone(),
+                found,
+            },
+        ));
+    }
+    let bytes = std::fs::read(&params).map_err(|e| failed(&params, e))?;
+    let digest = sha256(&bytes);
+    if digest != recorded.sha256 {
+        return Err(failed(
+            &params,
+            CheckpointError::Digest {
+                expected: recorded.sha256.clone(),
+                found: digest,
+            },
+        ));
+    }
+    let record =
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| failed(&params, e))?;
     skeleton
-        .try_load_file(&params)
+        .try_load_record(record)
         .map_err(|e| failed(&params, e))
 }
 

@@ -2,6 +2,7 @@
 //! variant with the values that explain it and the underlying error kept as its source.
 
 use crate::data::DataError;
+use crate::metrics::MetricError;
 use std::path::PathBuf;
 use thiserror::Error;
 use vi_blocks::gp::GpError;
@@ -40,6 +41,52 @@ pub enum ModelError {
         /// Features per row the model was fitted on.
         features: usize,
     },
+    /// Input rows with another number of features than the model was fitted on.
+    #[error("the rows have {found} features; the model was fitted on {expected}")]
+    Columns {
+        /// Features per row given.
+        found: usize,
+        /// Features per row the model was fitted on.
+        expected: usize,
+    },
+    /// Targets or labels that do not pair with the rows.
+    #[error("{found} {what} for {rows} rows")]
+    Count {
+        /// What was counted (`"targets"`, `"labels"`).
+        what: &'static str,
+        /// How many there are.
+        found: usize,
+        /// Rows of features.
+        rows: usize,
+    },
+    /// A value that is NaN or infinite.
+    #[error("{what} at row {row}, column {column} is {value}; values must be finite")]
+    NonFinite {
+        /// `"feature"` or `"target"`.
+        what: &'static str,
+        /// The row (from 0).
+        row: usize,
+        /// The column (from 0; 0 for a target).
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A class label without a class.
+    #[error("label {label} of row {row} has no class: there are {classes} classes")]
+    Label {
+        /// The row (from 0).
+        row: usize,
+        /// Its label.
+        label: usize,
+        /// Classes named by the table (or fitted by the model).
+        classes: usize,
+    },
+    /// A table without the rows the step needs (e.g. an empty training set).
+    #[error("no {0}")]
+    NoRows(&'static str),
+    /// Scores that cannot be computed (nothing to score, lengths that do not pair).
+    #[error(transparent)]
+    Metric(#[from] MetricError),
     /// Targets and predictions of different lengths.
     #[error("{targets} targets for {means} predicted means and {variances} variances")]
     Lengths {
@@ -50,8 +97,8 @@ pub enum ModelError {
         /// Predicted variances.
         variances: usize,
     },
-    /// A setting outside its range (e.g. a dropout probability of 1).
-    #[error("{setting} {value} must be {expected}")]
+    /// A setting outside its range (e.g. a dropout probability of 1, zero epochs).
+    #[error("{setting} = {value} is out of range: it must be {expected}")]
     Setting {
         /// The setting's name.
         setting: &'static str,
@@ -128,4 +175,25 @@ pub enum CheckpointError {
     /// `model.json` lacks a field its model type needs.
     #[error("no {0}")]
     Missing(&'static str),
+    /// `model.bpk` is not the file `model.json` was saved with: flipped bytes, a truncated
+    /// write, or the parameters of another checkpoint.
+    #[error(
+        "its SHA-256 is {found}, but model.json records {expected}: the parameters are \
+         corrupted or belong to another checkpoint"
+    )]
+    Digest {
+        /// The digest recorded in `model.json`.
+        expected: String,
+        /// The digest of the file on disk.
+        found: String,
+    },
+    /// The model built from `model.json`'s settings does not have the parameter shapes the
+    /// checkpoint was saved with.
+    #[error("parameter shapes {found:?} differ from the saved {expected:?}")]
+    Shapes {
+        /// Shapes recorded when saving, in the module's visiting order.
+        expected: Vec<Vec<usize>>,
+        /// Shapes of the model rebuilt from the settings.
+        found: Vec<Vec<usize>>,
+    },
 }

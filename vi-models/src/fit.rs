@@ -4,6 +4,7 @@
 
 use crate::data::{StandardizedTable, permutation};
 use crate::error::ModelError;
+use crate::settings;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
@@ -16,6 +17,30 @@ pub(crate) struct Schedule {
     pub learning_rate: f64,
     /// Seed of the shuffling.
     pub seed: u64,
+}
+
+impl Schedule {
+    /// The schedule, its settings checked.
+    ///
+    /// # Errors
+    /// [`ModelError::Setting`] for zero epochs or batch size, or a learning rate that is not
+    /// finite and positive.
+    pub fn new(
+        epochs: usize,
+        batch_size: usize,
+        learning_rate: f64,
+        seed: u64,
+    ) -> Result<Self, ModelError> {
+        settings::count("epochs", epochs)?;
+        settings::count("batch size", batch_size)?;
+        settings::positive("learning rate", learning_rate)?;
+        Ok(Self {
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+        })
+    }
 }
 
 /// Trains `model` with Adam on reshuffled minibatches of `data` (on the autodiff device `ad`):
@@ -58,6 +83,9 @@ pub(crate) fn fit_batches<M: Module, B>(
     loss: impl Fn(&M, B) -> Result<Tensor<1>, ModelError>,
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<M, ModelError> {
+    if n == 0 {
+        return Err(ModelError::NoRows("training rows"));
+    }
     let size = schedule.batch_size.max(1);
     let mut optim = FusedAdamConfig::new().init();
     let mut state = schedule.seed;

@@ -42,6 +42,7 @@ pub mod learner;
 pub mod metrics;
 pub mod plot;
 pub mod regression;
+mod settings;
 mod tensors;
 
 pub use checkpoint::Checkpoint;

@@ -1,28 +1,24 @@
 //! Moving rows between the host and the device: standardised input chunks in, values out.
 
-use crate::data::Standardizer;
+use crate::data::{Rows, Standardizer};
 use crate::error::ModelError;
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// Standardised rows of `x` (original units) as `[n, d]` chunks of at most `rows` rows.
+/// Standardised rows of `x` (original units) as `[n, d]` chunks of at most `rows` rows (none
+/// for no rows).
 ///
 /// # Errors
-/// [`ModelError::Ragged`] when `x` is not a whole number of rows.
+/// As [`Rows::check`] against the scaler's features.
 pub(crate) fn input_chunks(
     scaler: &Standardizer,
-    x: &[f64],
+    x: Rows<'_>,
     rows: usize,
     device: &Device,
 ) -> Result<Vec<Tensor<2>>, ModelError> {
     let d = scaler.mean.len();
-    if d == 0 || !x.len().is_multiple_of(d) {
-        return Err(ModelError::Ragged {
-            values: x.len(),
-            features: d,
-        });
-    }
+    x.check(d)?;
     Ok(scaler
-        .transform(x)
+        .transform(x.values())
         .chunks(rows.max(1) * d)
         .map(|c| {
             let c: Vec<f32> = c.iter().map(|&v| v as f32).collect();

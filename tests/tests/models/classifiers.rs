@@ -19,7 +19,8 @@ fn classifiers_approach_the_bayes_classifier(device: Device) {
         probabilities: posterior,
         classes: 3,
     }
-    .evaluate(&test.labels);
+    .evaluate(&test.labels)
+    .unwrap();
     let mut results = Vec::new();
     for method in [
         BnnMethod::Deterministic,

@@ -117,7 +117,8 @@ fn clgp_perplexity(device: &Device, split: &ImputationSplit) -> f64 {
     let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&ad), &ad);
     let model = ClgpConfig::new()
         .with_num_inducing(10)
-        .init(kernel, &split.train, &ad);
+        .init(kernel, &split.train, &ad)
+        .unwrap();
     let data = CategoricalObservations::new(&split.train, &ad);
     let training = ClgpTraining::new()
         .with_iterations(300)
@@ -136,10 +137,10 @@ fn clgp_training_recovers_singular_inducing_points(device: Device) {
     ad.seed(5);
     let table = tiny_table();
     // A unit-variance kernel: K_zz is exactly the all-ones matrix.
-    let mut model =
-        ClgpConfig::new()
-            .with_num_inducing(M)
-            .init(RbfConfig::new(Q).init(&ad), &table, &ad);
+    let mut model = ClgpConfig::new()
+        .with_num_inducing(M)
+        .init(RbfConfig::new(Q).init(&ad), &table, &ad)
+        .unwrap();
     model.gp = Svgp {
         jitter: Some(0.0),
         ..model.gp

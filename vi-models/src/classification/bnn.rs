@@ -4,10 +4,11 @@
 use super::labelled::LabelledData;
 use super::prediction::ClassProbabilities;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{ClassificationTable, Standardizer};
+use crate::data::{ClassificationTable, Rows, Standardizer};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_batches};
 use crate::metrics::ClassificationMetrics;
+use crate::settings;
 use crate::tensors::{host_values, input_chunks};
 use burn::config::Config;
 use burn::module::Module;
@@ -240,17 +241,13 @@ impl BnnClassifierConfig {
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<BnnClassifier, ModelError> {
         let model = &self.model;
-        let (valid_dropout, expected) = match model.method {
-            BnnMethod::Concrete => (model.dropout > 0.0 && model.dropout < 1.0, "in (0, 1)"),
-            _ => ((0.0..1.0).contains(&model.dropout), "in [0, 1)"),
-        };
-        if !valid_dropout {
-            return Err(ModelError::Setting {
-                setting: "dropout",
-                value: model.dropout,
-                expected,
-            });
+        let concrete = matches!(model.method, BnnMethod::Concrete);
+        settings::probability("dropout", model.dropout, concrete)?;
+        settings::positive("lengthscale", model.lengthscale)?;
+        for &width in &model.hidden {
+            settings::count("hidden units", width)?;
         }
+        settings::count("MC samples", self.mc_samples)?;
         let data = LabelledData::new(train)?;
         let (n, classes) = (train.len(), train.classes());
         let ad = device.clone().autodiff();
@@ -261,12 +258,12 @@ impl BnnClassifierConfig {
                 BnnMethod::McDropout => 1.0 - model.dropout,
                 _ => 1.0,
             };
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: self.seed ^ 0xC1A5,
-        };
+        let schedule = Schedule::new(
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            self.seed ^ 0xC1A5,
+        )?;
         let cross_entropy = CrossEntropyLossConfig::new().init(&ad);
         let loss = |net: &BnnClassifierNet, (x, y)| {
             let mut loss = cross_entropy.forward(net.forward(x), y);
@@ -283,7 +280,7 @@ impl BnnClassifierConfig {
         let net = fit_batches(net, n, &schedule, batch, loss, on_epoch)?;
         let mc_samples = match model.method {
             BnnMethod::Deterministic => 1,
-            _ => self.mc_samples.max(1),
+            _ => self.mc_samples,
         };
         Ok(BnnClassifier {
             config: self.clone(),
@@ -302,9 +299,9 @@ impl BnnClassifier {
     /// logits.
     ///
     /// # Errors
-    /// [`ModelError::Ragged`] for ragged input.
-    pub fn predict(&self, x: &[f64]) -> Result<ClassProbabilities, ModelError> {
-        let mut probabilities = Vec::with_capacity(x.len() / self.x_scaler.mean.len().max(1));
+    /// As [`Rows::check`] against the model's features.
+    pub fn predict(&self, x: Rows<'_>) -> Result<ClassProbabilities, ModelError> {
+        let mut probabilities = Vec::with_capacity(x.values().len());
         for x in input_chunks(&self.x_scaler, x, 4096, &self.device)? {
             let [rows, d] = x.dims();
             let per_call = ((1 << 20) / (rows * self.classes).max(1)).clamp(1, self.mc_samples);
@@ -337,26 +334,28 @@ impl BnnClassifier {
     /// Accuracy, NLL and ECE on `test`.
     ///
     /// # Errors
-    /// As [`BnnClassifier::predict`].
+    /// As [`ClassificationTable::check`] and [`BnnClassifier::predict`]; [`ModelError::Metric`]
+    /// for a table without rows or a label beyond the model's classes.
     pub fn evaluate(
         &self,
         test: &ClassificationTable,
     ) -> Result<ClassificationMetrics, ModelError> {
-        Ok(self.predict(&test.x)?.evaluate(&test.labels))
+        test.check()?;
+        Ok(self.predict(test.rows())?.evaluate(&test.labels)?)
     }
 }
 
 impl Checkpoint for BnnClassifier {
     fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        let fitted = Fitted {
-            kind: "BnnClassifier".into(),
-            config: self.config.clone(),
-            x_scaler: self.x_scaler.clone(),
-            y_scaler: None,
-            tau: None,
-            sizes: vec![self.classes, self.mc_samples],
-        };
-        checkpoint::save(dir.as_ref(), &self.net, &fitted)
+        let fitted = Fitted::new(
+            "BnnClassifier",
+            self.config.clone(),
+            self.x_scaler.clone(),
+            None,
+            None,
+            vec![self.classes, self.mc_samples],
+        );
+        checkpoint::save(dir.as_ref(), &self.net, fitted)
     }
 
     fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
@@ -370,7 +369,7 @@ impl Checkpoint for BnnClassifier {
             .model
             .init(f.x_scaler.mean.len(), classes, 1, device);
         Ok(Self {
-            net: checkpoint::load_module(dir, skeleton)?,
+            net: checkpoint::load_module(dir, &f, skeleton)?,
             x_scaler: f.x_scaler,
             classes,
             mc_samples,

@@ -17,13 +17,16 @@ impl LabelledData {
     /// Standardises `table`'s features with its own statistics.
     ///
     /// # Errors
-    /// [`ModelError::Classes`] for an empty table or one with a single class.
+    /// As [`ClassificationTable::check`], and [`ModelError::Classes`] for an empty table or one
+    /// whose labels hold fewer than two distinct classes (whatever their values).
     pub fn new(table: &ClassificationTable) -> Result<Self, ModelError> {
-        if table.is_empty() || table.d == 0 || table.classes() < 2 {
+        let rows = table.check()?;
+        let classes = table.distinct_labels();
+        if rows == 0 || classes < 2 {
             return Err(ModelError::Classes {
-                rows: table.len(),
+                rows,
                 features: table.d,
-                classes: table.classes(),
+                classes,
             });
         }
         let scaler = Standardizer::fit(&table.x, table.d);

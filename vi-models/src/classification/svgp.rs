@@ -3,10 +3,11 @@
 use super::labelled::LabelledData;
 use super::prediction::ClassProbabilities;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{ClassificationTable, Standardizer, permutation};
+use crate::data::{ClassificationTable, Rows, Standardizer, permutation};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_batches};
 use crate::metrics::ClassificationMetrics;
+use crate::settings;
 use crate::tensors::{host_values, input_chunks};
 use burn::config::Config;
 use burn::module::Module;
@@ -134,12 +135,15 @@ impl SvgpClassifierConfig {
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<SvgpClassifier, ModelError> {
+        settings::count("inducing points", self.model.num_inducing)?;
+        settings::count("training samples", self.model.train_samples)?;
+        settings::count("MC samples", self.mc_samples)?;
         let data = LabelledData::new(train)?;
         let (n, d, classes) = (train.len(), train.d, train.classes());
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
         let mut state = self.seed;
-        let m = self.model.num_inducing.clamp(1, n);
+        let m = self.model.num_inducing.min(n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
         let mut model = self
             .model
@@ -147,12 +151,7 @@ impl SvgpClassifierConfig {
             .with_num_inducing(m)
             .init(d, classes, &ad);
         model.gp = model.gp.with_inducing_points(z);
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: state,
-        };
+        let schedule = Schedule::new(self.epochs, self.batch_size, self.learning_rate, state)?;
         let loss = |model: &SvgpClassificationModel, (x, y): (Tensor<2>, Tensor<1, Int>)| {
             let elbo = Elbo::new(n).with_batch_size(x.dims()[0]);
             // One device round trip per step: K_zz's check travels with the ELBO's.
@@ -168,7 +167,7 @@ impl SvgpClassifierConfig {
             model: model.valid(),
             x_scaler: data.scaler,
             classes,
-            mc_samples: self.mc_samples.max(1),
+            mc_samples: self.mc_samples,
             device: device.clone(),
         })
     }
@@ -179,14 +178,14 @@ impl SvgpClassifier {
     /// `mc_samples` draws of the marginals, in chunks of rows.
     ///
     /// # Errors
-    /// [`ModelError::Ragged`] for ragged input; [`ModelError::Gp`] when `K_zz` cannot be
-    /// factorised.
-    pub fn predict(&self, x: &[f64]) -> Result<ClassProbabilities, ModelError> {
+    /// As [`Rows::check`] against the model's features; [`ModelError::Gp`] when `K_zz` cannot
+    /// be factorised.
+    pub fn predict(&self, x: Rows<'_>) -> Result<ClassProbabilities, ModelError> {
         let prior = self.model.gp.inducing_prior()?;
         let likelihood = SoftmaxLikelihoodConfig::new()
             .with_samples(self.mc_samples)
             .init();
-        let rows = ((1 << 20) / (self.mc_samples * self.classes).max(1)).max(1);
+        let rows = ((1 << 20) / (self.mc_samples * self.classes)).max(1);
         let mut probabilities = Vec::new();
         for x in input_chunks(&self.x_scaler, x, rows, &self.device)? {
             let f = self.model.gp.marginals(&prior, x)?;
@@ -201,26 +200,28 @@ impl SvgpClassifier {
     /// Accuracy, NLL and ECE on `test`.
     ///
     /// # Errors
-    /// As [`SvgpClassifier::predict`].
+    /// As [`ClassificationTable::check`] and [`SvgpClassifier::predict`];
+    /// [`ModelError::Metric`] for a table without rows or a label beyond the model's classes.
     pub fn evaluate(
         &self,
         test: &ClassificationTable,
     ) -> Result<ClassificationMetrics, ModelError> {
-        Ok(self.predict(&test.x)?.evaluate(&test.labels))
+        test.check()?;
+        Ok(self.predict(test.rows())?.evaluate(&test.labels)?)
     }
 }
 
 impl Checkpoint for SvgpClassifier {
     fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        let fitted = Fitted {
-            kind: "SvgpClassifier".into(),
-            config: self.config.clone(),
-            x_scaler: self.x_scaler.clone(),
-            y_scaler: None,
-            tau: None,
-            sizes: vec![self.classes, self.model.gp.inducing_points.dims()[1]],
-        };
-        checkpoint::save(dir.as_ref(), &self.model, &fitted)
+        let fitted = Fitted::new(
+            "SvgpClassifier",
+            self.config.clone(),
+            self.x_scaler.clone(),
+            None,
+            None,
+            vec![self.classes, self.model.gp.inducing_points.dims()[1]],
+        );
+        checkpoint::save(dir.as_ref(), &self.model, fitted)
     }
 
     fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
@@ -235,10 +236,10 @@ impl Checkpoint for SvgpClassifier {
             device,
         );
         Ok(Self {
-            model: checkpoint::load_module(dir, skeleton)?,
+            model: checkpoint::load_module(dir, &f, skeleton)?,
             x_scaler: f.x_scaler,
             classes,
-            mc_samples: f.config.mc_samples.max(1),
+            mc_samples: f.config.mc_samples,
             config: f.config,
             device: device.clone(),
         })

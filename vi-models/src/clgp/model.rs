@@ -4,6 +4,8 @@
 
 use super::init::{category_log_frequencies, latent_means_by_pca};
 use crate::data::{CategoricalTable, permutation};
+use crate::error::ModelError;
+use crate::settings;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution as Noise, Int, Tensor, TensorData};
@@ -57,7 +59,7 @@ pub struct ClgpConfig {
 ///     vec![Some(0), Some(2), Some(1), None, Some(0), Some(1)],
 /// ).unwrap();
 /// let kernel = ScaleKernelConfig::new().init(RbfConfig::new(2).init(&device), &device);
-/// let clgp = ClgpConfig::new().with_num_inducing(3).init(kernel, &table, &device);
+/// let clgp = ClgpConfig::new().with_num_inducing(3).init(kernel, &table, &device).unwrap();
 /// let data = CategoricalObservations::new(&table, &device);
 /// let elbo: f32 = clgp.elbo(&data, 4).unwrap().elbo().into_scalar();
 /// assert!(elbo.is_finite() && elbo < 0.0);
@@ -159,7 +161,22 @@ impl ClgpConfig {
     /// The model for `table`: `q(X)` means from PCA of the one-hot rows (unit variance per
     /// latent dimension), `Z` at `M` of those means, the constant prior means at the centred
     /// log category frequencies, and `q(U)` at the prior (whitened).
-    pub fn init<K: Kernel>(&self, kernel: K, table: &CategoricalTable, device: &Device) -> Clgp<K> {
+    ///
+    /// # Errors
+    /// [`ModelError::Setting`] for no latent dimensions or inducing points, or an initial
+    /// scale that is not finite and positive; [`ModelError::NoRows`] for an empty table.
+    pub fn init<K: Kernel>(
+        &self,
+        kernel: K,
+        table: &CategoricalTable,
+        device: &Device,
+    ) -> Result<Clgp<K>, ModelError> {
+        settings::count("latent dimensions", self.latent_dim)?;
+        settings::count("inducing points", self.num_inducing)?;
+        settings::positive("latent initial scale", self.latent_init_scale)?;
+        if table.rows() == 0 {
+            return Err(ModelError::NoRows("rows in the categorical table"));
+        }
         let (n, q, m) = (table.rows(), self.latent_dim, self.num_inducing);
         let categories = table.categories();
         let p: usize = categories.iter().sum();
@@ -189,11 +206,11 @@ impl ClgpConfig {
                 TensorData::new(means, [n, q]).convert::<f32>(),
                 device,
             ));
-        Clgp {
+        Ok(Clgp {
             latent,
             gp,
             categories,
-        }
+        })
     }
 }
 

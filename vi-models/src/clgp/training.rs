@@ -3,6 +3,7 @@
 use super::imputation::{HiddenEntry, Imputer};
 use super::model::{CategoricalObservations, CategoricalPredictive, Clgp};
 use crate::error::ModelError;
+use crate::settings;
 use burn::config::Config;
 use burn::optim::GradientsParams;
 use std::collections::HashMap;
@@ -28,14 +29,18 @@ pub struct ClgpTraining {
 /// `−ELBO / (observed entries)`, reported to `on_iteration(iteration, loss)`.
 ///
 /// # Errors
-/// [`ModelError::Gp`] from the GP layer, [`ModelError::Diverged`] naming the iteration where
-/// the loss becomes non-finite.
+/// [`ModelError::Setting`] for zero iterations or samples or a learning rate that is not finite
+/// and positive; [`ModelError::Gp`] from the GP layer, [`ModelError::Diverged`] naming the
+/// iteration where the loss becomes non-finite.
 pub fn train_clgp<K: Kernel>(
     mut model: Clgp<K>,
     data: &CategoricalObservations,
     training: &ClgpTraining,
     mut on_iteration: impl FnMut(usize, f64),
 ) -> Result<Clgp<K>, ModelError> {
+    settings::count("iterations", training.iterations)?;
+    settings::count("samples", training.samples)?;
+    settings::positive("learning rate", training.learning_rate)?;
     let observed: f64 = data.mask.clone().sum().into_scalar::<f64>().max(1.0);
     let mut optim = FusedAdamConfig::new().init();
     for iteration in 0..training.iterations {

@@ -3,6 +3,7 @@
 use super::error::DataError;
 use super::files::data_file;
 use super::random::permutation;
+use crate::error::ModelError;
 use std::io::Read;
 use std::path::Path;
 
@@ -192,11 +193,26 @@ impl ClassificationTable {
     ///     x: (0..10).map(f64::from).collect(), d: 1,
     ///     labels: vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 1], class_names: vec!["a".into(), "b".into()],
     /// };
-    /// let (train, test) = table.stratified_split(0.5, 1);
+    /// let (train, test) = table.stratified_split(0.5, 1).unwrap();
     /// assert_eq!((train.len(), test.len()), (5, 5));
     /// assert_eq!(test.labels.iter().filter(|&&l| l == 1).count(), 1);
+    /// assert!(table.stratified_split(1.0, 1).is_err());
     /// ```
-    pub fn stratified_split(&self, test_fraction: f64, seed: u64) -> (Self, Self) {
+    ///
+    /// # Errors
+    /// [`ModelError::Setting`] for a fraction outside `(0, 1)`.
+    pub fn stratified_split(
+        &self,
+        test_fraction: f64,
+        seed: u64,
+    ) -> Result<(Self, Self), ModelError> {
+        if !(test_fraction > 0.0 && test_fraction < 1.0) {
+            return Err(ModelError::Setting {
+                setting: "test fraction",
+                value: test_fraction,
+                expected: "in (0, 1)",
+            });
+        }
         let mut state = seed;
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for class in 0..self.classes() {
@@ -213,6 +229,6 @@ impl ClassificationTable {
         }
         train.sort_unstable();
         test.sort_unstable();
-        (self.select(&train), self.select(&test))
+        Ok((self.select(&train), self.select(&test)))
     }
 }

@@ -1,6 +1,6 @@
-use super::error::DataError;
 use super::standardize::Standardizer;
 use super::uci::Table;
+use crate::error::ModelError;
 use crate::regression::RegressionPrediction;
 use burn::tensor::{Device, Tensor, TensorData};
 use vi_blocks::gp::GaussianMarginals;
@@ -20,15 +20,12 @@ impl StandardizedTable {
     /// Standardises `train` (inputs per column, targets).
     ///
     /// # Errors
-    /// [`DataError::Inconsistent`] for an empty table or one whose features are not `rows × d`.
-    pub fn new(train: &Table) -> Result<Self, DataError> {
-        let (n, d) = (train.len(), train.d);
-        if n == 0 || d == 0 || train.x.len() != n * d {
-            return Err(DataError::Inconsistent {
-                path: "<training table>".into(),
-                reason: format!("{n} rows, {d} features and {} values", train.x.len()),
-            });
+    /// As [`Table::check`], and [`ModelError::NoRows`] for an empty table.
+    pub fn new(train: &Table) -> Result<Self, ModelError> {
+        if train.check()? == 0 {
+            return Err(ModelError::NoRows("training rows"));
         }
+        let d = train.d;
         let x_scaler = Standardizer::fit(&train.x, d);
         let y_scaler = Standardizer::fit(&train.y, 1);
         let table = Table {
@@ -55,27 +52,29 @@ impl StandardizedTable {
 
     /// The inputs of another table (e.g. the test rows) standardised with the training
     /// statistics, `[rows, d]` in `f32`.
-    pub fn inputs(&self, table: &Table, device: &Device) -> Tensor<2> {
+    ///
+    /// # Errors
+    /// As [`Rows::check`](super::Rows::check) against the training table's features.
+    pub fn inputs(&self, table: &Table, device: &Device) -> Result<Tensor<2>, ModelError> {
+        let rows = table.rows().check(self.table.d)?;
         let x = self.x_scaler.transform(&table.x);
-        Tensor::from_data(
-            TensorData::new(x, [table.len(), table.d]).convert::<f32>(),
+        Ok(Tensor::from_data(
+            TensorData::new(x, [rows, table.d]).convert::<f32>(),
             device,
-        )
+        ))
     }
 
     /// A predictive `N(mean, variance)` of the standardised target (`[rows, 1]`) in the
     /// original units: `mean · s + m`, `variance · s²`.
-    pub fn prediction(&self, y: &GaussianMarginals) -> RegressionPrediction {
+    ///
+    /// # Errors
+    /// [`ModelError::Host`] when the values cannot be read from the device.
+    pub fn prediction(&self, y: &GaussianMarginals) -> Result<RegressionPrediction, ModelError> {
         let (s, m) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
-        let host = |t: &Tensor<2>| {
-            t.to_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .unwrap_or_default()
-        };
-        RegressionPrediction {
-            mean: host(&y.mean).iter().map(|v| v * s + m).collect(),
-            variance: host(&y.variance).iter().map(|v| v * s * s).collect(),
-        }
+        let host = |t: &Tensor<2>| t.to_data().convert::<f64>().try_to_vec::<f64>();
+        Ok(RegressionPrediction {
+            mean: host(&y.mean)?.iter().map(|v| v * s + m).collect(),
+            variance: host(&y.variance)?.iter().map(|v| v * s * s).collect(),
+        })
     }
 }

@@ -6,6 +6,7 @@ use super::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::data::{StandardizedTable, Table};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_minibatches};
+use crate::settings;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
@@ -118,13 +119,9 @@ impl BbbRegressorConfig {
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<BbbRegressor, ModelError> {
-        if self.model.tau <= 0.0 {
-            return Err(ModelError::Setting {
-                setting: "tau",
-                value: self.model.tau,
-                expected: "> 0",
-            });
-        }
+        settings::positive("tau", self.model.tau)?;
+        settings::count("hidden units", self.model.hidden)?;
+        settings::count("MC samples", self.mc_samples)?;
         let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
         // τ in standardised units: the noise variance 1/τ scales with 1/std_y².
@@ -132,12 +129,12 @@ impl BbbRegressorConfig {
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
         let net = self.model.init(d, tau_std, &ad);
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: self.seed ^ 0xBBB,
-        };
+        let schedule = Schedule::new(
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            self.seed ^ 0xBBB,
+        )?;
         let loss = |net: &BbbNet, x: Tensor<2>, y: Tensor<2>| {
             let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
             let kl = total_kl(net).ok_or(ModelError::NoPenalty("Bayesian"))?;

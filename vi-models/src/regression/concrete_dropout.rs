@@ -6,6 +6,7 @@ use super::noise::{NoisePrecision, mean_gaussian_nll};
 use crate::data::{StandardizedTable, Table};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_minibatches};
+use crate::settings;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::relu;
@@ -139,30 +140,22 @@ impl ConcreteDropoutRegressorConfig {
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<ConcreteDropoutRegressor, ModelError> {
         let model = &self.model;
-        if model.tau <= 0.0 {
-            return Err(ModelError::Setting {
-                setting: "tau",
-                value: model.tau,
-                expected: "> 0",
-            });
-        }
-        if !(model.init_dropout > 0.0 && model.init_dropout < 1.0) {
-            return Err(ModelError::Setting {
-                setting: "initial dropout",
-                value: model.init_dropout,
-                expected: "in (0, 1)",
-            });
-        }
+        settings::positive("tau", model.tau)?;
+        settings::probability("initial dropout", model.init_dropout, true)?;
+        settings::positive("temperature", model.temperature)?;
+        settings::positive("lengthscale", model.lengthscale)?;
+        settings::count("hidden units", model.hidden)?;
+        settings::count("MC samples", self.mc_samples)?;
         let data = StandardizedTable::new(train)?;
         let ad = device.clone().autodiff();
         ad.seed(self.seed);
         let net = model.init(train.d, train.len(), data.y_scaler.std[0], &ad);
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: self.seed ^ 0xC0C0,
-        };
+        let schedule = Schedule::new(
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            self.seed ^ 0xC0C0,
+        )?;
         let loss = |net: &ConcreteDropoutNet, x: Tensor<2>, y: Tensor<2>| {
             let nll = mean_gaussian_nll(net.forward(x), y, net.noise.log_precision());
             let penalty =

@@ -5,6 +5,7 @@ use super::mc_regressor::{McRegressor, StochasticRegressionNet};
 use crate::data::{StandardizedTable, Table};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_minibatches};
+use crate::settings;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -120,20 +121,11 @@ impl McDropoutRegressorConfig {
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<McDropoutRegressor, ModelError> {
         let model = &self.model;
-        if !(0.0..1.0).contains(&model.dropout) {
-            return Err(ModelError::Setting {
-                setting: "dropout",
-                value: model.dropout,
-                expected: "in [0, 1)",
-            });
-        }
-        if model.tau <= 0.0 {
-            return Err(ModelError::Setting {
-                setting: "tau",
-                value: model.tau,
-                expected: "> 0",
-            });
-        }
+        settings::probability("dropout", model.dropout, false)?;
+        settings::positive("tau", model.tau)?;
+        settings::positive("lengthscale", model.lengthscale)?;
+        settings::count("hidden units", model.hidden)?;
+        settings::count("MC samples", self.mc_samples)?;
         let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
@@ -141,12 +133,12 @@ impl McDropoutRegressorConfig {
         let net = model.init(d, &ad);
         let decay =
             model.lengthscale.powi(2) * (1.0 - model.dropout) / (2.0 * n as f64 * model.tau);
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: self.seed ^ 0xD1CE,
-        };
+        let schedule = Schedule::new(
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            self.seed ^ 0xD1CE,
+        )?;
         let loss = |net: &McDropoutNet, x: Tensor<2>, y: Tensor<2>| {
             Ok((net.forward(x) - y).square().mean() + net.weight_norm().mul_scalar(decay))
         };

@@ -4,7 +4,7 @@
 
 use super::prediction::RegressionMetrics;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{StandardizedTable, Standardizer, Table};
+use crate::data::{Rows, StandardizedTable, Standardizer, Table};
 use crate::error::ModelError;
 use crate::metrics::rmse;
 use burn::module::Module;
@@ -72,19 +72,21 @@ impl<N: StochasticRegressionNet> McRegressor<N> {
             x_scaler: data.x_scaler,
             y_scaler: data.y_scaler,
             tau,
-            mc_samples: mc_samples.max(1),
+            mc_samples,
             device: device.clone(),
         }
     }
 
     /// `T` stochastic passes over the rows of `x` (original units); with `y`, also the per-row
-    /// `logsumexp_t(−τ/2 (y − ŷ_t)²)` for the test log-likelihood.
+    /// `logsumexp_t(−τ/2 (y − ŷ_t)²)` for the test log-likelihood. No rows give an empty
+    /// prediction.
     ///
     /// # Errors
-    /// [`ModelError::Ragged`] for ragged input.
+    /// As [`Rows::check`] against the model's features; [`ModelError::Count`] when `y` does not
+    /// have one target per row; [`ModelError::NonFinite`] for a non-finite target.
     pub fn predict(
         &self,
-        x: &[f64],
+        x: Rows<'_>,
         y: Option<&[f64]>,
     ) -> Result<McRegressionPrediction, ModelError> {
         let passes = McPasses {
@@ -101,24 +103,26 @@ impl<N: StochasticRegressionNet> McRegressor<N> {
     /// `1/n Σᵢ [logsumexp_t(−τ/2 (yᵢ − ŷᵢₜ)²) − ln T − ½ ln 2π + ½ ln τ]`.
     ///
     /// # Errors
-    /// As [`McRegressor::predict`].
+    /// As [`Table::check`] and [`McRegressor::predict`]; [`ModelError::Metric`] for a table
+    /// without rows.
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        let p = self.predict(&test.x, Some(&test.y))?;
-        Ok(mixture_metrics(&p, &test.y, self.tau, self.mc_samples))
+        test.check()?;
+        let p = self.predict(test.rows(), Some(&test.y))?;
+        mixture_metrics(&p, &test.y, self.tau, self.mc_samples)
     }
 }
 
 impl<N: StochasticRegressionNet> Checkpoint for McRegressor<N> {
     fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        let fitted = Fitted {
-            kind: N::KIND.into(),
-            config: self.config.clone(),
-            x_scaler: self.x_scaler.clone(),
-            y_scaler: Some(self.y_scaler.clone()),
-            tau: Some(self.tau),
-            sizes: vec![self.mc_samples],
-        };
-        checkpoint::save(dir.as_ref(), &self.net, &fitted)
+        let fitted = Fitted::new(
+            N::KIND,
+            self.config.clone(),
+            self.x_scaler.clone(),
+            Some(self.y_scaler.clone()),
+            Some(self.tau),
+            vec![self.mc_samples],
+        );
+        checkpoint::save(dir.as_ref(), &self.net, fitted)
     }
 
     fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
@@ -126,7 +130,7 @@ impl<N: StochasticRegressionNet> Checkpoint for McRegressor<N> {
         let f: Fitted<N::Config> = checkpoint::load_fitted(dir, N::KIND)?;
         let skeleton = N::skeleton(&f.config, f.x_scaler.mean.len(), device);
         Ok(Self {
-            net: checkpoint::load_module(dir, skeleton)?,
+            net: checkpoint::load_module(dir, &f, skeleton)?,
             x_scaler: f.x_scaler,
             y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
             tau: f.tau.ok_or_else(|| missing(dir, "tau"))?,
@@ -153,22 +157,39 @@ impl McPasses<'_> {
     pub fn run(
         &self,
         pass: impl Fn(Tensor<2>) -> Tensor<2>,
-        x: &[f64],
+        x: Rows<'_>,
         y: Option<&[f64]>,
     ) -> Result<McRegressionPrediction, ModelError> {
         let d = self.x_scaler.mean.len();
-        if !x.len().is_multiple_of(d) {
-            return Err(ModelError::Ragged {
-                values: x.len(),
-                features: d,
+        let n = x.check(d)?;
+        if let Some(y) = y {
+            if y.len() != n {
+                return Err(ModelError::Count {
+                    what: "targets",
+                    found: y.len(),
+                    rows: n,
+                });
+            }
+            if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::NonFinite {
+                    what: "target",
+                    row,
+                    column: 0,
+                    value: y[row],
+                });
+            }
+        }
+        if n == 0 {
+            return Ok(McRegressionPrediction {
+                mean: Vec::new(),
+                log_sum_exp: y.map(|_| Vec::new()),
             });
         }
-        let n = x.len() / d;
-        let xs = self.x_scaler.transform(x);
+        let xs = self.x_scaler.transform(x.values());
         let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
         let x = Tensor::<2>::from_data(TensorData::new(xs, [n, d]).convert::<f32>(), self.device);
-        let samples = self.samples.max(1);
-        let chunk = ((1 << 20) / n.max(1)).clamp(1, samples);
+        let samples = self.samples;
+        let chunk = ((1 << 20) / n).clamp(1, samples);
         let mut sum = vec![0.0; n];
         let (mut max, mut acc) = (vec![f64::NEG_INFINITY; n], vec![0.0; n]);
         let mut done = 0;
@@ -211,15 +232,15 @@ fn mixture_metrics(
     y: &[f64],
     tau: f64,
     samples: usize,
-) -> RegressionMetrics {
-    let lse = p.log_sum_exp.clone().unwrap_or_default();
-    let n = lse.len().max(1) as f64;
-    let ll = lse.iter().sum::<f64>() / n
-        - (samples.max(1) as f64).ln()
+) -> Result<RegressionMetrics, ModelError> {
+    let rmse = rmse(&p.mean, y)?;
+    let lse = p.log_sum_exp.as_deref().unwrap_or_default();
+    let ll = lse.iter().sum::<f64>() / lse.len() as f64
+        - (samples as f64).ln()
         - 0.5 * (2.0 * std::f64::consts::PI).ln()
         + 0.5 * tau.ln();
-    RegressionMetrics {
-        rmse: rmse(&p.mean, y),
+    Ok(RegressionMetrics {
+        rmse,
         test_log_likelihood: ll,
-    }
+    })
 }

@@ -1,7 +1,7 @@
 //! What a regressor predicts and how it is scored: a Gaussian predictive per test row, and the
 //! RMSE and test log-likelihood the papers report.
 
-use crate::metrics::{gaussian_log_likelihood, rmse};
+use crate::metrics::{MetricError, gaussian_log_likelihood, rmse};
 
 /// Predictive mean and variance of `y` in the original units.
 ///
@@ -9,8 +9,9 @@ use crate::metrics::{gaussian_log_likelihood, rmse};
 /// ```
 /// use vi_models::regression::RegressionPrediction;
 /// let p = RegressionPrediction { mean: vec![1.0, 2.0], variance: vec![1.0, 1.0] };
-/// let m = p.evaluate(&[1.0, 4.0]);
+/// let m = p.evaluate(&[1.0, 4.0]).unwrap();
 /// assert_eq!(m.rmse, 2f64.sqrt());
+/// assert!(p.evaluate(&[1.0]).is_err()); // one target for two predictions
 /// ```
 #[derive(Debug, Clone)]
 pub struct RegressionPrediction {
@@ -22,11 +23,14 @@ pub struct RegressionPrediction {
 
 impl RegressionPrediction {
     /// RMSE of the mean and mean Gaussian log predictive density at the targets `y`.
-    pub fn evaluate(&self, y: &[f64]) -> RegressionMetrics {
-        RegressionMetrics {
-            rmse: rmse(&self.mean, y),
-            test_log_likelihood: gaussian_log_likelihood(&self.mean, &self.variance, y),
-        }
+    ///
+    /// # Errors
+    /// [`MetricError`] when there are no targets or they do not pair with the predictions.
+    pub fn evaluate(&self, y: &[f64]) -> Result<RegressionMetrics, MetricError> {
+        Ok(RegressionMetrics {
+            rmse: rmse(&self.mean, y)?,
+            test_log_likelihood: gaussian_log_likelihood(&self.mean, &self.variance, y)?,
+        })
     }
 }
 

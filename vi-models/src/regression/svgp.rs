@@ -2,9 +2,10 @@
 
 use super::prediction::{RegressionMetrics, RegressionPrediction};
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{StandardizedTable, Standardizer, Table, permutation};
+use crate::data::{Rows, StandardizedTable, Standardizer, Table, permutation};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_minibatches};
+use crate::settings;
 use crate::tensors::{host_values, input_chunks};
 use burn::config::Config;
 use burn::module::Module;
@@ -124,20 +125,16 @@ impl SvgpRegressorConfig {
         device: &Device,
         on_epoch: impl FnMut(usize, f64),
     ) -> Result<SvgpRegressor, ModelError> {
+        settings::count("inducing points", self.model.num_inducing)?;
         let data = StandardizedTable::new(train)?;
         let (n, d) = (train.len(), train.d);
         let ad = device.clone().autodiff();
         let mut state = self.seed;
-        let m = self.model.num_inducing.clamp(1, n);
+        let m = self.model.num_inducing.min(n);
         let (z, _) = data.batch(&permutation(n, &mut state)[..m], &ad);
         let mut model = self.model.clone().with_num_inducing(m).init(d, &ad);
         model.gp = model.gp.with_inducing_points(z);
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: state,
-        };
+        let schedule = Schedule::new(self.epochs, self.batch_size, self.learning_rate, state)?;
         let loss = |model: &SvgpRegressionModel, x: Tensor<2>, y: Tensor<2>| {
             let elbo = Elbo::new(n).with_batch_size(x.dims()[0]);
             // One device round trip per step: K_zz's check travels with the ELBO's.
@@ -162,9 +159,9 @@ impl SvgpRegressor {
     /// original units, computed in chunks of 1024 rows.
     ///
     /// # Errors
-    /// [`ModelError::Ragged`] when `x` is not a whole number of rows; [`ModelError::Gp`] when
-    /// `K_zz` cannot be factorised.
-    pub fn predict(&self, x: &[f64]) -> Result<RegressionPrediction, ModelError> {
+    /// As [`Rows::check`] against the model's features; [`ModelError::Gp`] when `K_zz` cannot
+    /// be factorised.
+    pub fn predict(&self, x: Rows<'_>) -> Result<RegressionPrediction, ModelError> {
         let prior = self.model.gp.inducing_prior()?;
         let (sy, my) = (self.y_scaler.std[0], self.y_scaler.mean[0]);
         let (mut mean, mut variance) = (Vec::new(), Vec::new());
@@ -180,23 +177,25 @@ impl SvgpRegressor {
     /// RMSE and test log-likelihood on `test`.
     ///
     /// # Errors
-    /// As [`SvgpRegressor::predict`].
+    /// As [`Table::check`] and [`SvgpRegressor::predict`]; [`ModelError::Metric`] for a table
+    /// without rows.
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        Ok(self.predict(&test.x)?.evaluate(&test.y))
+        test.check()?;
+        Ok(self.predict(test.rows())?.evaluate(&test.y)?)
     }
 }
 
 impl Checkpoint for SvgpRegressor {
     fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
-        let fitted = Fitted {
-            kind: "SvgpRegressor".into(),
-            config: self.config.clone(),
-            x_scaler: self.x_scaler.clone(),
-            y_scaler: Some(self.y_scaler.clone()),
-            tau: None,
-            sizes: vec![self.model.gp.inducing_points.dims()[1]],
-        };
-        checkpoint::save(dir.as_ref(), &self.model, &fitted)
+        let fitted = Fitted::new(
+            "SvgpRegressor",
+            self.config.clone(),
+            self.x_scaler.clone(),
+            Some(self.y_scaler.clone()),
+            None,
+            vec![self.model.gp.inducing_points.dims()[1]],
+        );
+        checkpoint::save(dir.as_ref(), &self.model, fitted)
     }
 
     fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
@@ -213,7 +212,7 @@ impl Checkpoint for SvgpRegressor {
             .with_num_inducing(m)
             .init(f.x_scaler.mean.len(), device);
         Ok(Self {
-            model: checkpoint::load_module(dir, skeleton)?,
+            model: checkpoint::load_module(dir, &f, skeleton)?,
             x_scaler: f.x_scaler,
             y_scaler: f.y_scaler.ok_or_else(|| missing(dir, "y_scaler"))?,
             config: f.config,
