@@ -142,14 +142,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut scores: Vec<[f64; 5]> = Vec::new();
     let mut records = Vec::new();
     for k in 0..args.splits {
-        let split = imputation_split(&table, 0.2, &hideable, k as u64);
+        let split = imputation_split(&table, 0.2, &hideable, k as u64)?;
         ad.seed(k as u64);
         let (components, mixture) = MixtureImputer::fit_selected(
             &split.train,
             &args.mixture_components,
             &hideable,
             k as u64,
-        );
+        )?;
         let fit = |name: &str, kernel_is_linear: bool| -> Result<_, Box<dyn std::error::Error>> {
             let iteration_bar = bar(args.iterations, &format!("  {name:5}"));
             let start = Instant::now();
@@ -190,9 +190,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let ((llgm, _), _) = fit("llgm", true)?;
         let ((clgp, latent), seconds) = fit("clgp", false)?;
         let row = [
-            UniformImputer::new(&split.train).perplexity(&split.hidden),
-            MultinomialImputer::fit(&split.train).perplexity(&split.hidden),
-            mixture.perplexity(&split.hidden),
+            UniformImputer::new(&split.train).perplexity(&split.hidden)?,
+            MultinomialImputer::fit(&split.train).perplexity(&split.hidden)?,
+            mixture.perplexity(&split.hidden)?,
             llgm,
             clgp,
         ];
@@ -283,7 +283,10 @@ impl Fit<'_> {
             }
         })?;
         let imputer = ClgpImputer::new(&model, &self.split.hidden, self.predictive_samples)?;
-        Ok((imputer.perplexity(&self.split.hidden), model.latent_means()))
+        Ok((
+            imputer.perplexity(&self.split.hidden)?,
+            model.latent_means(),
+        ))
     }
 }
 

@@ -102,7 +102,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let hideable: Vec<usize> = (0..table.variables())
         .filter(|&v| table.names[v] != "class")
         .collect();
-    let split = imputation_split(&table, 0.2, &hideable, args.split);
+    let split = imputation_split(&table, 0.2, &hideable, args.split)?;
     let data = Observed::new(&split.train, &ad);
     let columns = CategoricalColumns::new(split.train.categories());
     let training = ClgpTraining::new().with_iterations(args.iterations);
@@ -123,7 +123,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         let clgp = config.init(kernel(), &split.train, &ad)?;
         let trained = train_clgp(clgp, &data, &training, |_, _| {})?;
         let imputer = ClgpImputer::new(&trained, &split.hidden, 2000)?;
-        library.push(imputer.perplexity(&split.hidden));
+        library.push(imputer.perplexity(&split.hidden)?);
         ad.seed(seed as u64);
         let clgp = config.init(kernel(), &split.train, &ad)?;
         let InducingFamily::FullRank(v) = clgp.gp.variational else {
@@ -217,5 +217,5 @@ fn score(
             probability.max(f64::MIN_POSITIVE).ln()
         })
         .collect();
-    Ok(perplexity(&log_probabilities))
+    Ok(perplexity(&log_probabilities)?)
 }

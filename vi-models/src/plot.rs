@@ -87,7 +87,8 @@ pub fn predicted_vs_observed(
 ///
 /// # Example
 /// ```
-/// let m = vi_models::metrics::classification_metrics(&[0.9, 0.1, 0.3, 0.7], 2, &[0, 0], 15);
+/// let m = vi_models::metrics::classification_metrics(&[0.9, 0.1, 0.3, 0.7], 2, &[0, 0], 15)
+///     .unwrap();
 /// let path = std::env::temp_dir().join("vi_models_reliability_doc.png");
 /// vi_models::plot::reliability_diagram(&path, &m.reliability).unwrap();
 /// assert!(std::fs::metadata(&path).unwrap().len() > 0);

@@ -26,15 +26,18 @@ fn clgp_imputes_a_latent_structure(device: Device) {
     let probs = |row: usize, var: usize| latent.probs(row, var);
     let table = latent.table(d);
     let hideable: Vec<usize> = (0..d).collect();
-    let split = imputation_split(&table, 0.2, &hideable, 5);
+    let split = imputation_split(&table, 0.2, &hideable, 5).unwrap();
     let oracle = perplexity(
         &split
             .hidden
             .iter()
             .map(|h| probs(h.row, h.variable)[h.value].ln())
             .collect::<Vec<_>>(),
-    );
-    let multinomial = MultinomialImputer::fit(&split.train).perplexity(&split.hidden);
+    )
+    .unwrap();
+    let multinomial = MultinomialImputer::fit(&split.train)
+        .perplexity(&split.hidden)
+        .unwrap();
     let threshold = 0.5 * (oracle + multinomial);
     assert!(
         multinomial - oracle > 0.5,
@@ -128,6 +131,7 @@ fn clgp_perplexity(device: &Device, split: &ImputationSplit) -> f64 {
     ClgpImputer::new(&model, &split.hidden, 200)
         .unwrap()
         .perplexity(&split.hidden)
+        .unwrap()
 }
 
 /// `train_clgp` reads `K_zz`'s factor check with the loss: coincident inducing points and no

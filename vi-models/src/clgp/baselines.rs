@@ -2,6 +2,8 @@
 
 use super::imputation::{HiddenEntry, Imputer, imputation_split};
 use crate::data::{CategoricalTable, uniform01};
+use crate::error::ModelError;
+use crate::settings;
 
 /// Every level equally likely: perplexity `K_d`.
 #[derive(Debug, Clone)]
@@ -78,43 +80,55 @@ fn log_sum_exp(v: &[f64]) -> f64 {
 
 impl MixtureImputer {
     /// EM with `components` components, `iterations` per restart, `restarts` seeded restarts.
+    ///
+    /// # Errors
+    /// [`ModelError::Setting`] for zero components, iterations or restarts.
     pub fn fit(
         train: &CategoricalTable,
         components: usize,
         iterations: usize,
         restarts: usize,
         seed: u64,
-    ) -> Self {
+    ) -> Result<Self, ModelError> {
+        settings::count("mixture components", components)?;
+        settings::count("EM iterations", iterations)?;
+        settings::count("EM restarts", restarts)?;
         let mut state = seed;
         let mut best: Option<(f64, Self)> = None;
-        for _ in 0..restarts.max(1) {
-            let (ll, model) = Self::fit_once(train, components.max(1), iterations, &mut state);
+        for _ in 0..restarts {
+            let (ll, model) = Self::fit_once(train, components, iterations, &mut state);
             if best.as_ref().is_none_or(|(b, _)| ll > *b) {
                 best = Some((ll, model));
             }
         }
-        best.map(|(_, m)| m).expect("at least one restart")
+        best.map(|(_, m)| m)
+            .ok_or(ModelError::NoRows("EM restarts"))
     }
 
     /// Chooses the number of components from `candidates` by the perplexity of a validation
     /// split of `train` (one entry hidden in 20 % of its rows), then fits on all of `train`.
+    ///
+    /// # Errors
+    /// [`ModelError::Setting`] for no candidates or a zero candidate; as
+    /// [`imputation_split`] for the validation split.
     pub fn fit_selected(
         train: &CategoricalTable,
         candidates: &[usize],
         hideable: &[usize],
         seed: u64,
-    ) -> (usize, Self) {
-        let validation = imputation_split(train, 0.2, hideable, seed ^ 0xa11ce);
-        let chosen = candidates
-            .iter()
-            .copied()
-            .map(|c| {
-                let m = Self::fit(&validation.train, c, 200, 5, seed);
-                (c, m.perplexity(&validation.hidden))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or(1, |(c, _)| c);
-        (chosen, Self::fit(train, chosen, 200, 5, seed))
+    ) -> Result<(usize, Self), ModelError> {
+        settings::count("mixture candidates", candidates.len())?;
+        let validation = imputation_split(train, 0.2, hideable, seed ^ 0xa11ce)?;
+        let mut best: Option<(usize, f64)> = None;
+        for &c in candidates {
+            let m = Self::fit(&validation.train, c, 200, 5, seed)?;
+            let p = m.perplexity(&validation.hidden)?;
+            if best.is_none_or(|(_, b)| p < b) {
+                best = Some((c, p));
+            }
+        }
+        let chosen = best.map_or(1, |(c, _)| c);
+        Ok((chosen, Self::fit(train, chosen, 200, 5, seed)?))
     }
 
     fn row_log_joint(&self, row: usize, skip: Option<usize>) -> Vec<f64> {
@@ -220,11 +234,16 @@ mod tests {
             .collect();
         let names = (0..4).map(|i| format!("v{i}")).collect();
         let table = CategoricalTable::from_codes(names, vec![4; 4], codes).unwrap();
-        let split = imputation_split(&table, 0.2, &[0, 1, 2, 3], 3);
-        let uniform = UniformImputer::new(&split.train).perplexity(&split.hidden);
-        let multinomial = MultinomialImputer::fit(&split.train).perplexity(&split.hidden);
-        let (c, mixture) = MixtureImputer::fit_selected(&split.train, &[1, 2, 4], &[0, 1, 2, 3], 0);
-        let mixture = mixture.perplexity(&split.hidden);
+        let split = imputation_split(&table, 0.2, &[0, 1, 2, 3], 3).unwrap();
+        let uniform = UniformImputer::new(&split.train)
+            .perplexity(&split.hidden)
+            .unwrap();
+        let multinomial = MultinomialImputer::fit(&split.train)
+            .perplexity(&split.hidden)
+            .unwrap();
+        let (c, mixture) =
+            MixtureImputer::fit_selected(&split.train, &[1, 2, 4], &[0, 1, 2, 3], 0).unwrap();
+        let mixture = mixture.perplexity(&split.hidden).unwrap();
         assert!((uniform - 4.0).abs() < 1e-12);
         // Level frequencies 1/2, 1/2 (with Laplace smoothing slightly less): perplexity ≈ 2.
         assert!((multinomial - 2.0).abs() < 0.2, "{multinomial}");

@@ -246,14 +246,24 @@ impl UciDataset {
     /// Split `k` (`index_train_k.txt` / `index_test_k.txt`).
     ///
     /// # Errors
-    /// [`DataError`] when an index file is missing, malformed or points beyond the data.
+    /// [`DataError`] when an index file is missing, malformed, empty or points beyond the data.
     pub fn split(&self, k: usize) -> Result<Split, DataError> {
         let rows = self.rows();
-        let train = indices(&self.dir.join(format!("index_train_{k}.txt")), rows, "row")?;
-        let test = indices(&self.dir.join(format!("index_test_{k}.txt")), rows, "row")?;
+        let mut index = Vec::with_capacity(2);
+        for part in ["train", "test"] {
+            let path = self.dir.join(format!("index_{part}_{k}.txt"));
+            let rows = indices(&path, rows, "row")?;
+            if rows.is_empty() {
+                return Err(DataError::Inconsistent {
+                    path,
+                    reason: format!("split {k} has no {part} rows"),
+                });
+            }
+            index.push(rows);
+        }
         Ok(Split {
-            train: self.table(&train),
-            test: self.table(&test),
+            train: self.table(&index[0]),
+            test: self.table(&index[1]),
         })
     }
 }
@@ -333,6 +343,17 @@ mod tests {
         let dir = broken("target", "index_target.txt", |_| "0\n1\n".into());
         let err = UciDataset::load(&dir).unwrap_err().to_string();
         assert!(err.contains("one target column"), "{err}");
+
+        let dir = broken("empty", "index_test_0.txt", |_| "\n".into());
+        let err = UciDataset::load(&dir)
+            .unwrap()
+            .split(0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("index_test_0.txt") && err.contains("no test rows"),
+            "{err}"
+        );
 
         let err = UciDataset::load(dir.join("missing"))
             .unwrap_err()
