@@ -31,15 +31,43 @@ macro_rules! device_tests {
 }
 
 /// The device of a compiled backend by name (`flex`, `ndarray`, `wgpu`, `cuda`).
+///
+/// `wgpu` is the device on Vulkan (Metal on macOS), not wherever wgpu would fall back to: the
+/// adapter and graphics API are printed once per test binary, and a machine without a Vulkan
+/// driver fails each wgpu test at once with the command that installs one
+/// ([`vi_core::device::WgpuDeviceError`]) instead of deep in a kernel.
 pub fn device(name: &str) -> Device {
+    #[cfg(feature = "wgpu")]
+    if name == "wgpu" {
+        return wgpu_device();
+    }
     vi_core::device::by_name(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Device {
+    static REPORTED: std::sync::Once = std::sync::Once::new();
+    let (device, adapter) = vi_core::device::wgpu_native().unwrap_or_else(|e| panic!("{e}"));
+    REPORTED.call_once(|| eprintln!("wgpu tests run on {adapter}"));
+    device
+}
+
+/// Whether the device stores and computes `f64` (what it reports, e.g. the wgpu adapter's
+/// `SHADER_F64`), saying so on stderr when `test`'s `f64` cases are skipped for want of it.
+pub fn has_f64(device: &Device, test: &str) -> bool {
+    let supported = device.supports_dtype(FloatDType::F64);
+    if !supported {
+        eprintln!("{test}: f64 cases skipped, the device has no f64 ({device:?})");
+    }
+    supported
 }
 
 /// Float precisions the device computes in: `f64` where it is fully supported, always `f32`.
 ///
 /// wgpu reports `f64` storage and arithmetic, but Vulkan's and WGSL's `log`/`exp` are 32-bit only
-/// (lavapipe returns garbage for `f64`), so wgpu is tested in `f32`; its `f64` kernels are
-/// covered by the kernel tests in `vi-core`.
+/// (lavapipe returns garbage for `f64`), so wgpu is tested in `f32` here; its `f64` kernels are
+/// covered by the kernel tests in `vi-core` and, for the fused ops free of transcendental
+/// functions, by the `f64` cases that ask [`has_f64`].
 pub fn dtypes(device: &Device) -> Vec<FloatDType> {
     let mut out = Vec::new();
     if device.supports_dtype(FloatDType::F64) && !is_wgpu(device) {

@@ -130,6 +130,11 @@ where
         .first()
         .map(Tensor::device)
         .expect("gradcheck needs at least one input");
+    assert!(
+        device.supports_dtype(config.dtype),
+        "gradcheck: the device has no {:?} ({device:?}); check in f32 there (GradcheckConfig::f32)",
+        config.dtype
+    );
     let values: Vec<Vec<f64>> = inputs
         .iter()
         .map(|x| {
