@@ -378,3 +378,46 @@ pub fn three_blobs(seed: u64, n: usize) -> (vi_models::data::ClassificationTable
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// A proptest runner with a fixed seed, so that a failure reproduces: the seed is the FNV-1a hash
+/// of `test` unless `VI_PROPTEST_SEED` (decimal or `0x` hex) overrides it, and is printed with
+/// the case count. No failure files are written (the printed seed replays the run).
+///
+/// # Panics
+/// When `VI_PROPTEST_SEED` is set but not a number.
+pub fn proptest_runner(test: &str, cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let seed = match std::env::var("VI_PROPTEST_SEED") {
+        Ok(text) => parse_seed(&text)
+            .unwrap_or_else(|| panic!("VI_PROPTEST_SEED={text:?} is not a decimal or 0x number")),
+        Err(_) => test.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }),
+    };
+    eprintln!(
+        "{test}: proptest seed {seed:#x}, {cases} cases (replay: VI_PROPTEST_SEED={seed:#x})"
+    );
+    // ChaCha takes 32 seed bytes: the seed's SplitMix64 stream.
+    let bytes: Vec<u8> = (1..=4u64)
+        .flat_map(|i| {
+            let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)).to_le_bytes()
+        })
+        .collect();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+fn parse_seed(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
