@@ -6,6 +6,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 use vi_core::gradcheck::GradcheckConfig;
 
+#[cfg(test)]
+mod selftest;
+
 /// Instantiates each listed `fn name(device: Device)` once per compiled backend, as
 /// `flex::name`, `ndarray::name`, `wgpu::name` and `cuda::name`.
 #[macro_export]
@@ -419,5 +422,16 @@ fn parse_seed(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),
+    }
+}
+
+/// The gradient checks to run on `device`: where it computes in `f64`, the `f64` check and the
+/// five-point `f32` one ([`GradcheckConfig::f32_fine`]: the single precision every benchmark
+/// trains in); elsewhere (wgpu, where `f64` has no transcendental functions) the `f32` one.
+pub fn gradcheck_configs(device: &Device) -> Vec<GradcheckConfig> {
+    if dtypes(device)[0] == FloatDType::F64 {
+        vec![GradcheckConfig::default(), GradcheckConfig::f32_fine()]
+    } else {
+        vec![GradcheckConfig::f32()]
     }
 }

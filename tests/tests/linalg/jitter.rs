@@ -5,7 +5,7 @@ use burn::tensor::{Device, FloatDType};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{JitterConfig, LinalgError, cholesky, cholesky_deferred, cholesky_jittered};
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, random_spd, tensor,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, random_spd, tensor,
     values,
 };
 
@@ -175,24 +175,25 @@ fn base_and_retry(device: &Device, dtype: FloatDType, rtol: f64, atol: f64) {
 /// The gradient with respect to `A` by finite differences.
 fn base_jitter_gradcheck(device: &Device) {
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let (b, n) = (2, 5);
-    let a = tensor(random_spd(410, b, n, 0.0), [b, n, n], &ad, config.dtype);
-    let w = tensor(noise(411, b * n * n), [b, n, n], &ad, config.dtype);
-    let report = gradcheck(
-        |v| {
-            let a = v[0].clone();
-            let sym = (a.clone() + a.transpose()) * 0.5;
-            let jitter = JitterConfig {
-                base: 0.5,
-                ..JitterConfig::default()
-            };
-            (cholesky_jittered(sym, &jitter).unwrap().factor * v[1].clone()).sum()
-        },
-        &[a, w],
-        &config,
-    );
-    assert!(report.passed(), "cholesky with a base jitter:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let (b, n) = (2, 5);
+        let a = tensor(random_spd(410, b, n, 0.0), [b, n, n], &ad, config.dtype);
+        let w = tensor(noise(411, b * n * n), [b, n, n], &ad, config.dtype);
+        let report = gradcheck(
+            |v| {
+                let a = v[0].clone();
+                let sym = (a.clone() + a.transpose()) * 0.5;
+                let jitter = JitterConfig {
+                    base: 0.5,
+                    ..JitterConfig::default()
+                };
+                (cholesky_jittered(sym, &jitter).unwrap().factor * v[1].clone()).sum()
+            },
+            &[a, w],
+            &config,
+        );
+        assert!(report.passed(), "cholesky with a base jitter:\n{report}");
+    }
 }
 
 /// `cholesky_deferred`: the factor of `A + shift·I` equal to the checked one, and a guard that is
