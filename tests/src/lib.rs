@@ -80,6 +80,21 @@ pub fn dtypes(device: &Device) -> Vec<FloatDType> {
     out
 }
 
+/// Whether the device's `f64` `exp` and `ln` are `f64`: measured at a few points against the
+/// host (`1e-14` relative). Vulkan's are 32-bit only, and lavapipe's return garbage in `f64`.
+pub fn f64_transcendentals(device: &Device) -> bool {
+    if !device.supports_dtype(FloatDType::F64) {
+        return false;
+    }
+    let x = vec![0.0, 0.75, -3.5, 11.25];
+    let t = tensor(x.clone(), [x.len()], device, FloatDType::F64);
+    let (exp, ln) = (values(t.clone().exp()), values(t.exp().log()));
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-14 * want.abs().max(1.0);
+    x.iter()
+        .enumerate()
+        .all(|(i, &v)| close(exp[i], v.exp()) && close(ln[i], v))
+}
+
 /// `f64`'s value (a tolerance, a step) for `f64` tensors, `f32`'s otherwise: single precision
 /// needs the looser one.
 pub fn by_dtype<T>(dtype: FloatDType, f64: T, f32: T) -> T {
