@@ -6,6 +6,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 use vi_core::gradcheck::GradcheckConfig;
 
+#[cfg(test)]
+mod selftest;
+
 /// Instantiates each listed `fn name(device: Device)` once per compiled backend, as
 /// `flex::name`, `ndarray::name`, `wgpu::name` and `cuda::name`.
 #[macro_export]
@@ -31,15 +34,43 @@ macro_rules! device_tests {
 }
 
 /// The device of a compiled backend by name (`flex`, `ndarray`, `wgpu`, `cuda`).
+///
+/// `wgpu` is the device on Vulkan (Metal on macOS), not wherever wgpu would fall back to: the
+/// adapter and graphics API are printed once per test binary, and a machine without a Vulkan
+/// driver fails each wgpu test at once with the command that installs one
+/// ([`vi_core::device::WgpuDeviceError`]) instead of deep in a kernel.
 pub fn device(name: &str) -> Device {
+    #[cfg(feature = "wgpu")]
+    if name == "wgpu" {
+        return wgpu_device();
+    }
     vi_core::device::by_name(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Device {
+    static REPORTED: std::sync::Once = std::sync::Once::new();
+    let (device, adapter) = vi_core::device::wgpu_native().unwrap_or_else(|e| panic!("{e}"));
+    REPORTED.call_once(|| eprintln!("wgpu tests run on {adapter}"));
+    device
+}
+
+/// Whether the device stores and computes `f64` (what it reports, e.g. the wgpu adapter's
+/// `SHADER_F64`), saying so on stderr when `test`'s `f64` cases are skipped for want of it.
+pub fn has_f64(device: &Device, test: &str) -> bool {
+    let supported = device.supports_dtype(FloatDType::F64);
+    if !supported {
+        eprintln!("{test}: f64 cases skipped, the device has no f64 ({device:?})");
+    }
+    supported
 }
 
 /// Float precisions the device computes in: `f64` where it is fully supported, always `f32`.
 ///
 /// wgpu reports `f64` storage and arithmetic, but Vulkan's and WGSL's `log`/`exp` are 32-bit only
-/// (lavapipe returns garbage for `f64`), so wgpu is tested in `f32`; its `f64` kernels are
-/// covered by the kernel tests in `vi-core`.
+/// (lavapipe returns garbage for `f64`), so wgpu is tested in `f32` here; its `f64` kernels are
+/// covered by the kernel tests in `vi-core` and, for the fused ops free of transcendental
+/// functions, by the `f64` cases that ask [`has_f64`].
 pub fn dtypes(device: &Device) -> Vec<FloatDType> {
     let mut out = Vec::new();
     if device.supports_dtype(FloatDType::F64) && !is_wgpu(device) {
@@ -47,6 +78,21 @@ pub fn dtypes(device: &Device) -> Vec<FloatDType> {
     }
     out.push(FloatDType::F32);
     out
+}
+
+/// Whether the device's `f64` `exp` and `ln` are `f64`: measured at a few points against the
+/// host (`1e-14` relative). Vulkan's are 32-bit only, and lavapipe's return garbage in `f64`.
+pub fn f64_transcendentals(device: &Device) -> bool {
+    if !device.supports_dtype(FloatDType::F64) {
+        return false;
+    }
+    let x = vec![0.0, 0.75, -3.5, 11.25];
+    let t = tensor(x.clone(), [x.len()], device, FloatDType::F64);
+    let (exp, ln) = (values(t.clone().exp()), values(t.exp().log()));
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-14 * want.abs().max(1.0);
+    x.iter()
+        .enumerate()
+        .all(|(i, &v)| close(exp[i], v.exp()) && close(ln[i], v))
 }
 
 /// `f64`'s value (a tolerance, a step) for `f64` tensors, `f32`'s otherwise: single precision
@@ -350,3 +396,57 @@ pub fn three_blobs(seed: u64, n: usize) -> (vi_models::data::ClassificationTable
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// A proptest runner with a fixed seed, so that a failure reproduces: the seed is the FNV-1a hash
+/// of `test` unless `VI_PROPTEST_SEED` (decimal or `0x` hex) overrides it, and is printed with
+/// the case count. No failure files are written (the printed seed replays the run).
+///
+/// # Panics
+/// When `VI_PROPTEST_SEED` is set but not a number.
+pub fn proptest_runner(test: &str, cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let seed = match std::env::var("VI_PROPTEST_SEED") {
+        Ok(text) => parse_seed(&text)
+            .unwrap_or_else(|| panic!("VI_PROPTEST_SEED={text:?} is not a decimal or 0x number")),
+        Err(_) => test.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }),
+    };
+    eprintln!(
+        "{test}: proptest seed {seed:#x}, {cases} cases (replay: VI_PROPTEST_SEED={seed:#x})"
+    );
+    // ChaCha takes 32 seed bytes: the seed's SplitMix64 stream.
+    let bytes: Vec<u8> = (1..=4u64)
+        .flat_map(|i| {
+            let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)).to_le_bytes()
+        })
+        .collect();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+fn parse_seed(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// The gradient checks to run on `device`: where it computes in `f64`, the `f64` check and the
+/// five-point `f32` one ([`GradcheckConfig::f32_fine`]: the single precision every benchmark
+/// trains in); elsewhere (wgpu, where `f64` has no transcendental functions) the `f32` one.
+pub fn gradcheck_configs(device: &Device) -> Vec<GradcheckConfig> {
+    if dtypes(device)[0] == FloatDType::F64 {
+        vec![GradcheckConfig::default(), GradcheckConfig::f32_fine()]
+    } else {
+        vec![GradcheckConfig::f32()]
+    }
+}

@@ -159,7 +159,8 @@ fn estimators_match_weight_sampling_moments(device: Device) {
     }
     let l = base.with_estimator(LinearEstimator::Mean);
     let got = values(l.forward(tensor(x_row.clone(), [1, i], &device, dtype)));
-    assert_all_close("posterior-mean output", &got, &mean, 1e-5, 1e-6);
+    let (rtol, atol) = by_dtype(dtype, (1e-12, 1e-12), (1e-5, 1e-6));
+    assert_all_close("posterior-mean output", &got, &mean, rtol, atol);
 }
 
 /// Finite differences through the layer (mean output and KL) and the families' densities.

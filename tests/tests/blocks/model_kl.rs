@@ -101,7 +101,8 @@ fn bayesianize_linear_model(device: Device) {
         .sum();
     let got = values(total_kl(&bnn).unwrap())[0];
     assert!(
-        (got - want_kl).abs() <= 1e-4 * want_kl.abs(),
+        // f32 (the trained Linear's dtype) rounding of a sum of a few terms.
+        (got - want_kl).abs() <= 1e-5 * want_kl.abs(),
         "bayesianized KL {got} vs {want_kl}"
     );
     // `include` restricts the parameters made Bayesian.

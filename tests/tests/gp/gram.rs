@@ -6,7 +6,7 @@ use burn::tensor::{Device, FloatDType};
 use vi_core::gradcheck::gradcheck;
 use vi_core::gram::{rbf_gram, scaled_rbf_gram, squared_distance};
 use vi_core::linalg::LinalgError;
-use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_config, noise, tensor, values};
+use vi_tests::{assert_all_close, device_tests, dtypes, gradcheck_configs, noise, tensor, values};
 
 device_tests!(squared_distance_op, rbf_gram_op, scaled_rbf_gram_op,);
 
@@ -88,23 +88,24 @@ fn near_duplicates(device: &Device, dtype: FloatDType) {
 /// Finite differences in both inputs, and for `D(a, a)`.
 fn squared_distance_gradients(device: &Device) {
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let a = tensor(noise(64, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
-    let b = tensor(noise(65, 3 * 2), [1, 3, 2], &ad, config.dtype);
-    let w = tensor(noise(66, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
-    let report = gradcheck(
-        |v| (squared_distance(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
-        &[a.clone(), b, w],
-        &config,
-    );
-    assert!(report.passed(), "squared_distance:\n{report}");
-    let w = tensor(noise(67, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
-    let report = gradcheck(
-        |v| (squared_distance(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
-        &[a, w],
-        &config,
-    );
-    assert!(report.passed(), "squared_distance(a, a):\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let a = tensor(noise(64, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
+        let b = tensor(noise(65, 3 * 2), [1, 3, 2], &ad, config.dtype);
+        let w = tensor(noise(66, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
+        let report = gradcheck(
+            |v| (squared_distance(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
+            &[a.clone(), b, w],
+            &config,
+        );
+        assert!(report.passed(), "squared_distance:\n{report}");
+        let w = tensor(noise(67, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
+        let report = gradcheck(
+            |v| (squared_distance(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
+            &[a, w],
+            &config,
+        );
+        assert!(report.passed(), "squared_distance(a, a):\n{report}");
+    }
 }
 
 /// Inputs of different widths or batches.
@@ -163,34 +164,35 @@ fn rbf_gram_op(device: Device) {
         );
     }
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let a = tensor(noise(33, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
-    let b = tensor(noise(34, 3 * 2), [1, 3, 2], &ad, config.dtype);
-    let w = tensor(noise(35, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
-    let report = gradcheck(
-        |v| (rbf_gram(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
-        &[a.clone(), b, w],
-        &config,
-    );
-    assert!(report.passed(), "rbf_gram:\n{report}");
-    // K(a, a): both inputs are the same tracked tensor.
-    let w = tensor(noise(36, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
-    let report = gradcheck(
-        |v| (rbf_gram(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
-        &[a, w],
-        &config,
-    );
-    assert!(report.passed(), "rbf_gram(a, a):\n{report}");
-    let dtype = dtypes(&device)[0];
-    let x = |b, n, d| tensor(vec![0.0; b * n * d], [b, n, d], &device, dtype);
-    assert!(matches!(
-        rbf_gram(x(1, 3, 2), x(1, 4, 3)),
-        Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
-    ));
-    assert!(matches!(
-        rbf_gram(x(2, 3, 2), x(3, 4, 2)),
-        Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
-    ));
+    for config in gradcheck_configs(&ad) {
+        let a = tensor(noise(33, 2 * 4 * 2), [2, 4, 2], &ad, config.dtype);
+        let b = tensor(noise(34, 3 * 2), [1, 3, 2], &ad, config.dtype);
+        let w = tensor(noise(35, 2 * 4 * 3), [2, 4, 3], &ad, config.dtype);
+        let report = gradcheck(
+            |v| (rbf_gram(v[0].clone(), v[1].clone()).unwrap() * v[2].clone()).sum(),
+            &[a.clone(), b, w],
+            &config,
+        );
+        assert!(report.passed(), "rbf_gram:\n{report}");
+        // K(a, a): both inputs are the same tracked tensor.
+        let w = tensor(noise(36, 2 * 4 * 4), [2, 4, 4], &ad, config.dtype);
+        let report = gradcheck(
+            |v| (rbf_gram(v[0].clone(), v[0].clone()).unwrap() * v[1].clone()).sum(),
+            &[a, w],
+            &config,
+        );
+        assert!(report.passed(), "rbf_gram(a, a):\n{report}");
+        let dtype = dtypes(&device)[0];
+        let x = |b, n, d| tensor(vec![0.0; b * n * d], [b, n, d], &device, dtype);
+        assert!(matches!(
+            rbf_gram(x(1, 3, 2), x(1, 4, 3)),
+            Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
+        ));
+        assert!(matches!(
+            rbf_gram(x(2, 3, 2), x(3, 4, 2)),
+            Err(LinalgError::ShapeMismatch { op: "rbf_gram", .. })
+        ));
+    }
 }
 
 /// `vi_core::gram::scaled_rbf_gram` against the host formula `s · exp(−½ Σ (a − b)²/ℓ²)` with
@@ -246,47 +248,48 @@ fn scaled_rbf_gram_values(device: &Device, dtype: FloatDType) {
 /// lengthscale per batch element over inputs of batch 1 (`K(a, a)`).
 fn scaled_rbf_gram_gradients(device: &Device) {
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let t = |seed, shape: [usize; 3], shift: f64| {
-        let len = shape.iter().product();
-        let v = noise(seed, len).iter().map(|v| v + shift).collect();
-        tensor(v, shape, &ad, config.dtype)
-    };
-    // ARD lengthscales shared by a batch of two; scales per batch element.
-    let (a, b, w) = (
-        t(53, [2, 4, 2], 0.0),
-        t(54, [1, 3, 2], 0.0),
-        t(55, [2, 4, 3], 0.0),
-    );
-    let (l, s) = (t(56, [1, 1, 2], 1.5), t(57, [2, 1, 1], 1.5));
-    let report = gradcheck(
-        |v| {
-            let k = scaled_rbf_gram(v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone());
-            (k.unwrap() * v[4].clone()).sum()
-        },
-        &[a, b, l, s, w],
-        &config,
-    );
-    assert!(report.passed(), "scaled_rbf_gram (ARD):\n{report}");
-    // One lengthscale per batch element carries the batch of inputs of batch 1; K(a, a).
-    let (a, l, s) = (
-        t(58, [1, 4, 2], 0.0),
-        t(59, [2, 1, 1], 1.5),
-        t(60, [1, 1, 1], 1.5),
-    );
-    let w = t(61, [2, 4, 4], 0.0);
-    let report = gradcheck(
-        |v| {
-            let k = scaled_rbf_gram(v[0].clone(), v[0].clone(), v[1].clone(), v[2].clone());
-            (k.unwrap() * v[3].clone()).sum()
-        },
-        &[a, l, s, w],
-        &config,
-    );
-    assert!(
-        report.passed(),
-        "scaled_rbf_gram (shared lengthscale):\n{report}"
-    );
+    for config in gradcheck_configs(&ad) {
+        let t = |seed, shape: [usize; 3], shift: f64| {
+            let len = shape.iter().product();
+            let v = noise(seed, len).iter().map(|v| v + shift).collect();
+            tensor(v, shape, &ad, config.dtype)
+        };
+        // ARD lengthscales shared by a batch of two; scales per batch element.
+        let (a, b, w) = (
+            t(53, [2, 4, 2], 0.0),
+            t(54, [1, 3, 2], 0.0),
+            t(55, [2, 4, 3], 0.0),
+        );
+        let (l, s) = (t(56, [1, 1, 2], 1.5), t(57, [2, 1, 1], 1.5));
+        let report = gradcheck(
+            |v| {
+                let k = scaled_rbf_gram(v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone());
+                (k.unwrap() * v[4].clone()).sum()
+            },
+            &[a, b, l, s, w],
+            &config,
+        );
+        assert!(report.passed(), "scaled_rbf_gram (ARD):\n{report}");
+        // One lengthscale per batch element carries the batch of inputs of batch 1; K(a, a).
+        let (a, l, s) = (
+            t(58, [1, 4, 2], 0.0),
+            t(59, [2, 1, 1], 1.5),
+            t(60, [1, 1, 1], 1.5),
+        );
+        let w = t(61, [2, 4, 4], 0.0);
+        let report = gradcheck(
+            |v| {
+                let k = scaled_rbf_gram(v[0].clone(), v[0].clone(), v[1].clone(), v[2].clone());
+                (k.unwrap() * v[3].clone()).sum()
+            },
+            &[a, l, s, w],
+            &config,
+        );
+        assert!(
+            report.passed(),
+            "scaled_rbf_gram (shared lengthscale):\n{report}"
+        );
+    }
 }
 
 /// Lengthscales and scales whose shapes do not fit the inputs.

@@ -14,10 +14,7 @@ device_tests!(properties_random_spd, sizes_across_kernels,);
 /// L Lᵀ = A, solve residuals, logdet = Σ log λ, and batch = one-by-one, over random sizes.
 fn properties_random_spd(device: Device) {
     use proptest::prelude::*;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 12,
-        ..ProptestConfig::default()
-    });
+    let mut runner = vi_tests::proptest_runner("properties_random_spd", 64);
     let dtype = *dtypes(&device).first().unwrap();
     let tol = by_dtype(dtype, 1e-9, 2e-3);
     runner

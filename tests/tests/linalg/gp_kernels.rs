@@ -5,7 +5,7 @@ use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::LinalgError;
 use vi_core::sparse_gp::{projected_mean, whitened_variance};
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, tensor, values,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, tensor, values,
 };
 
 device_tests!(whitened_variances, projected_means,);
@@ -133,24 +133,25 @@ fn offset_gradient(v: &[f64], p: usize, n: usize, r: usize, k: usize) -> Vec<f64
 /// Finite differences in `W`, `A` and the offsets.
 fn projected_mean_gradcheck(ad: &Device) {
     let ad = ad.clone();
-    let config = gradcheck_config(&ad);
-    let (p, m, n) = (2, 3, 4);
-    // `A` enters as `[P, M·N]` (the checker takes matrices) and is reshaped inside.
-    let inputs = [
-        tensor(noise(560, p * m), [p, m], &ad, config.dtype),
-        tensor(noise(561, p * m * n), [p, m * n], &ad, config.dtype),
-        tensor(noise(562, p), [p, 1], &ad, config.dtype),
-        tensor(noise(563, p * n), [p, n], &ad, config.dtype),
-    ];
-    let report = gradcheck(
-        |v| {
-            let a: Tensor<3> = v[1].clone().reshape([p, m, n]);
-            (projected_mean(v[0].clone(), a, Some(v[2].clone())).unwrap() * v[3].clone()).sum()
-        },
-        &inputs,
-        &config,
-    );
-    assert!(report.passed(), "projected_mean:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let (p, m, n) = (2, 3, 4);
+        // `A` enters as `[P, M·N]` (the checker takes matrices) and is reshaped inside.
+        let inputs = [
+            tensor(noise(560, p * m), [p, m], &ad, config.dtype),
+            tensor(noise(561, p * m * n), [p, m * n], &ad, config.dtype),
+            tensor(noise(562, p), [p, 1], &ad, config.dtype),
+            tensor(noise(563, p * n), [p, n], &ad, config.dtype),
+        ];
+        let report = gradcheck(
+            |v| {
+                let a: Tensor<3> = v[1].clone().reshape([p, m, n]);
+                (projected_mean(v[0].clone(), a, Some(v[2].clone())).unwrap() * v[3].clone()).sum()
+            },
+            &inputs,
+            &config,
+        );
+        assert!(report.passed(), "projected_mean:\n{report}");
+    }
 }
 
 /// Shapes that do not fit.
@@ -299,29 +300,30 @@ fn whitened_variance_case(ad: &Device, dtype: FloatDType, n: usize, k: usize) {
 /// Finite differences in all three inputs, away from the clamp.
 fn whitened_variance_gradcheck(ad: &Device) {
     let ad = ad.clone();
-    let config = gradcheck_config(&ad);
-    let (n, k) = (4, 3);
-    let mut l = noise(600, 2 * n * n);
-    for e in 0..2 {
-        for i in 0..n {
-            l[e * n * n + i * (n + 1)] += 2.0;
+    for config in gradcheck_configs(&ad) {
+        let (n, k) = (4, 3);
+        let mut l = noise(600, 2 * n * n);
+        for e in 0..2 {
+            for i in 0..n {
+                l[e * n * n + i * (n + 1)] += 2.0;
+            }
         }
+        let report = gradcheck(
+            |v| {
+                let prior: Tensor<2> = v[2].clone().reshape([2, k]);
+                let variance = whitened_variance(v[0].clone(), v[1].clone(), prior).unwrap();
+                (variance * v[3].clone().reshape([2, k])).sum()
+            },
+            &[
+                tensor(l, [2, n, n], &ad, config.dtype),
+                tensor(noise(601, 2 * n * k), [2, n, k], &ad, config.dtype),
+                tensor(vec![5.0; 2 * k], [2, 1, k], &ad, config.dtype),
+                tensor(noise(602, 2 * k), [2, 1, k], &ad, config.dtype),
+            ],
+            &config,
+        );
+        assert!(report.passed(), "whitened_variance:\n{report}");
     }
-    let report = gradcheck(
-        |v| {
-            let prior: Tensor<2> = v[2].clone().reshape([2, k]);
-            let variance = whitened_variance(v[0].clone(), v[1].clone(), prior).unwrap();
-            (variance * v[3].clone().reshape([2, k])).sum()
-        },
-        &[
-            tensor(l, [2, n, n], &ad, config.dtype),
-            tensor(noise(601, 2 * n * k), [2, n, k], &ad, config.dtype),
-            tensor(vec![5.0; 2 * k], [2, 1, k], &ad, config.dtype),
-            tensor(noise(602, 2 * k), [2, 1, k], &ad, config.dtype),
-        ],
-        &config,
-    );
-    assert!(report.passed(), "whitened_variance:\n{report}");
 }
 
 /// `B`'s rows, the prior's columns and a non-square factor that do not fit.

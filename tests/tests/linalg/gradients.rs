@@ -8,7 +8,7 @@ use vi_core::linalg::{
     logdet, logdet_from_cholesky, solve_triangular, triangular_matmul,
 };
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, random_spd, tensor,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, random_spd, tensor,
     values,
 };
 
@@ -23,20 +23,21 @@ device_tests!(
 /// gradient convention.
 fn gradcheck_cholesky(device: Device) {
     let ad = device.autodiff();
-    let config = gradcheck_config(&ad);
-    let (b, n) = (2, 4);
-    let a = tensor(random_spd(1, b, n, 0.5), [b, n, n], &ad, config.dtype);
-    let w = tensor(noise(2, b * n * n), [b, n, n], &ad, config.dtype);
-    let report = gradcheck(
-        |v| {
-            let a = v[0].clone();
-            let sym = (a.clone() + a.transpose()) * 0.5;
-            (cholesky(sym).unwrap() * v[1].clone()).sum()
-        },
-        &[a, w],
-        &config,
-    );
-    assert!(report.passed(), "cholesky:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let (b, n) = (2, 4);
+        let a = tensor(random_spd(1, b, n, 0.5), [b, n, n], &ad, config.dtype);
+        let w = tensor(noise(2, b * n * n), [b, n, n], &ad, config.dtype);
+        let report = gradcheck(
+            |v| {
+                let a = v[0].clone();
+                let sym = (a.clone() + a.transpose()) * 0.5;
+                (cholesky(sym).unwrap() * v[1].clone()).sum()
+            },
+            &[a, w],
+            &config,
+        );
+        assert!(report.passed(), "cholesky:\n{report}");
+    }
 }
 
 fn gradcheck_solves(device: Device) {
@@ -70,31 +71,37 @@ fn solve_inputs(ad: &Device, dtype: FloatDType) -> [Tensor<3>; 4] {
 
 /// `solve_triangular` for both triangles, both transposes and both sides.
 fn solve_triangular_gradcheck(ad: &Device) {
-    let config = gradcheck_config(ad);
-    let (b, n, k) = SIZES;
-    let [t, left, right, weights] = solve_inputs(ad, config.dtype);
-    for triangle in [Triangle::Lower, Triangle::Upper] {
-        for transpose in [false, true] {
-            for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
-                let w = if side == Side::Left {
-                    weights.clone()
-                } else {
-                    weights.clone().reshape([b, k, n])
-                };
-                let report = gradcheck(
-                    |v| {
-                        let x =
-                            solve_triangular(v[0].clone(), v[1].clone(), triangle, transpose, side)
-                                .unwrap();
-                        (x * w.clone()).sum()
-                    },
-                    &[t.clone(), rhs],
-                    &config,
-                );
-                assert!(
-                    report.passed(),
-                    "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}"
-                );
+    for config in gradcheck_configs(ad) {
+        let (b, n, k) = SIZES;
+        let [t, left, right, weights] = solve_inputs(ad, config.dtype);
+        for triangle in [Triangle::Lower, Triangle::Upper] {
+            for transpose in [false, true] {
+                for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
+                    let w = if side == Side::Left {
+                        weights.clone()
+                    } else {
+                        weights.clone().reshape([b, k, n])
+                    };
+                    let report = gradcheck(
+                        |v| {
+                            let x = solve_triangular(
+                                v[0].clone(),
+                                v[1].clone(),
+                                triangle,
+                                transpose,
+                                side,
+                            )
+                            .unwrap();
+                            (x * w.clone()).sum()
+                        },
+                        &[t.clone(), rhs],
+                        &config,
+                    );
+                    assert!(
+                        report.passed(),
+                        "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}"
+                    );
+                }
             }
         }
     }
@@ -102,36 +109,37 @@ fn solve_triangular_gradcheck(ad: &Device) {
 
 /// `triangular_matmul` for both triangles, both transposes and both sides.
 fn triangular_matmul_gradcheck(ad: &Device) {
-    let config = gradcheck_config(ad);
-    let (b, n, k) = SIZES;
-    let [t, left, right, weights] = solve_inputs(ad, config.dtype);
-    for triangle in [Triangle::Lower, Triangle::Upper] {
-        for transpose in [false, true] {
-            for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
-                let w = if side == Side::Left {
-                    weights.clone()
-                } else {
-                    weights.clone().reshape([b, k, n])
-                };
-                let report = gradcheck(
-                    |v| {
-                        let x = triangular_matmul(
-                            v[0].clone(),
-                            v[1].clone(),
-                            triangle,
-                            transpose,
-                            side,
-                        )
-                        .unwrap();
-                        (x * w.clone()).sum()
-                    },
-                    &[t.clone(), rhs],
-                    &config,
-                );
-                assert!(
-                    report.passed(),
-                    "triangular_matmul {triangle:?} transpose={transpose} {side:?}:\n{report}"
-                );
+    for config in gradcheck_configs(ad) {
+        let (b, n, k) = SIZES;
+        let [t, left, right, weights] = solve_inputs(ad, config.dtype);
+        for triangle in [Triangle::Lower, Triangle::Upper] {
+            for transpose in [false, true] {
+                for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
+                    let w = if side == Side::Left {
+                        weights.clone()
+                    } else {
+                        weights.clone().reshape([b, k, n])
+                    };
+                    let report = gradcheck(
+                        |v| {
+                            let x = triangular_matmul(
+                                v[0].clone(),
+                                v[1].clone(),
+                                triangle,
+                                transpose,
+                                side,
+                            )
+                            .unwrap();
+                            (x * w.clone()).sum()
+                        },
+                        &[t.clone(), rhs],
+                        &config,
+                    );
+                    assert!(
+                        report.passed(),
+                        "triangular_matmul {triangle:?} transpose={transpose} {side:?}:\n{report}"
+                    );
+                }
             }
         }
     }
@@ -139,83 +147,86 @@ fn triangular_matmul_gradcheck(ad: &Device) {
 
 /// column_norm_change, with the triangle's batch of 1 broadcast against the columns' 2.
 fn column_norm_change_gradcheck(ad: &Device) {
-    let config = gradcheck_config(ad);
-    let (b, _, k) = SIZES;
-    let [t, left, _, _] = solve_inputs(ad, config.dtype);
-    let ad = ad.clone();
-    let t1 = t.clone().narrow(0, 0, 1);
-    let column_weights = tensor(noise(8, b * k), [b, k], &ad, config.dtype);
-    for triangle in [Triangle::Lower, Triangle::Upper] {
-        for transpose in [false, true] {
-            let report = gradcheck(
-                |v| {
-                    let change: Tensor<2> =
-                        column_norm_change(v[0].clone(), v[1].clone(), triangle, transpose)
-                            .unwrap();
-                    (change * column_weights.clone()).sum()
-                },
-                &[t1.clone(), left.clone()],
-                &config,
-            );
-            assert!(
-                report.passed(),
-                "column_norm_change {triangle:?} transpose={transpose}:\n{report}"
-            );
+    for config in gradcheck_configs(ad) {
+        let (b, _, k) = SIZES;
+        let [t, left, _, _] = solve_inputs(ad, config.dtype);
+        let ad = ad.clone();
+        let t1 = t.clone().narrow(0, 0, 1);
+        let column_weights = tensor(noise(8, b * k), [b, k], &ad, config.dtype);
+        for triangle in [Triangle::Lower, Triangle::Upper] {
+            for transpose in [false, true] {
+                let report = gradcheck(
+                    |v| {
+                        let change: Tensor<2> =
+                            column_norm_change(v[0].clone(), v[1].clone(), triangle, transpose)
+                                .unwrap();
+                        (change * column_weights.clone()).sum()
+                    },
+                    &[t1.clone(), left.clone()],
+                    &config,
+                );
+                assert!(
+                    report.passed(),
+                    "column_norm_change {triangle:?} transpose={transpose}:\n{report}"
+                );
+            }
         }
     }
 }
 
 /// `cholesky_solve` of a symmetrised SPD matrix.
 fn cholesky_solve_gradcheck(ad: &Device) {
-    let config = gradcheck_config(ad);
-    let (b, n, _) = SIZES;
-    let [_, left, _, weights] = solve_inputs(ad, config.dtype);
-    let ad = ad.clone();
-    let a = tensor(random_spd(7, b, n, 0.5), [b, n, n], &ad, config.dtype);
-    let report = gradcheck(
-        |v| {
-            let a = v[0].clone();
-            let sym = (a.clone() + a.transpose()) * 0.5;
-            (cholesky_solve(cholesky(sym).unwrap(), v[1].clone()).unwrap() * v[2].clone()).sum()
-        },
-        &[a, left.clone(), weights.clone()],
-        &config,
-    );
-    assert!(report.passed(), "cholesky_solve:\n{report}");
+    for config in gradcheck_configs(ad) {
+        let (b, n, _) = SIZES;
+        let [_, left, _, weights] = solve_inputs(ad, config.dtype);
+        let ad = ad.clone();
+        let a = tensor(random_spd(7, b, n, 0.5), [b, n, n], &ad, config.dtype);
+        let report = gradcheck(
+            |v| {
+                let a = v[0].clone();
+                let sym = (a.clone() + a.transpose()) * 0.5;
+                (cholesky_solve(cholesky(sym).unwrap(), v[1].clone()).unwrap() * v[2].clone()).sum()
+            },
+            &[a, left.clone(), weights.clone()],
+            &config,
+        );
+        assert!(report.passed(), "cholesky_solve:\n{report}");
+    }
 }
 
 fn gradcheck_logdet_inverse(device: Device) {
     let ad = device.autodiff();
-    let config = gradcheck_config(&ad);
-    let (b, n) = (3, 5);
-    let a = tensor(random_spd(8, b, n, 0.5), [b, n, n], &ad, config.dtype);
-    let w = tensor(noise(9, b * n * n), [b, n, n], &ad, config.dtype);
-    let sym = |a: Tensor<3>| (a.clone() + a.transpose()) * 0.5;
-    let report = gradcheck(
-        |v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(),
-        std::slice::from_ref(&a),
-        &config,
-    );
-    assert!(report.passed(), "logdet:\n{report}");
-    let report = gradcheck(
-        |v| (inverse(sym(v[0].clone())).unwrap() * v[1].clone()).sum(),
-        &[a.clone(), w.clone()],
-        &config,
-    );
-    assert!(report.passed(), "inverse:\n{report}");
-    let report = gradcheck(
-        |v| {
-            let l = cholesky(sym(v[0].clone())).unwrap();
-            (cholesky_inverse(l.clone()).unwrap() * v[1].clone()).sum()
-                + logdet_from_cholesky::<3, 1>(l).unwrap().sum()
-        },
-        &[a, w],
-        &config,
-    );
-    assert!(
-        report.passed(),
-        "cholesky_inverse + logdet_from_cholesky:\n{report}"
-    );
+    for config in gradcheck_configs(&ad) {
+        let (b, n) = (3, 5);
+        let a = tensor(random_spd(8, b, n, 0.5), [b, n, n], &ad, config.dtype);
+        let w = tensor(noise(9, b * n * n), [b, n, n], &ad, config.dtype);
+        let sym = |a: Tensor<3>| (a.clone() + a.transpose()) * 0.5;
+        let report = gradcheck(
+            |v| logdet::<3, 1>(sym(v[0].clone())).unwrap().sum(),
+            std::slice::from_ref(&a),
+            &config,
+        );
+        assert!(report.passed(), "logdet:\n{report}");
+        let report = gradcheck(
+            |v| (inverse(sym(v[0].clone())).unwrap() * v[1].clone()).sum(),
+            &[a.clone(), w.clone()],
+            &config,
+        );
+        assert!(report.passed(), "inverse:\n{report}");
+        let report = gradcheck(
+            |v| {
+                let l = cholesky(sym(v[0].clone())).unwrap();
+                (cholesky_inverse(l.clone()).unwrap() * v[1].clone()).sum()
+                    + logdet_from_cholesky::<3, 1>(l).unwrap().sum()
+            },
+            &[a, w],
+            &config,
+        );
+        assert!(
+            report.passed(),
+            "cholesky_inverse + logdet_from_cholesky:\n{report}"
+        );
+    }
 }
 
 /// Gradients through the large-matrix paths (on the GPU backends: the blocked factorisation and

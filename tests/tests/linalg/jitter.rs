@@ -5,7 +5,7 @@ use burn::tensor::{Device, FloatDType};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{JitterConfig, LinalgError, cholesky, cholesky_deferred, cholesky_jittered};
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, random_spd, tensor,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, random_spd, tensor,
     values,
 };
 
@@ -35,16 +35,28 @@ fn jitter_recovers_singular(device: Device) {
     assert_eq!(out.jitter[0], 0.0);
     assert_eq!(out.jitter[2], 0.0);
     assert!(out.jitter[1] > 0.0, "element 1 needed jitter");
-    let llt = llt(&values(out.factor), n);
+    let factor = values(out.factor);
+    let llt = llt(&factor, n);
     let mut want = a.clone();
     for i in 0..n {
         want[n * n + i * n + i] += out.jitter[1];
     }
     let tol = by_dtype(dtype, 1e-9, 1e-4);
     assert_all_close("jittered L Lᵀ = A + εI", &llt, &want, tol, tol);
-    // The unjittered elements are bit-identical to the plain factor.
-    let plain = values(cholesky(tensor(a[..n * n].to_vec(), [1, n, n], &device, dtype)).unwrap());
-    assert_eq!(&llt[..0], &plain[..0]);
+    // The unjittered elements (0 and 2) are bit-identical to their plain factors.
+    let plain_of = |e: usize| {
+        let ae = a[e * n * n..(e + 1) * n * n].to_vec();
+        values(cholesky(tensor(ae, [1, n, n], &device, dtype)).unwrap())
+    };
+    for e in [0, 2] {
+        let got: Vec<u64> = factor[e * n * n..(e + 1) * n * n]
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        let want: Vec<u64> = plain_of(e).iter().map(|x| x.to_bits()).collect();
+        assert_eq!(got, want, "element {e}: jittered batch vs its plain factor");
+    }
+    let plain = plain_of(0);
     let lv = values(
         cholesky_jittered(
             tensor(a.clone(), [3, n, n], &device, dtype),
@@ -163,24 +175,25 @@ fn base_and_retry(device: &Device, dtype: FloatDType, rtol: f64, atol: f64) {
 /// The gradient with respect to `A` by finite differences.
 fn base_jitter_gradcheck(device: &Device) {
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let (b, n) = (2, 5);
-    let a = tensor(random_spd(410, b, n, 0.0), [b, n, n], &ad, config.dtype);
-    let w = tensor(noise(411, b * n * n), [b, n, n], &ad, config.dtype);
-    let report = gradcheck(
-        |v| {
-            let a = v[0].clone();
-            let sym = (a.clone() + a.transpose()) * 0.5;
-            let jitter = JitterConfig {
-                base: 0.5,
-                ..JitterConfig::default()
-            };
-            (cholesky_jittered(sym, &jitter).unwrap().factor * v[1].clone()).sum()
-        },
-        &[a, w],
-        &config,
-    );
-    assert!(report.passed(), "cholesky with a base jitter:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let (b, n) = (2, 5);
+        let a = tensor(random_spd(410, b, n, 0.0), [b, n, n], &ad, config.dtype);
+        let w = tensor(noise(411, b * n * n), [b, n, n], &ad, config.dtype);
+        let report = gradcheck(
+            |v| {
+                let a = v[0].clone();
+                let sym = (a.clone() + a.transpose()) * 0.5;
+                let jitter = JitterConfig {
+                    base: 0.5,
+                    ..JitterConfig::default()
+                };
+                (cholesky_jittered(sym, &jitter).unwrap().factor * v[1].clone()).sum()
+            },
+            &[a, w],
+            &config,
+        );
+        assert!(report.passed(), "cholesky with a base jitter:\n{report}");
+    }
 }
 
 /// `cholesky_deferred`: the factor of `A + shift·I` equal to the checked one, and a guard that is

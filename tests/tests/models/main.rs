@@ -9,4 +9,5 @@ mod classifiers;
 mod clgp_elbo;
 mod clgp_training;
 mod common;
+mod readers;
 mod regressors;

@@ -8,50 +8,51 @@ use vi_core::distributions::{
 use vi_core::gradcheck::{GradcheckConfig, gradcheck};
 use vi_core::kl::KlDivergence;
 use vi_core::special::{digamma, lgamma};
-use vi_tests::{device_tests, gradcheck_config, tensor};
+use vi_tests::{device_tests, gradcheck_configs, tensor};
 
 device_tests!(gradcheck_densities_and_kl,);
 
 /// Finite differences through log_prob, entropy and the KLs, w.r.t. every parameter.
 fn gradcheck_densities_and_kl(device: Device) {
     let ad = device.autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    let n = 3;
-    let l = rand_tril(21, 1, n, &ad, dtype).reshape([n, n]);
-    let loc = rand(22, [1, n], &ad, dtype, 1.0, 0.0);
-    let x = rand(23, [4, n], &ad, dtype, 1.5, 0.0);
-    let w = rand(24, [n, 2], &ad, dtype, 0.8, 0.0);
-    let d = rand(25, [1, n], &ad, dtype, 0.2, 0.7);
-    let q_loc = rand(26, [1, n], &ad, dtype, 1.0, 0.0);
-    let q_l = rand_tril(27, 1, n, &ad, dtype).reshape([n, n]);
-    mvn_gradcheck(
-        &config,
-        [
-            loc.clone(),
-            l.clone(),
-            x.clone(),
-            q_loc.clone(),
-            q_l.clone(),
-        ],
-    );
-    low_rank_gradcheck(&config, [loc.clone(), w, d.clone(), x.clone(), q_loc, q_l]);
-    normal_bernoulli_categorical_gradcheck(
-        &config,
-        [
-            loc.clone(),
-            d.clone(),
-            x.clone().narrow(0, 0, 1),
-            tensor(vec![1.0, 0.0, 1.0], [1, n], &ad, dtype),
-        ],
-    );
-    let positive = tensor(vec![0.3, 1.7, 4.2], [n], &ad, dtype);
-    let report = gradcheck(
-        |v| lgamma(v[0].clone()).sum() + digamma(v[0].clone()).sum(),
-        &[positive],
-        &config,
-    );
-    assert!(report.passed(), "lgamma + digamma:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        let n = 3;
+        let l = rand_tril(21, 1, n, &ad, dtype).reshape([n, n]);
+        let loc = rand(22, [1, n], &ad, dtype, 1.0, 0.0);
+        let x = rand(23, [4, n], &ad, dtype, 1.5, 0.0);
+        let w = rand(24, [n, 2], &ad, dtype, 0.8, 0.0);
+        let d = rand(25, [1, n], &ad, dtype, 0.2, 0.7);
+        let q_loc = rand(26, [1, n], &ad, dtype, 1.0, 0.0);
+        let q_l = rand_tril(27, 1, n, &ad, dtype).reshape([n, n]);
+        mvn_gradcheck(
+            &config,
+            [
+                loc.clone(),
+                l.clone(),
+                x.clone(),
+                q_loc.clone(),
+                q_l.clone(),
+            ],
+        );
+        low_rank_gradcheck(&config, [loc.clone(), w, d.clone(), x.clone(), q_loc, q_l]);
+        normal_bernoulli_categorical_gradcheck(
+            &config,
+            [
+                loc.clone(),
+                d.clone(),
+                x.clone().narrow(0, 0, 1),
+                tensor(vec![1.0, 0.0, 1.0], [1, n], &ad, dtype),
+            ],
+        );
+        let positive = tensor(vec![0.3, 1.7, 4.2], [n], &ad, dtype);
+        let report = gradcheck(
+            |v| lgamma(v[0].clone()).sum() + digamma(v[0].clone()).sum(),
+            &[positive],
+            &config,
+        );
+        assert!(report.passed(), "lgamma + digamma:\n{report}");
+    }
 }
 
 /// MVN log_prob + entropy + KL in the location, factor, point and the other side's parameters.

@@ -10,7 +10,7 @@ use vi_core::distributions::{
 use vi_core::gradcheck::gradcheck;
 use vi_core::kl::{KlDivergence, kl_to_standard_normal};
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, random_spd, tensor,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, random_spd, tensor,
     values,
 };
 
@@ -392,17 +392,18 @@ fn kl_to_standard_normal_gradients(device: &Device) {
     let n = 5;
     let (loc, factor) = signed_factors();
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    let report = gradcheck(
-        |v| kl_to_standard_normal(v[0].clone(), v[1].clone().reshape([2, n, n])).unwrap(),
-        &[
-            tensor(loc[..2 * n].to_vec(), [2, n], &ad, dtype),
-            tensor(factor[..2 * n * n].to_vec(), [2 * n, n], &ad, dtype),
-        ],
-        &config,
-    );
-    assert!(report.passed(), "KL to N(0, I):\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        let report = gradcheck(
+            |v| kl_to_standard_normal(v[0].clone(), v[1].clone().reshape([2, n, n])).unwrap(),
+            &[
+                tensor(loc[..2 * n].to_vec(), [2, n], &ad, dtype),
+                tensor(factor[..2 * n * n].to_vec(), [2 * n, n], &ad, dtype),
+            ],
+            &config,
+        );
+        assert!(report.passed(), "KL to N(0, I):\n{report}");
+    }
 }
 
 /// A factor whose shape does not fit the means.

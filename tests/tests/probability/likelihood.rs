@@ -6,7 +6,7 @@ use vi_core::distributions::DistributionError;
 use vi_core::gradcheck::gradcheck;
 use vi_core::likelihood::{gaussian_expected_log_likelihood, gaussian_log_likelihood};
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, tensor, values,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, tensor, values,
 };
 
 device_tests!(
@@ -51,42 +51,47 @@ fn gaussian_log_likelihood_op(device: Device) {
         );
     }
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    for shared in [true, false] {
-        let report = gradcheck(
-            |v| {
-                if shared {
-                    gaussian_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone().reshape([1]))
-                } else {
-                    gaussian_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone())
-                }
-                .unwrap()
-            },
-            &[
-                tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
-                tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
-                if shared {
-                    tensor(vec![0.2], [1, 1], &ad, dtype)
-                } else {
-                    tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        for shared in [true, false] {
+            let report = gradcheck(
+                |v| {
+                    if shared {
+                        gaussian_log_likelihood(
+                            v[0].clone(),
+                            v[1].clone(),
+                            v[2].clone().reshape([1]),
+                        )
+                    } else {
+                        gaussian_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone())
+                    }
+                    .unwrap()
                 },
-            ],
-            &config,
-        );
-        assert!(
-            report.passed(),
-            "Gaussian ll (shared scale {shared}):\n{report}"
-        );
-    }
-    let dtype = dtypes(&device)[0];
-    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
-    for (mean, scale, needle) in [([3, 2], [1, 1], "differ"), ([3, 1], [2, 1], "one value")] {
-        match gaussian_log_likelihood(zeros([3, 1]), zeros(mean), zeros(scale)) {
-            Err(DistributionError::ShapeMismatch { reason, .. }) => {
-                assert!(reason.contains(needle), "{reason}")
+                &[
+                    tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
+                    tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
+                    if shared {
+                        tensor(vec![0.2], [1, 1], &ad, dtype)
+                    } else {
+                        tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
+                    },
+                ],
+                &config,
+            );
+            assert!(
+                report.passed(),
+                "Gaussian ll (shared scale {shared}):\n{report}"
+            );
+        }
+        let dtype = dtypes(&device)[0];
+        let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+        for (mean, scale, needle) in [([3, 2], [1, 1], "differ"), ([3, 1], [2, 1], "one value")] {
+            match gaussian_log_likelihood(zeros([3, 1]), zeros(mean), zeros(scale)) {
+                Err(DistributionError::ShapeMismatch { reason, .. }) => {
+                    assert!(reason.contains(needle), "{reason}")
+                }
+                other => panic!("Gaussian ll with bad shapes: {other:?}"),
             }
-            other => panic!("Gaussian ll with bad shapes: {other:?}"),
         }
     }
 }
@@ -106,48 +111,54 @@ fn gaussian_expected_log_likelihood_op(device: Device) {
     let variance: Vec<f64> = noise(25, n).iter().map(|v| 0.1 + v.abs()).collect();
     let per_element: Vec<f64> = noise(26, n).iter().map(|v| 0.3 * v).collect();
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    for shared in [true, false] {
-        let report = gradcheck(
-            |v| {
-                let scale = if shared {
-                    v[3].clone().reshape([1, 1])
-                } else {
-                    v[3].clone()
-                };
-                gaussian_expected_log_likelihood(v[0].clone(), v[1].clone(), v[2].clone(), scale)
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        for shared in [true, false] {
+            let report = gradcheck(
+                |v| {
+                    let scale = if shared {
+                        v[3].clone().reshape([1, 1])
+                    } else {
+                        v[3].clone()
+                    };
+                    gaussian_expected_log_likelihood(
+                        v[0].clone(),
+                        v[1].clone(),
+                        v[2].clone(),
+                        scale,
+                    )
                     .unwrap()
-            },
-            &[
-                tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
-                tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
-                tensor(variance[..12].to_vec(), [4, 3], &ad, dtype),
-                if shared {
-                    tensor(vec![0.2], [1, 1], &ad, dtype)
-                } else {
-                    tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
                 },
-            ],
-            &config,
-        );
-        assert!(
-            report.passed(),
-            "Gaussian ell (shared scale {shared}):\n{report}"
-        );
-    }
-    let dtype = dtypes(&device)[0];
-    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
-    match gaussian_expected_log_likelihood(
-        zeros([3, 1]),
-        zeros([3, 1]),
-        zeros([2, 1]),
-        zeros([1, 1]),
-    ) {
-        Err(DistributionError::ShapeMismatch { reason, .. }) => {
-            assert!(reason.contains("variance"), "{reason}")
+                &[
+                    tensor(y[..12].to_vec(), [4, 3], &ad, dtype),
+                    tensor(mean[..12].to_vec(), [4, 3], &ad, dtype),
+                    tensor(variance[..12].to_vec(), [4, 3], &ad, dtype),
+                    if shared {
+                        tensor(vec![0.2], [1, 1], &ad, dtype)
+                    } else {
+                        tensor(per_element[..12].to_vec(), [4, 3], &ad, dtype)
+                    },
+                ],
+                &config,
+            );
+            assert!(
+                report.passed(),
+                "Gaussian ell (shared scale {shared}):\n{report}"
+            );
         }
-        other => panic!("Gaussian ell with bad variance shape: {other:?}"),
+        let dtype = dtypes(&device)[0];
+        let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+        match gaussian_expected_log_likelihood(
+            zeros([3, 1]),
+            zeros([3, 1]),
+            zeros([2, 1]),
+            zeros([1, 1]),
+        ) {
+            Err(DistributionError::ShapeMismatch { reason, .. }) => {
+                assert!(reason.contains("variance"), "{reason}")
+            }
+            other => panic!("Gaussian ell with bad variance shape: {other:?}"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod common;
 mod elbo;
 mod errors;
+mod fused_f64;
 mod golden;
 mod gradients;
 mod kl;

@@ -7,7 +7,7 @@ use vi_core::mean_field::{
     MeanFieldDraw, kl_to_normal, kl_to_normal_pair, sample as mean_field_sample, sampled_linear,
 };
 use vi_tests::{
-    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_config, noise, tensor, values,
+    assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, tensor, values,
 };
 
 device_tests!(mean_field_sample_op, mean_field_sampled_linear_op,);
@@ -55,49 +55,52 @@ fn mean_field_sample_op(device: Device) {
 /// pair KL equals the sum of two.
 fn mean_field_gradients(device: &Device) {
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    let eps = tensor(noise(3, 6), [2, 3], &ad, dtype);
-    let prior = tensor(vec![0.8], [1], &ad, dtype);
-    let report = gradcheck(
-        |v| {
-            let w = mean_field_sample(v[0].clone(), v[1].clone(), eps.clone()).unwrap();
-            (w.clone() * w).sum() + kl_to_normal(v[0].clone(), v[1].clone(), prior.clone()).unwrap()
-        },
-        &[
-            tensor(noise(4, 6), [2, 3], &ad, dtype),
-            tensor(noise(5, 6), [2, 3], &ad, dtype),
-        ],
-        &config,
-    );
-    assert!(report.passed(), "mean-field sample + KL:\n{report}");
-    // The pair KL (a weight matrix and a bias vector) in all four inputs, against the sum of two.
-    let report = gradcheck(
-        |v| {
-            let bias = (v[2].clone().reshape([3]), v[3].clone().reshape([3]));
-            kl_to_normal_pair((v[0].clone(), v[1].clone()), bias, prior.clone()).unwrap()
-        },
-        &[
-            tensor(noise(6, 6), [2, 3], &ad, dtype),
-            tensor(noise(7, 6), [2, 3], &ad, dtype),
-            tensor(noise(8, 3), [1, 3], &ad, dtype),
-            tensor(noise(9, 3), [1, 3], &ad, dtype),
-        ],
-        &config,
-    );
-    assert!(report.passed(), "mean-field pair KL:\n{report}");
-    let t = |seed: u64, dims: [usize; 2]| tensor(noise(seed, dims[0] * dims[1]), dims, &ad, dtype);
-    let (w, b) = ((t(6, [2, 3]), t(7, [2, 3])), (t(8, [1, 3]), t(9, [1, 3])));
-    let pair = kl_to_normal_pair(w.clone(), b.clone(), prior.clone()).unwrap();
-    let sum = kl_to_normal(w.0, w.1, prior.clone()).unwrap()
-        + kl_to_normal(b.0, b.1, prior.clone()).unwrap();
-    assert_all_close(
-        "pair KL = sum of two",
-        &values(pair),
-        &values(sum),
-        1e-6,
-        1e-6,
-    );
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        let eps = tensor(noise(3, 6), [2, 3], &ad, dtype);
+        let prior = tensor(vec![0.8], [1], &ad, dtype);
+        let report = gradcheck(
+            |v| {
+                let w = mean_field_sample(v[0].clone(), v[1].clone(), eps.clone()).unwrap();
+                (w.clone() * w).sum()
+                    + kl_to_normal(v[0].clone(), v[1].clone(), prior.clone()).unwrap()
+            },
+            &[
+                tensor(noise(4, 6), [2, 3], &ad, dtype),
+                tensor(noise(5, 6), [2, 3], &ad, dtype),
+            ],
+            &config,
+        );
+        assert!(report.passed(), "mean-field sample + KL:\n{report}");
+        // The pair KL (a weight matrix and a bias vector) in all four inputs, against the sum of two.
+        let report = gradcheck(
+            |v| {
+                let bias = (v[2].clone().reshape([3]), v[3].clone().reshape([3]));
+                kl_to_normal_pair((v[0].clone(), v[1].clone()), bias, prior.clone()).unwrap()
+            },
+            &[
+                tensor(noise(6, 6), [2, 3], &ad, dtype),
+                tensor(noise(7, 6), [2, 3], &ad, dtype),
+                tensor(noise(8, 3), [1, 3], &ad, dtype),
+                tensor(noise(9, 3), [1, 3], &ad, dtype),
+            ],
+            &config,
+        );
+        assert!(report.passed(), "mean-field pair KL:\n{report}");
+        let t =
+            |seed: u64, dims: [usize; 2]| tensor(noise(seed, dims[0] * dims[1]), dims, &ad, dtype);
+        let (w, b) = ((t(6, [2, 3]), t(7, [2, 3])), (t(8, [1, 3]), t(9, [1, 3])));
+        let pair = kl_to_normal_pair(w.clone(), b.clone(), prior.clone()).unwrap();
+        let sum = kl_to_normal(w.0, w.1, prior.clone()).unwrap()
+            + kl_to_normal(b.0, b.1, prior.clone()).unwrap();
+        assert_all_close(
+            "pair KL = sum of two",
+            &values(pair),
+            &values(sum),
+            1e-6,
+            1e-6,
+        );
+    }
 }
 
 /// `mean_field::sampled_linear` against `x (μ + softplus(ρ) ε) + (μ_b + softplus(ρ_b) ε_b)`
@@ -191,38 +194,39 @@ fn sampled_linear_gradients(device: &Device) {
     let (rows, i, o) = SIZES;
     let [x, loc, rho, eps, bias_loc, bias_rho, bias_eps] = linear_inputs();
     let ad = device.clone().autodiff();
-    let config = gradcheck_config(&ad);
-    let dtype = config.dtype;
-    let (weight_noise, bias_noise) = (
-        tensor(eps.clone(), [i, o], &ad, dtype),
-        tensor(bias_eps.clone(), [o], &ad, dtype),
-    );
-    let report = gradcheck(
-        |v| {
-            let weight = MeanFieldDraw {
-                loc: v[1].clone(),
-                rho: v[2].clone(),
-                noise: weight_noise.clone(),
-            };
-            let bias = MeanFieldDraw {
-                loc: v[3].clone().reshape([o]),
-                rho: v[4].clone().reshape([o]),
-                noise: bias_noise.clone(),
-            };
-            let x = v[0].clone().reshape([2, rows / 2, i]);
-            let y = sampled_linear(x, weight, Some(bias)).unwrap();
-            (y.clone() * y).sum()
-        },
-        &[
-            tensor(x.clone(), [rows, i], &ad, dtype),
-            tensor(loc.clone(), [i, o], &ad, dtype),
-            tensor(rho.clone(), [i, o], &ad, dtype),
-            tensor(bias_loc.clone(), [1, o], &ad, dtype),
-            tensor(bias_rho.clone(), [1, o], &ad, dtype),
-        ],
-        &config,
-    );
-    assert!(report.passed(), "sampled linear:\n{report}");
+    for config in gradcheck_configs(&ad) {
+        let dtype = config.dtype;
+        let (weight_noise, bias_noise) = (
+            tensor(eps.clone(), [i, o], &ad, dtype),
+            tensor(bias_eps.clone(), [o], &ad, dtype),
+        );
+        let report = gradcheck(
+            |v| {
+                let weight = MeanFieldDraw {
+                    loc: v[1].clone(),
+                    rho: v[2].clone(),
+                    noise: weight_noise.clone(),
+                };
+                let bias = MeanFieldDraw {
+                    loc: v[3].clone().reshape([o]),
+                    rho: v[4].clone().reshape([o]),
+                    noise: bias_noise.clone(),
+                };
+                let x = v[0].clone().reshape([2, rows / 2, i]);
+                let y = sampled_linear(x, weight, Some(bias)).unwrap();
+                (y.clone() * y).sum()
+            },
+            &[
+                tensor(x.clone(), [rows, i], &ad, dtype),
+                tensor(loc.clone(), [i, o], &ad, dtype),
+                tensor(rho.clone(), [i, o], &ad, dtype),
+                tensor(bias_loc.clone(), [1, o], &ad, dtype),
+                tensor(bias_rho.clone(), [1, o], &ad, dtype),
+            ],
+            &config,
+        );
+        assert!(report.passed(), "sampled linear:\n{report}");
+    }
 }
 
 /// Weights, inputs and a bias of mismatched shapes.

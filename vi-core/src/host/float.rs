@@ -8,16 +8,19 @@ use burn::tensor::Element;
 /// Element types the CPU kernels run in natively (others are computed in `f32`).
 pub(crate) trait HostFloat: faer::traits::RealField + Element + Copy + Send + Sync {
     fn from_f64(x: f64) -> Self;
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn as_f64(self) -> f64;
     fn finite(self) -> bool;
     /// `ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})`, NaN for NaN.
     fn softplus(self) -> Self;
     /// `eˣ` (in `f32` within 2 ulp and vectorisable: [`exp_f32`]).
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn exp(self) -> Self;
     /// `eˣ` for `x ≤ 0` (the exponent of an RBF kernel), NaN for NaN, in `f32` with fused
     /// multiply-adds ([`exp_nonpositive_f32`]): only for loops run inside [`super::vectorised`].
     fn exp_nonpositive(self) -> Self;
     /// `ln x` for positive normal `x` (in `f32` vectorisable: [`ln_f32`]).
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn ln(self) -> Self;
     /// `√x`.
     fn sqrt(self) -> Self;
@@ -29,6 +32,7 @@ impl HostFloat for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
     }
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn as_f64(self) -> f64 {
         self as f64
     }
@@ -43,6 +47,7 @@ impl HostFloat for f32 {
         self.max(0.0) + (ln_f32(w) - ((w - 1.0) - u) / w)
     }
     #[inline(always)]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn exp(self) -> Self {
         exp_f32(self)
     }
@@ -51,6 +56,7 @@ impl HostFloat for f32 {
         exp_nonpositive_f32(self)
     }
     #[inline(always)]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn ln(self) -> Self {
         ln_f32(self)
     }
@@ -67,6 +73,7 @@ impl HostFloat for f64 {
     fn from_f64(x: f64) -> Self {
         x
     }
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn as_f64(self) -> f64 {
         self
     }
@@ -78,6 +85,7 @@ impl HostFloat for f64 {
         self.max(0.0) + (-self.abs()).exp().ln_1p()
     }
     #[inline(always)]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn exp(self) -> Self {
         f64::exp(self)
     }
@@ -86,6 +94,7 @@ impl HostFloat for f64 {
         f64::exp(self)
     }
     #[inline(always)]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     fn ln(self) -> Self {
         f64::ln(self)
     }
@@ -102,6 +111,7 @@ impl HostFloat for f64 {
 /// `Σᵢ term(i)` for `i < len`: the terms in the working precision a chunk at a time (so that a
 /// branch-free `term` vectorises, inside [`super::vectorised`]), their sum in `f64`.
 #[inline(always)]
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn sum_in_f64<T: HostFloat>(len: usize, term: impl Fn(usize) -> T) -> f64 {
     const CHUNK: usize = 64;
     let mut terms = [T::from_f64(0.0); CHUNK];

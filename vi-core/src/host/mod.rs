@@ -12,9 +12,13 @@ mod kernel;
 mod math;
 mod pool;
 
-pub(crate) use float::{HostFloat, sum_in_f64};
-pub(crate) use kernel::{
-    HostKernel, HostKernels, dims, on_host, on_host_many, read_input, slice, slice_mut,
-};
+pub(crate) use float::HostFloat;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+pub(crate) use float::sum_in_f64;
+#[cfg(feature = "flex")]
+pub(crate) use kernel::read_input;
+pub(crate) use kernel::{HostKernel, dims, on_host, slice, slice_mut};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+pub(crate) use kernel::{HostKernels, on_host_many};
 pub(crate) use math::vectorised;
 pub(crate) use pool::use_pool;

@@ -28,8 +28,11 @@ pub struct CategoricalTable {
 impl CategoricalTable {
     /// Reads a comma-separated file with a header line: every column but those named in `drop`
     /// is a variable; `?` or an empty field is missing. A variable's levels are its distinct
-    /// observed values, sorted numerically when they all are numbers. `path` may be the file or
-    /// a folder holding exactly one `*.data` or `*.csv` file.
+    /// observed values, by value however they are written: fields are trimmed, and fields that
+    /// are numbers are one level when their values are equal (`1`, `1.0`, `01`, `1e0`; the
+    /// level's label is the number's shortest form, `1`). Levels are sorted numerically when
+    /// they all are numbers, else by label. `path` may be the file or a folder holding exactly
+    /// one `*.data` or `*.csv` file.
     ///
     /// # Errors
     /// [`DataError::Io`] when the file cannot be read (or the folder holds no single data file),
@@ -87,14 +90,14 @@ impl CategoricalTable {
         if raw.is_empty() || d == 0 {
             return Err(inconsistent("no rows or no variables".into()));
         }
+        let raw: Vec<Option<Level>> = raw.iter().map(|v| v.as_deref().map(Level::of)).collect();
         let mut levels = Vec::with_capacity(d);
         for (v, name) in keep.iter().map(|&c| header[c]).enumerate() {
-            let mut values: Vec<String> =
-                raw.iter().skip(v).step_by(d).flatten().cloned().collect();
-            if values.iter().all(|s| s.parse::<f64>().is_ok()) {
-                values.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse().unwrap()));
+            let mut values: Vec<&Level> = raw.iter().skip(v).step_by(d).flatten().collect();
+            if values.iter().all(|l| matches!(l, Level::Number(_))) {
+                values.sort_by(|a, b| a.number().total_cmp(&b.number()));
             } else {
-                values.sort();
+                values.sort_by_key(|l| l.label());
             }
             values.dedup();
             if values.is_empty() {
@@ -107,8 +110,12 @@ impl CategoricalTable {
             .enumerate()
             .map(|(i, v)| {
                 v.as_ref()
-                    .map(|s| levels[i % d].iter().position(|l| l == s).unwrap_or(0))
+                    .map(|l| levels[i % d].iter().position(|k| *k == l).unwrap_or(0))
             })
+            .collect();
+        let levels = levels
+            .into_iter()
+            .map(|variable| variable.into_iter().map(Level::label).collect())
             .collect();
         Ok(Self {
             names: keep.iter().map(|&c| header[c].to_string()).collect(),
@@ -237,5 +244,49 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("code 2 at row 0"), "{err}");
+    }
+}
+
+/// An observed field as a level: a number by its value, anything else by its trimmed text.
+#[derive(Debug, Clone)]
+enum Level {
+    /// The value, `-0` folded into `0` and every NaN into one (so `==` is the levels' identity:
+    /// two NaN fields are one level).
+    Number(f64),
+    Text(String),
+}
+
+impl PartialEq for Level {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Number(a), Self::Number(b)) => a.total_cmp(b).is_eq(),
+            (Self::Text(a), Self::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Level {
+    fn of(field: &str) -> Self {
+        match field.trim().parse::<f64>() {
+            Ok(v) if v.is_nan() => Self::Number(f64::NAN),
+            Ok(v) => Self::Number(if v == 0.0 { 0.0 } else { v }),
+            Err(_) => Self::Text(field.trim().to_string()),
+        }
+    }
+
+    fn number(&self) -> f64 {
+        match self {
+            Self::Number(v) => *v,
+            Self::Text(_) => f64::NAN,
+        }
+    }
+
+    /// The number's shortest form (`1`, `0.5`, `NaN`), or the text.
+    fn label(&self) -> String {
+        match self {
+            Self::Number(v) => v.to_string(),
+            Self::Text(t) => t.clone(),
+        }
     }
 }

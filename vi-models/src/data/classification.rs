@@ -7,6 +7,10 @@ use crate::error::ModelError;
 use std::io::Read;
 use std::path::Path;
 
+/// Labels are below this: a label names a class, and every class up to the largest label gets a
+/// name (a label of 10¹⁵ asked for that many).
+const MAX_CLASSES: usize = 1 << 20;
+
 /// Rows of `d` numeric features with a class label each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassificationTable {
@@ -30,7 +34,7 @@ impl ClassificationTable {
     /// # Errors
     /// [`DataError::Io`] when the file cannot be read or decompressed;
     /// [`DataError::Malformed`] naming the line of a row with the wrong number of fields, a
-    /// value that is not a finite number, or a label that is not a non-negative integer;
+    /// value that is not a finite number, or a label that is not an integer in `0..2²⁰`;
     /// [`DataError::Inconsistent`] when there are no rows, the header's counts disagree with
     /// the rows, or a label has no name in the header.
     ///
@@ -115,11 +119,14 @@ impl ClassificationTable {
             let label = fields[d]
                 .parse::<f64>()
                 .ok()
-                .filter(|v| *v >= 0.0 && v.fract() == 0.0);
+                .filter(|v| *v >= 0.0 && v.fract() == 0.0 && *v < MAX_CLASSES as f64);
             labels.push(label.ok_or_else(|| {
                 malformed(
                     *line,
-                    format!("the label {:?} is not a class index", fields[d]),
+                    format!(
+                        "the label {:?} is not a class index (an integer in 0..{MAX_CLASSES})",
+                        fields[d]
+                    ),
                 )
             })? as usize);
         }

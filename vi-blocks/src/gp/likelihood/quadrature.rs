@@ -69,8 +69,12 @@ impl GaussHermite {
     pub fn points(&self, f: &GaussianMarginals) -> Tensor<3> {
         let q = self.nodes.len();
         let device = f.mean.device();
-        let t = Tensor::<3>::from_data(TensorData::new(self.nodes.clone(), [q, 1, 1]), &device)
-            .cast(f.mean.dtype());
+        // Made in the marginals' dtype directly: through the device's default float type first,
+        // an `f64` rule would be rounded to `f32`.
+        let t = Tensor::<3>::from_data(
+            TensorData::new(self.nodes.clone(), [q, 1, 1]),
+            (&device, f.mean.dtype()),
+        );
         let sd = f
             .variance
             .clone()
@@ -88,7 +92,10 @@ impl GaussHermite {
             .iter()
             .map(|w| w.ln() - 0.5 * PI.ln())
             .collect();
-        Tensor::<3>::from_data(TensorData::new(data, [q, 1, 1]), &like.device()).cast(like.dtype())
+        Tensor::<3>::from_data(
+            TensorData::new(data, [q, 1, 1]),
+            (&like.device(), like.dtype()),
+        )
     }
 
     /// `E[g(f)]` for a function of the points `[Q, N, P]` → `[N, P]`.

@@ -2,14 +2,19 @@
 //! batch, direct distance sums vectorised over the columns (AVX2 where the CPU has it), a
 //! vectorised exponential, and both gradients read from `K` and `K̄` in place.
 
-use crate::host::{HostFloat, HostKernel, on_host, slice, slice_mut, use_pool, vectorised};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+use crate::host::slice_mut;
+use crate::host::{HostFloat, HostKernel, on_host, slice, use_pool, vectorised};
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{Shape, TensorData};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 use faer::linalg::matmul::matmul;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 /// [`super::GramBackend::rbf_gram`] on the host.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn rbf_gram<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     distances::<B>(a, b, true)
 }
@@ -109,6 +114,7 @@ impl HostKernel for RbfGram {
 }
 
 /// [`super::GramBackend::rbf_gram_grad_left`] on the host.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn rbf_gram_grad_left<B: Backend>(
     a: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -119,6 +125,7 @@ pub(crate) fn rbf_gram_grad_left<B: Backend>(
 }
 
 /// [`super::GramBackend::rbf_gram_grad_right`] on the host.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn rbf_gram_grad_right<B: Backend>(
     a: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -128,6 +135,7 @@ pub(crate) fn rbf_gram_grad_right<B: Backend>(
     rbf_gram_grad::<B>(Side::Right, a, b, k, grad)
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 fn rbf_gram_grad<B: Backend>(
     side: Side,
     a: FloatTensor<B>,
@@ -148,6 +156,7 @@ fn rbf_gram_grad<B: Backend>(
 
 /// Which input of `K(a, b)` a gradient is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 enum Side {
     /// `a` `[n, d]`: `āᵢ = (W b)ᵢ − (Σⱼ Wᵢⱼ) aᵢ`.
     Left,
@@ -156,10 +165,12 @@ enum Side {
 }
 
 /// One batch element: `((x̄ over x, W), (K, the other input))`.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 type GradBlock<'a, T> = ((&'a mut [T], &'a mut [T]), (&'a [T], &'a [T]));
 
 /// The gradient of one input of `K(a, b)` from `W = K̄ ∘ K` (`[n, m]`, row-major), read in
 /// place for either side (no transposed copies).
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 struct RbfGramGrad {
     side: Side,
     batch: usize,
@@ -168,6 +179,7 @@ struct RbfGramGrad {
     d: usize,
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 impl HostKernel for RbfGramGrad {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut w = inputs.pop().expect("gradient");

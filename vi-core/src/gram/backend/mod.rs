@@ -143,6 +143,7 @@ pub trait GramBackend: Backend {
 }
 
 /// The CPU backends run the host loops.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl GramBackend for $backend {

@@ -15,6 +15,7 @@ mod autodiff;
 mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
 
 /// The fused Gaussian log-likelihood, one implementation per backend family.
@@ -109,6 +110,7 @@ pub trait LikelihoodBackend: Backend {
 }
 
 /// The CPU backends run the fused host loops.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl LikelihoodBackend for $backend {

@@ -128,6 +128,7 @@ pub trait LinalgBackend: Backend {
 
 /// The CPU backends run the fused host kernels; `cholesky` and `solve_triangular` are the
 /// trait's (host) defaults, which flex replaces with versions that read a shared input in place.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty, cholesky = $cholesky:path, solve_triangular = $solve:path) => {
         host_backend!(@impl $backend, {

@@ -18,6 +18,7 @@ use burn::backend::{backend_extension, tensor::FloatTensor};
 
 mod autodiff;
 mod compose;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
 
 /// Fused mean-field Gaussian ops, one implementation per backend family.
@@ -120,6 +121,7 @@ pub trait MeanFieldBackend: SpecialBackend {
 }
 
 /// The CPU backends run the fused host loops.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl MeanFieldBackend for $backend {

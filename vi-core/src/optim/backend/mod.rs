@@ -13,6 +13,7 @@ use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
 
 /// The scalars of one Adam step, computed in `f32` as Burn's `Adam` does, so both give the same
@@ -84,6 +85,7 @@ pub trait OptimBackend: Backend {
 }
 
 /// The CPU backends run the fused host loop.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl OptimBackend for $backend {

@@ -11,6 +11,7 @@ use burn::backend::{Backend, TensorMetadata, backend_extension, tensor::FloatTen
 use burn::tensor::Distribution;
 
 mod autodiff;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
 
 /// Random tensors, one implementation per backend family.
@@ -35,6 +36,7 @@ pub trait RandomBackend: Backend {
 }
 
 /// The CPU backends draw in bulk on the host.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl RandomBackend for $backend {

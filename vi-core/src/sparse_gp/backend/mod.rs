@@ -23,6 +23,7 @@ mod autodiff;
 mod compose;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod host;
 
 /// Fused sparse-GP ops, one implementation per backend family.
@@ -135,6 +136,7 @@ pub trait SparseGpBackend: LinalgBackend {
 
 /// The CPU backends run the one-pass host kernels; the other ops are the trait's composed
 /// defaults.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 macro_rules! host_backend {
     ($backend:ty) => {
         impl SparseGpBackend for $backend {

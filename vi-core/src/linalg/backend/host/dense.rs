@@ -3,11 +3,11 @@
 //! mirror of a triangle, and the matrix form of the Cholesky reverse mode (the tests' reference).
 
 use crate::host::HostFloat;
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 use faer::Accum;
 use faer::dyn_stack::MemStack;
 use faer::linalg::cholesky::llt::factor::{LltError, LltRegularization, cholesky_in_place};
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
@@ -69,7 +69,7 @@ pub(crate) fn solve_one<T: HostFloat>(
 
 /// `Ā = ½(S + Sᵀ)`, `S = L⁻ᵀ Φ(Lᵀ tril(Ḡ)) L⁻¹`, computed in place of `g` with one `n × n`
 /// work buffer: the matrix form of the backward pass, the tests' reference for the kernels.
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 pub(crate) fn cholesky_backward_one<T: HostFloat>(
     l: &[T],
     g: &mut [T],
@@ -127,7 +127,7 @@ pub(super) fn tiles(n: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// `dst = srcᵀ` for row-major `n × n` matrices, tile by tile.
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 fn transpose_into<T: Copy>(src: &[T], dst: &mut [T], n: usize) {
     for ib in (0..n).step_by(TILE) {
         for jb in (0..n).step_by(TILE) {

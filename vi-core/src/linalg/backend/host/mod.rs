@@ -10,6 +10,7 @@
 
 mod dense;
 pub(crate) mod packed;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod reverse;
 mod route;
 pub(crate) mod wide;
@@ -20,13 +21,19 @@ use crate::host::{HostFloat, HostKernel, dims, on_host, slice, slice_mut, use_po
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 #[cfg(feature = "flex")]
 use burn::tensor::DType;
-use burn::tensor::{Shape, TensorData};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+use burn::tensor::Shape;
+use burn::tensor::TensorData;
 use dense::{cholesky_one, solve_one};
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+use faer::Accum;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 use faer::linalg::matmul::triangular::{BlockStructure, matmul as faer_triangular_matmul};
-use faer::{Accum, MatMut, MatRef};
+use faer::{MatMut, MatRef};
 use rayon::prelude::*;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 use reverse::cholesky_backward_blocked;
 use route::{inner_par, inner_par_rhs};
 
@@ -226,6 +233,7 @@ pub(crate) fn cholesky_flex(
 
 /// Fused `−tri(B̄ Xᵀ)` (see [`super::LinalgBackend::solve_triangular_grad_t`]): only the entries
 /// of the triangle are computed, each one inner product over contiguous rows.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn solve_triangular_grad_t<B: Backend>(
     grad_b: FloatTensor<B>,
     x: FloatTensor<B>,
@@ -245,6 +253,7 @@ pub(crate) fn solve_triangular_grad_t<B: Backend>(
     on_host::<B>(vec![grad_b, x], kernel)
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 struct SolveTriangularGradT {
     shape: Shape,
     batch: usize,
@@ -254,6 +263,7 @@ struct SolveTriangularGradT {
     transpose: bool,
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 impl HostKernel for SolveTriangularGradT {
     fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData {
         let (grad_b, x) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
@@ -270,6 +280,7 @@ impl HostKernel for SolveTriangularGradT {
     }
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 fn grad_t_batch<T: HostFloat>(
     grad_b: &[T],
     x: &[T],
@@ -329,6 +340,7 @@ fn grad_t_batch<T: HostFloat>(
 }
 
 /// Batched triangular matmul `op(T) B` (see [`super::LinalgBackend::triangular_matmul`]).
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn triangular_matmul<B: Backend>(
     t: FloatTensor<B>,
     b: FloatTensor<B>,
@@ -348,6 +360,7 @@ pub(crate) fn triangular_matmul<B: Backend>(
     on_host::<B>(vec![t, b], kernel)
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 struct TriangularMatmul {
     shape: Shape,
     batch: usize,
@@ -357,6 +370,7 @@ struct TriangularMatmul {
     transpose: bool,
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 impl HostKernel for TriangularMatmul {
     fn run<T: HostFloat>(self, inputs: Vec<TensorData>) -> TensorData {
         let (tri, rhs) = (slice::<T>(&inputs[0]), slice::<T>(&inputs[1]));
@@ -410,6 +424,7 @@ impl HostKernel for TriangularMatmul {
 }
 
 /// Fused Cholesky backward per matrix (see [`super::LinalgBackend::cholesky_backward`]).
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn cholesky_backward<B: Backend>(
     l: FloatTensor<B>,
     grad_l: FloatTensor<B>,
@@ -418,11 +433,13 @@ pub(crate) fn cholesky_backward<B: Backend>(
     on_host::<B>(vec![l, grad_l], CholeskyBackward { batch, n })
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 struct CholeskyBackward {
     batch: usize,
     n: usize,
 }
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 impl HostKernel for CholeskyBackward {
     fn run<T: HostFloat>(self, mut inputs: Vec<TensorData>) -> TensorData {
         let mut grad = inputs.pop().expect("gradient");

@@ -29,6 +29,7 @@ pub(crate) fn packed_factor(batch: usize, n: usize) -> bool {
 
 /// [`packed_factor`] for the reverse mode, where the packed kernel beats faer's blocked one on
 /// whole groups up to order 128 (1.3–1.5× at 256 × 128; at order 256 it is 1.1–1.3× slower).
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn packed_backward(batch: usize, n: usize) -> bool {
     packed(batch, n) || (batch >= LANES && n <= 128)
 }

@@ -43,6 +43,7 @@ fn blocks(n: usize) -> impl DoubleEndedIterator<Item = (usize, usize)> {
 }
 
 /// `op(tri(T)) B` into `out`, row-major `n × k` each.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn triangular_matmul<T: HostFloat>(
     t: &[T],
     b: &[T],
@@ -156,6 +157,7 @@ pub(crate) fn solve_triangular<T: HostFloat>(
 
 /// `−tri(L Rᵀ)` into `out` (row-major `n × n`, zero off the triangle) for row-major `n × k` `L`
 /// and `R`: entry `(i, j)` is `−⟨Lᵢ, Rⱼ⟩` on the lower (`j ≤ i`) or upper triangle.
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) fn negative_triangular_outer<T: HostFloat>(
     left: &[T],
     right: &[T],
@@ -189,7 +191,7 @@ pub(crate) fn negative_triangular_outer<T: HostFloat>(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 mod tests {
     use super::{negative_triangular_outer, solve_triangular, triangular_matmul};
 

@@ -4,15 +4,18 @@
 use super::lanes::{LANES, Lanes, Padding, Slot, by_width, dispatch, for_each_group, row, sub_mul};
 use super::pack::{for_each_tile, has_avx2, pack_lower, scatter_tile};
 use crate::host::HostFloat;
+#[cfg(any(feature = "flex", all(test, feature = "ndarray")))]
 use std::mem::MaybeUninit;
 
 /// Batched Cholesky of the row-major blocks of `a` into `out` (see
 /// [`crate::linalg::backend::LinalgBackend::cholesky`]'s contract): `L` on and below the diagonal, zero above, and
 /// rows `j..n` NaN in a matrix whose pivot `j` is not positive.
+#[cfg(any(feature = "flex", all(test, feature = "ndarray")))]
 pub(crate) fn cholesky_into<T: HostFloat>(a: &[T], out: &mut [MaybeUninit<T>], n: usize) {
     by_width!(a.len() / (n * n).max(1), cholesky_into_w::<T>(a, out, n))
 }
 
+#[cfg(any(feature = "flex", all(test, feature = "ndarray")))]
 fn cholesky_into_w<T: HostFloat, const W: usize>(a: &[T], out: &mut [MaybeUninit<T>], n: usize) {
     let len = n * n;
     for_each_group::<T, _, _, W>(

@@ -143,6 +143,7 @@ pub(super) enum Padding {
     /// Identity matrices (factors and inputs to factorise).
     Identity,
     /// Zeros (gradients).
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
     Zero,
 }
 

@@ -16,17 +16,23 @@
 //! dispatch of [`lanes`] and the packing of [`pack`]; when they run is decided in
 //! [`super::route`].
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod backward;
 mod cholesky;
 mod lanes;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod outer;
 mod pack;
 mod solve;
-#[cfg(test)]
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 mod tests;
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) use backward::{cholesky_backward, cholesky_backward_lower};
-pub(crate) use cholesky::{cholesky, cholesky_into};
+pub(crate) use cholesky::cholesky;
+#[cfg(feature = "flex")]
+pub(crate) use cholesky::cholesky_into;
 pub(crate) use lanes::LANES;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) use outer::negative_triangular_outer;
 pub(crate) use solve::solve_triangular;
