@@ -12,9 +12,15 @@ use burn::tensor::{FloatDType, Tensor};
 /// use burn::tensor::{DType, Device, FloatDType};
 /// use vi_blocks::gp::kernel::RbfConfig;
 /// let device = Device::default();
-/// let k = vi_blocks::dtype::with_dtype(RbfConfig::new(2).init(&device), FloatDType::F64);
-/// assert_eq!(k.lengthscale_raw.val().dtype(), DType::F64);
-/// let raw: Vec<f64> = k.lengthscale_raw.val().into_data().to_vec().unwrap();
+/// // f64 where the device has it (wgpu falling back to OpenGL has not), else f32.
+/// let dtype = if device.supports_dtype(FloatDType::F64) {
+///     FloatDType::F64
+/// } else {
+///     FloatDType::F32
+/// };
+/// let k = vi_blocks::dtype::with_dtype(RbfConfig::new(2).init(&device), dtype);
+/// assert_eq!(k.lengthscale_raw.val().dtype(), DType::from(dtype));
+/// let raw: Vec<f64> = k.lengthscale_raw.val().into_data().convert::<f64>().to_vec().unwrap();
 /// assert!(raw[0].abs() < 1e-6); // softplus⁻¹(ln 2) = 0
 /// ```
 pub fn with_dtype<M: Module>(module: M, dtype: FloatDType) -> M {

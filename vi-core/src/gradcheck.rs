@@ -126,9 +126,13 @@ impl core::fmt::Display for GradcheckReport {
 ///
 /// `f` must return a one-element tensor. Inputs are cast to `config.dtype`.
 ///
+/// # Panics
+/// When the device does not support `config.dtype` (ask `device.supports_dtype` first), and when
+/// `inputs` is empty or `f` returns more than one element.
+///
 /// # Example
 /// ```
-/// use burn::tensor::{Device, Tensor};
+/// use burn::tensor::{Device, FloatDType, Tensor};
 /// use vi_core::gradcheck::{GradcheckConfig, gradcheck};
 /// let device = Device::default().autodiff();
 /// let x = Tensor::<1>::from_floats([0.3, -1.2, 2.0], &device);
@@ -137,7 +141,13 @@ impl core::fmt::Display for GradcheckReport {
 ///     let x = v[0].clone();
 ///     (x.clone() * x.clone() * x.clone()).sum() + x.clone().slice([0..1]) * x.slice([1..2])
 /// };
-/// let report = gradcheck(f, &[x], &GradcheckConfig::default());
+/// // f64 where the device has it (wgpu falling back to OpenGL has not), else f32.
+/// let config = if device.supports_dtype(FloatDType::F64) {
+///     GradcheckConfig::default()
+/// } else {
+///     GradcheckConfig::f32()
+/// };
+/// let report = gradcheck(f, &[x], &config);
 /// assert!(report.passed(), "{report}");
 /// ```
 pub fn gradcheck<const D: usize, F>(

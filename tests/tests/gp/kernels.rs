@@ -496,13 +496,8 @@ fn check_psd(
     let g = values(gram.clone());
     let diag = values(k.dyn_diagonal(x.clone()));
     let big = g.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    // The same numbers by two routes (the Gram's diagonal, `diagonal()`; `k(x, y)`, `k(y, x)`):
-    // rounding only.
-    let tol = if x.dtype() == burn::tensor::DType::F64 {
-        1e-12
-    } else {
-        1e-5
-    };
+    // The same numbers by two routes (diagonal() and the Gram's; k(x, y) and k(y, x)).
+    let tol = by_dtype(x.dtype().into(), 1e-12, 1e-5);
     for i in 0..n {
         prop_assert!(
             (g[i * n + i] - diag[i]).abs() <= tol * big,

@@ -1,5 +1,6 @@
-//! The fused kernels (Gram distances, Gaussian likelihoods, the whitened KL, the mean-field
-//! sample and KL) in `f64` against sums by hand, at 1e-12, on every device that has `f64`, wgpu
+//! The fused kernels (Gram distances, the sparse GP's projected mean and whitened variances with
+//! the latter's gradients, Gaussian likelihoods, the whitened KL, the mean-field sample and KL)
+//! in `f64` against sums by hand, at 1e-12, on every device that has `f64`, wgpu
 //! included (`dtypes` tests wgpu in `f32` only). Inputs are offset by 10³, where `f32` would keep
 //! four decimals of them, so a kernel that computes in the wrong precision fails.
 //!
@@ -7,13 +8,15 @@
 //! and `ln` are not `f64` ([`vi_tests::f64_transcendentals`] measures it) skips the cases that
 //! need them (the likelihoods, both KLs, the mean-field sample) and says so. Vulkan's `exp`/`log`
 //! are 32-bit only, and lavapipe's `f64` ones return garbage (`exp(0) ≈ 5e-315`), so on lavapipe
-//! this test checks the squared distances, and the others run on flex and ndarray.
+//! this test checks the distances and the sparse GP kernels, and the others run on flex and
+//! ndarray.
 
 use burn::tensor::{Device, FloatDType};
 use vi_core::gram::squared_distance;
 use vi_core::kl::kl_to_standard_normal;
 use vi_core::likelihood::{gaussian_expected_log_likelihood, gaussian_log_likelihood};
 use vi_core::mean_field::{kl_to_normal, sample};
+use vi_core::sparse_gp::{projected_mean, whitened_variance};
 use vi_tests::{
     assert_all_close, device_tests, f64_transcendentals, has_f64, noise, tensor, values,
 };
@@ -28,6 +31,7 @@ fn fused_kernels_in_f64(device: Device) {
         return;
     }
     distances(&device);
+    sparse_gp(&device);
     if !f64_transcendentals(&device) {
         eprintln!(
             "fused_kernels_in_f64: likelihood, KL and mean-field cases skipped, the device's f64 \
@@ -114,6 +118,104 @@ fn whitened_kl(device: &Device) {
         .sum();
     let want = 0.5 * (sum_sq(&loc) + sum_sq(&factor) - (p * n) as f64) - log_diagonal;
     assert_all_close("whitened KL [f64]", &got, &[want], 1e-12, 1e-12);
+}
+
+/// `Y = C + W A` with one projection per row and offsets near 10³; `v = σ₀² + ‖Lᵀ b‖² − ‖b‖²`
+/// with prior variances near 10³, and its gradients for an upstream `ḡ`: with `P = Lᵀ B`,
+/// `L̄ = 2 tril(B diag(ḡ) Pᵀ)`, `B̄ = 2 (L P − B) diag(ḡ)`, `σ̄₀² = ḡ`.
+fn sparse_gp(device: &Device) {
+    let (p, m, n) = (3, 5, 40);
+    let w = noise(14, p * m);
+    let a = noise(15, p * m * n);
+    let c: Vec<f64> = noise(16, p * n).iter().map(|v| 1e3 + v).collect();
+    let got = values(
+        projected_mean(
+            tensor(w.clone(), [p, m], device, F64),
+            tensor(a.clone(), [p, m, n], device, F64),
+            Some(tensor(c.clone(), [p, n], device, F64)),
+        )
+        .unwrap(),
+    );
+    let want: Vec<f64> = (0..p * n)
+        .map(|pn| {
+            let (r, j) = (pn / n, pn % n);
+            c[pn]
+                + (0..m)
+                    .map(|k| w[r * m + k] * a[(r * m + k) * n + j])
+                    .sum::<f64>()
+        })
+        .collect();
+    assert_all_close("projected mean [f64]", &got, &want, 1e-12, 1e-12);
+
+    let (n, k) = (6, 30);
+    let l: Vec<f64> = noise(17, n * n)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % n <= i / n { *v } else { 0.0 })
+        .collect();
+    let b = noise(18, n * k);
+    let prior: Vec<f64> = noise(19, k).iter().map(|v| 1e3 + v).collect();
+    let upstream = noise(20, k);
+    let ad = device.clone().autodiff();
+    let leaf = |v: &[f64], shape: [usize; 2]| tensor(v.to_vec(), shape, &ad, F64).require_grad();
+    let (lt, bt) = (leaf(&l, [n, n]), leaf(&b, [n, k]));
+    let pt = tensor(prior.clone(), [k], &ad, F64).require_grad();
+    let v = whitened_variance(lt.clone(), bt.clone(), pt.clone()).unwrap();
+    let grads = (v.clone() * tensor(upstream.clone(), [k], &ad, F64))
+        .sum()
+        .backward();
+    // P = Lᵀ B.
+    let proj: Vec<f64> = (0..n * k)
+        .map(|ij| (0..n).map(|r| l[r * n + ij / k] * b[r * k + ij % k]).sum())
+        .collect();
+    let want: Vec<f64> = (0..k)
+        .map(|j| {
+            let col = |x: &[f64]| (0..n).map(|i| x[i * k + j].powi(2)).sum::<f64>();
+            prior[j] + col(&proj) - col(&b)
+        })
+        .collect();
+    assert_all_close("whitened variance [f64]", &values(v), &want, 1e-12, 1e-12);
+    let want_l: Vec<f64> = (0..n * n)
+        .map(|ri| {
+            let (r, i) = (ri / n, ri % n);
+            if i > r {
+                return 0.0;
+            }
+            2.0 * (0..k)
+                .map(|j| b[r * k + j] * upstream[j] * proj[i * k + j])
+                .sum::<f64>()
+        })
+        .collect();
+    let want_b: Vec<f64> = (0..n * k)
+        .map(|rj| {
+            let (r, j) = (rj / k, rj % k);
+            let lp: f64 = (0..n).map(|i| l[r * n + i] * proj[i * k + j]).sum();
+            2.0 * (lp - b[rj]) * upstream[j]
+        })
+        .collect();
+    let grad = |t: &burn::tensor::Tensor<2>| values(t.grad(&grads).unwrap());
+    assert_all_close(
+        "whitened variance, L̄ [f64]",
+        &grad(&lt),
+        &want_l,
+        1e-12,
+        1e-12,
+    );
+    assert_all_close(
+        "whitened variance, B̄ [f64]",
+        &grad(&bt),
+        &want_b,
+        1e-12,
+        1e-12,
+    );
+    let prior_grad = values(pt.grad(&grads).unwrap());
+    assert_all_close(
+        "whitened variance, σ̄₀² [f64]",
+        &prior_grad,
+        &upstream,
+        1e-12,
+        1e-12,
+    );
 }
 
 fn softplus(x: f64) -> f64 {
