@@ -287,10 +287,8 @@ mod tests {
     fn refused(args: &[&str]) -> String {
         let mut all = vec!["classify", "--data", "x.csv"];
         all.extend(args);
-        match Args::try_parse_from(&all) {
-            Err(error) => error.to_string(),
-            Ok(args) => check_flags(&args).expect_err("accepted"),
-        }
+        flags::refusal(&all, |args: Args| check_flags(&args))
+            .unwrap_or_else(|| panic!("{all:?} was accepted"))
     }
 
     #[test]

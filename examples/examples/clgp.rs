@@ -364,10 +364,7 @@ mod tests {
         ] {
             let mut all = vec!["clgp", "--data", "x.data"];
             all.extend(args);
-            let error = Args::try_parse_from(&all)
-                .err()
-                .expect("accepted")
-                .to_string();
+            let error = flags::refusal(&all, |_: Args| Ok::<(), String>(())).expect("accepted");
             assert!(error.contains(want), "{args:?}: {error}");
         }
     }

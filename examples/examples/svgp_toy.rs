@@ -148,10 +148,7 @@ mod tests {
         ] {
             let mut all = vec!["svgp_toy"];
             all.extend(args);
-            let error = Args::try_parse_from(&all)
-                .err()
-                .expect("accepted")
-                .to_string();
+            let error = flags::refusal(&all, |_: Args| Ok::<(), String>(())).expect("accepted");
             assert!(error.contains(want), "{args:?}: {error}");
         }
     }

@@ -316,13 +316,7 @@ mod tests {
     fn refused(args: &[&str]) -> String {
         let mut all = vec!["uci", "--data", DATA];
         all.extend(args);
-        match Args::try_parse_from(&all) {
-            Err(error) => error.to_string(),
-            Ok(args) => match run(args) {
-                Err(error) => error.to_string(),
-                Ok(()) => panic!("{all:?} was accepted"),
-            },
-        }
+        flags::refusal(&all, run).unwrap_or_else(|| panic!("{all:?} was accepted"))
     }
 
     #[test]

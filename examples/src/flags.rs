@@ -135,3 +135,29 @@ pub fn output_folder(value: &str) -> Result<PathBuf, String> {
     probe(&folder).map_err(|e| format!("cannot write into {}: {e}", folder.display()))?;
     Ok(folder)
 }
+
+/// The message with which an example refuses `argv` (the program's name first): clap's error
+/// while parsing, else the error of `checks` — what the example runs on the parsed flags before
+/// any work — or `None` when both accept. For the examples' tests of their flags.
+///
+/// # Example
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Args {
+///     #[arg(long, value_parser = vi_examples::flags::count)]
+///     epochs: usize,
+/// }
+/// let refusal = |argv: &[&str]| vi_examples::flags::refusal(argv, |_: Args| Ok::<(), String>(()));
+/// assert!(refusal(&["toy", "--epochs", "0"]).unwrap().contains("at least 1"));
+/// assert_eq!(refusal(&["toy", "--epochs", "3"]), None);
+/// ```
+pub fn refusal<A: clap::Parser, E: std::fmt::Display>(
+    argv: &[&str],
+    checks: impl FnOnce(A) -> Result<(), E>,
+) -> Option<String> {
+    match A::try_parse_from(argv) {
+        Err(error) => Some(error.to_string()),
+        Ok(args) => checks(args).err().map(|error| error.to_string()),
+    }
+}

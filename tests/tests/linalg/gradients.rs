@@ -4,8 +4,8 @@
 use burn::tensor::{Device, FloatDType, Tensor};
 use vi_core::gradcheck::gradcheck;
 use vi_core::linalg::{
-    Side, Triangle, cholesky, cholesky_inverse, cholesky_solve, column_norm_change, inverse,
-    logdet, logdet_from_cholesky, solve_triangular, triangular_matmul,
+    LinalgError, Side, Triangle, cholesky, cholesky_inverse, cholesky_solve, column_norm_change,
+    inverse, logdet, logdet_from_cholesky, solve_triangular, triangular_matmul,
 };
 use vi_tests::{
     assert_all_close, by_dtype, device_tests, dtypes, gradcheck_configs, noise, random_spd, tensor,
@@ -71,44 +71,21 @@ fn solve_inputs(ad: &Device, dtype: FloatDType) -> [Tensor<3>; 4] {
 
 /// `solve_triangular` for both triangles, both transposes and both sides.
 fn solve_triangular_gradcheck(ad: &Device) {
-    for config in gradcheck_configs(ad) {
-        let (b, n, k) = SIZES;
-        let [t, left, right, weights] = solve_inputs(ad, config.dtype);
-        for triangle in [Triangle::Lower, Triangle::Upper] {
-            for transpose in [false, true] {
-                for (side, rhs) in [(Side::Left, left.clone()), (Side::Right, right.clone())] {
-                    let w = if side == Side::Left {
-                        weights.clone()
-                    } else {
-                        weights.clone().reshape([b, k, n])
-                    };
-                    let report = gradcheck(
-                        |v| {
-                            let x = solve_triangular(
-                                v[0].clone(),
-                                v[1].clone(),
-                                triangle,
-                                transpose,
-                                side,
-                            )
-                            .unwrap();
-                            (x * w.clone()).sum()
-                        },
-                        &[t.clone(), rhs],
-                        &config,
-                    );
-                    assert!(
-                        report.passed(),
-                        "solve_triangular {triangle:?} transpose={transpose} {side:?}:\n{report}"
-                    );
-                }
-            }
-        }
-    }
+    triangular_op_gradcheck(ad, "solve_triangular", solve_triangular::<3>);
 }
 
 /// `triangular_matmul` for both triangles, both transposes and both sides.
 fn triangular_matmul_gradcheck(ad: &Device) {
+    triangular_op_gradcheck(ad, "triangular_matmul", triangular_matmul::<3>);
+}
+
+/// A triangular operation `op(T, B, triangle, transpose, side)` for both triangles, both
+/// transposes and both sides, by finite differences in `T` and `B`.
+fn triangular_op_gradcheck(
+    ad: &Device,
+    name: &str,
+    op: fn(Tensor<3>, Tensor<3>, Triangle, bool, Side) -> Result<Tensor<3>, LinalgError>,
+) {
     for config in gradcheck_configs(ad) {
         let (b, n, k) = SIZES;
         let [t, left, right, weights] = solve_inputs(ad, config.dtype);
@@ -122,14 +99,8 @@ fn triangular_matmul_gradcheck(ad: &Device) {
                     };
                     let report = gradcheck(
                         |v| {
-                            let x = triangular_matmul(
-                                v[0].clone(),
-                                v[1].clone(),
-                                triangle,
-                                transpose,
-                                side,
-                            )
-                            .unwrap();
+                            let x =
+                                op(v[0].clone(), v[1].clone(), triangle, transpose, side).unwrap();
                             (x * w.clone()).sum()
                         },
                         &[t.clone(), rhs],
@@ -137,7 +108,7 @@ fn triangular_matmul_gradcheck(ad: &Device) {
                     );
                     assert!(
                         report.passed(),
-                        "triangular_matmul {triangle:?} transpose={transpose} {side:?}:\n{report}"
+                        "{name} {triangle:?} transpose={transpose} {side:?}:\n{report}"
                     );
                 }
             }

@@ -83,15 +83,15 @@ fn gaussian_log_likelihood_op(device: Device) {
                 "Gaussian ll (shared scale {shared}):\n{report}"
             );
         }
-        let dtype = dtypes(&device)[0];
-        let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
-        for (mean, scale, needle) in [([3, 2], [1, 1], "differ"), ([3, 1], [2, 1], "one value")] {
-            match gaussian_log_likelihood(zeros([3, 1]), zeros(mean), zeros(scale)) {
-                Err(DistributionError::ShapeMismatch { reason, .. }) => {
-                    assert!(reason.contains(needle), "{reason}")
-                }
-                other => panic!("Gaussian ll with bad shapes: {other:?}"),
+    }
+    let dtype = dtypes(&device)[0];
+    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    for (mean, scale, needle) in [([3, 2], [1, 1], "differ"), ([3, 1], [2, 1], "one value")] {
+        match gaussian_log_likelihood(zeros([3, 1]), zeros(mean), zeros(scale)) {
+            Err(DistributionError::ShapeMismatch { reason, .. }) => {
+                assert!(reason.contains(needle), "{reason}")
             }
+            other => panic!("Gaussian ll with bad shapes: {other:?}"),
         }
     }
 }
@@ -146,19 +146,19 @@ fn gaussian_expected_log_likelihood_op(device: Device) {
                 "Gaussian ell (shared scale {shared}):\n{report}"
             );
         }
-        let dtype = dtypes(&device)[0];
-        let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
-        match gaussian_expected_log_likelihood(
-            zeros([3, 1]),
-            zeros([3, 1]),
-            zeros([2, 1]),
-            zeros([1, 1]),
-        ) {
-            Err(DistributionError::ShapeMismatch { reason, .. }) => {
-                assert!(reason.contains("variance"), "{reason}")
-            }
-            other => panic!("Gaussian ell with bad variance shape: {other:?}"),
+    }
+    let dtype = dtypes(&device)[0];
+    let zeros = |dims: [usize; 2]| tensor(vec![0.0; dims[0] * dims[1]], dims, &device, dtype);
+    match gaussian_expected_log_likelihood(
+        zeros([3, 1]),
+        zeros([3, 1]),
+        zeros([2, 1]),
+        zeros([1, 1]),
+    ) {
+        Err(DistributionError::ShapeMismatch { reason, .. }) => {
+            assert!(reason.contains("variance"), "{reason}")
         }
+        other => panic!("Gaussian ell with bad variance shape: {other:?}"),
     }
 }
 

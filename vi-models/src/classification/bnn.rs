@@ -301,7 +301,7 @@ impl BnnClassifier {
     /// # Errors
     /// As [`Rows::check`] against the model's features.
     pub fn predict(&self, x: Rows<'_>) -> Result<ClassProbabilities, ModelError> {
-        let mut probabilities = Vec::with_capacity(x.values().len());
+        let mut probabilities = Vec::with_capacity(x.len() * self.classes);
         for x in input_chunks(&self.x_scaler, x, 4096, &self.device)? {
             let [rows, d] = x.dims();
             let per_call = ((1 << 20) / (rows * self.classes).max(1)).clamp(1, self.mc_samples);
@@ -334,14 +334,16 @@ impl BnnClassifier {
     /// Accuracy, NLL and ECE on `test`.
     ///
     /// # Errors
-    /// As [`ClassificationTable::check`] and [`BnnClassifier::predict`]; [`ModelError::Metric`]
-    /// for a table without rows or a label beyond the model's classes.
+    /// As [`BnnClassifier::predict`]; [`ModelError::Count`] or [`ModelError::Label`] for the
+    /// labels; [`ModelError::Metric`] for a table without rows or a label beyond the model's
+    /// classes.
     pub fn evaluate(
         &self,
         test: &ClassificationTable,
     ) -> Result<ClassificationMetrics, ModelError> {
-        test.check()?;
-        Ok(self.predict(test.rows())?.evaluate(&test.labels)?)
+        let p = self.predict(test.rows())?;
+        test.check_labels(test.rows().len())?;
+        Ok(p.evaluate(&test.labels)?)
     }
 }
 

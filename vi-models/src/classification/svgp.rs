@@ -200,14 +200,16 @@ impl SvgpClassifier {
     /// Accuracy, NLL and ECE on `test`.
     ///
     /// # Errors
-    /// As [`ClassificationTable::check`] and [`SvgpClassifier::predict`];
-    /// [`ModelError::Metric`] for a table without rows or a label beyond the model's classes.
+    /// As [`SvgpClassifier::predict`]; [`ModelError::Count`] or [`ModelError::Label`] for the
+    /// labels; [`ModelError::Metric`] for a table without rows or a label beyond the model's
+    /// classes.
     pub fn evaluate(
         &self,
         test: &ClassificationTable,
     ) -> Result<ClassificationMetrics, ModelError> {
-        test.check()?;
-        Ok(self.predict(test.rows())?.evaluate(&test.labels)?)
+        let p = self.predict(test.rows())?;
+        test.check_labels(test.rows().len())?;
+        Ok(p.evaluate(&test.labels)?)
     }
 }
 

@@ -16,6 +16,7 @@ pub use error::DataError;
 pub use random::permutation;
 pub(crate) use random::{split_mix64, uniform01};
 pub use rows::Rows;
+pub(crate) use rows::check_targets;
 pub use standardize::Standardizer;
 pub use standardized::StandardizedTable;
 pub use uci::{Split, Table, UciDataset};

@@ -112,16 +112,24 @@ impl Table {
     /// ```
     pub fn check(&self) -> Result<usize, ModelError> {
         let rows = self.rows().check(self.d)?;
-        if self.y.len() != rows {
-            return Err(ModelError::Count {
-                what: "targets",
-                found: self.y.len(),
-                rows,
-            });
-        }
-        finite("target", &self.y, 1)?;
+        check_targets(&self.y, rows)?;
         Ok(rows)
     }
+}
+
+/// Checks that `y` holds one finite target for each of `rows` rows.
+///
+/// # Errors
+/// [`ModelError::Count`], or [`ModelError::NonFinite`] naming the row.
+pub(crate) fn check_targets(y: &[f64], rows: usize) -> Result<(), ModelError> {
+    if y.len() != rows {
+        return Err(ModelError::Count {
+            what: "targets",
+            found: y.len(),
+            rows,
+        });
+    }
+    finite("target", y, 1)
 }
 
 impl ClassificationTable {
@@ -138,6 +146,13 @@ impl ClassificationTable {
     /// [`ModelError::Label`] naming the row.
     pub fn check(&self) -> Result<usize, ModelError> {
         let rows = self.rows().check(self.d)?;
+        self.check_labels(rows)?;
+        Ok(rows)
+    }
+
+    /// Checks that there is one label for each of `rows` rows, each naming one of the table's
+    /// classes (the part of [`ClassificationTable::check`] beyond the features).
+    pub(crate) fn check_labels(&self, rows: usize) -> Result<(), ModelError> {
         if self.labels.len() != rows {
             return Err(ModelError::Count {
                 what: "labels",
@@ -153,7 +168,7 @@ impl ClassificationTable {
                 classes,
             });
         }
-        Ok(rows)
+        Ok(())
     }
 
     /// The number of distinct labels present in the rows (what a classifier can learn from,

@@ -4,7 +4,7 @@
 
 use super::prediction::RegressionMetrics;
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{Rows, StandardizedTable, Standardizer, Table};
+use crate::data::{Rows, StandardizedTable, Standardizer, Table, check_targets};
 use crate::error::ModelError;
 use crate::metrics::rmse;
 use burn::module::Module;
@@ -103,10 +103,9 @@ impl<N: StochasticRegressionNet> McRegressor<N> {
     /// `1/n Σᵢ [logsumexp_t(−τ/2 (yᵢ − ŷᵢₜ)²) − ln T − ½ ln 2π + ½ ln τ]`.
     ///
     /// # Errors
-    /// As [`Table::check`] and [`McRegressor::predict`]; [`ModelError::Metric`] for a table
-    /// without rows.
+    /// As [`McRegressor::predict`] (which checks the rows and targets); [`ModelError::Metric`]
+    /// for a table without rows.
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        test.check()?;
         let p = self.predict(test.rows(), Some(&test.y))?;
         mixture_metrics(&p, &test.y, self.tau, self.mc_samples)
     }
@@ -163,21 +162,7 @@ impl McPasses<'_> {
         let d = self.x_scaler.mean.len();
         let n = x.check(d)?;
         if let Some(y) = y {
-            if y.len() != n {
-                return Err(ModelError::Count {
-                    what: "targets",
-                    found: y.len(),
-                    rows: n,
-                });
-            }
-            if let Some(row) = y.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::NonFinite {
-                    what: "target",
-                    row,
-                    column: 0,
-                    value: y[row],
-                });
-            }
+            check_targets(y, n)?;
         }
         if n == 0 {
             return Ok(McRegressionPrediction {

@@ -2,7 +2,7 @@
 
 use super::prediction::{RegressionMetrics, RegressionPrediction};
 use crate::checkpoint::{self, Checkpoint, Fitted, missing};
-use crate::data::{Rows, StandardizedTable, Standardizer, Table, permutation};
+use crate::data::{Rows, StandardizedTable, Standardizer, Table, check_targets, permutation};
 use crate::error::ModelError;
 use crate::fit::{Schedule, fit_minibatches};
 use crate::settings;
@@ -177,11 +177,12 @@ impl SvgpRegressor {
     /// RMSE and test log-likelihood on `test`.
     ///
     /// # Errors
-    /// As [`Table::check`] and [`SvgpRegressor::predict`]; [`ModelError::Metric`] for a table
-    /// without rows.
+    /// As [`SvgpRegressor::predict`]; [`ModelError::Count`] or [`ModelError::NonFinite`] for
+    /// the targets; [`ModelError::Metric`] for a table without rows.
     pub fn evaluate(&self, test: &Table) -> Result<RegressionMetrics, ModelError> {
-        test.check()?;
-        Ok(self.predict(test.rows())?.evaluate(&test.y)?)
+        let p = self.predict(test.rows())?;
+        check_targets(&test.y, p.mean.len())?;
+        Ok(p.evaluate(&test.y)?)
     }
 }
 
